@@ -1,0 +1,146 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ErrorCode } from './error-codes';
+
+/**
+ * The HTTP side of a GraphQL endpoint, shared by the gateway and every subgraph: read the
+ * body (bounded), hand it to Apollo Server, write its answer. Apollo's standalone server
+ * would do the same through cors, body-parser and finalhandler; doing it here keeps the
+ * error answers coded JSON like every other error Proofless gives, and keeps the hot
+ * path short.
+ */
+export interface GraphQLHttpOptions<Context extends BaseContext> {
+  /** Largest request body accepted, in bytes; default 102400 (100 KiB). */
+  maxBodyBytes?: number;
+  /** Builds the per-request context (fresh loaders, the caller). */
+  context: (req: IncomingMessage) => Promise<Context>;
+}
+
+export interface ServeOptions<Context extends BaseContext> extends GraphQLHttpOptions<Context> {
+  host: string;
+  /** 0 picks a free port; the returned URL has the real one. */
+  port: number;
+}
+
+export interface ServedGraphQL {
+  /** `http://host:port/graphql` */
+  url: string;
+  httpServer: http.Server;
+  /** Stops accepting, drains in-flight requests, then stops Apollo Server. */
+  stop(): Promise<void>;
+}
+
+/** Starts `server` and serves it at `/graphql` on its own HTTP server; every other path is a coded 404. */
+export async function serveGraphQL<Context extends BaseContext>(server: ApolloServer<Context>, options: ServeOptions<Context>): Promise<ServedGraphQL> {
+  const httpServer = http.createServer();
+  server.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));
+  await server.start();
+  const handleGraphQL = graphqlHttpHandler(server, options);
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if ((req.url ?? '/').split('?')[0] !== '/graphql') {
+      sendError(res, 404, ErrorCode.NOT_FOUND, 'the GraphQL endpoint is /graphql');
+      return;
+    }
+    handleGraphQL(req, res).catch(() => {
+      if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'internal error');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host, resolve);
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  return { url: `http://${options.host}:${port}/graphql`, httpServer, stop: () => server.stop() };
+}
+
+export function graphqlHttpHandler<Context extends BaseContext>(server: ApolloServer<Context>, options: GraphQLHttpOptions<Context>) {
+  const maxBodyBytes = options.maxBodyBytes ?? 102400;
+  return async function handleGraphQL(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, maxBodyBytes);
+    if (body.kind === 'too-large') {
+      sendError(res, 413, ErrorCode.REQUEST_TOO_LARGE, `request body must be at most ${maxBodyBytes} bytes, got ${body.bytes} or more`, {
+        connection: 'close',
+      });
+      return;
+    }
+    let parsedBody: unknown;
+    if (req.method === 'POST') {
+      const contentType = req.headers['content-type'] ?? '';
+      if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
+        sendError(res, 415, ErrorCode.BAD_REQUEST, `content-type must be application/json, got ${contentType ? contentType.split(';')[0] : 'none'}`);
+        return;
+      }
+      try {
+        parsedBody = JSON.parse(body.text);
+      } catch {
+        sendError(res, 400, ErrorCode.BAD_REQUEST, 'request body must be valid JSON');
+        return;
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const url = req.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: {
+        method: (req.method ?? 'GET').toUpperCase(),
+        headers,
+        search: queryStart === -1 ? '' : url.slice(queryStart),
+        body: parsedBody,
+      },
+      context: () => options.context(req),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+}
+
+/** Writes a GraphQL-shaped error answer for failures that happen before GraphQL runs. */
+export function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}
+
+type BodyResult = { kind: 'ok'; text: string } | { kind: 'too-large'; bytes: number };
+
+/**
+ * Reads the body up to `maxBytes`. Past that it stops keeping chunks and answers at once;
+ * the rest is drained and the connection closed after the 413 (`connection: close`).
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      req.resume();
+      resolve({ kind: 'too-large', bytes: declared });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        req.off('data', onData);
+        req.resume();
+        resolve({ kind: 'too-large', bytes });
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve({ kind: 'ok', text: Buffer.concat(chunks).toString('utf8') }));
+    req.once('error', reject);
+  });
+}

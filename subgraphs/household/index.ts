@@ -1,0 +1,35 @@
+import { rowByKeyLoader, rowsByKeyLoader } from '../shared/loaders';
+import { runDepartment } from '../shared/run';
+import type { SubgraphDefinition } from '../shared/server';
+import type { HouseholdRegistry } from './registry';
+import { openHouseholdRegistry } from './registry';
+import { resolvers } from './resolvers';
+
+export interface HouseholdContext {
+  loaders: ReturnType<typeof createLoaders>;
+  maxCitizensPerRequest: number;
+}
+
+/** Per-request loaders: one registry read per entity level, whatever the number of citizens asked. */
+function createLoaders(registry: HouseholdRegistry) {
+  return {
+    person: rowByKeyLoader((ids) => registry.readPersons(ids), (row) => row.idNumber),
+    household: rowByKeyLoader((numbers) => registry.readHouseholds(numbers), (row) => row.householdNumber),
+    members: rowsByKeyLoader((numbers) => registry.readMembers(numbers), (row) => row.householdNumber ?? ''),
+  };
+}
+
+export function householdSubgraph(registry: HouseholdRegistry, options: { maxCitizensPerRequest: number }): SubgraphDefinition<HouseholdContext> {
+  return {
+    name: 'household',
+    resolvers,
+    createContext: () => ({ loaders: createLoaders(registry), maxCitizensPerRequest: options.maxCitizensPerRequest }),
+  };
+}
+
+if (require.main === module) {
+  runDepartment('household', (config) => {
+    const registry = openHouseholdRegistry(config.registryFile);
+    return { definition: householdSubgraph(registry, config), close: () => registry.close() };
+  });
+}

@@ -1,0 +1,32 @@
+import { rowByKeyLoader, rowsByKeyLoader } from '../shared/loaders';
+import { runDepartment } from '../shared/run';
+import type { SubgraphDefinition } from '../shared/server';
+import { openLicenseRegistry, type LicenseRegistry } from './registry';
+import { resolvers } from './resolvers';
+
+export interface LicenseContext {
+  loaders: ReturnType<typeof createLoaders>;
+}
+
+function createLoaders(registry: LicenseRegistry) {
+  return {
+    licencesByHolder: rowsByKeyLoader((ids) => registry.readLicencesByHolders(ids), (row) => row.holderIdNumber),
+    licencesByBusiness: rowsByKeyLoader((codes) => registry.readLicencesByBusinesses(codes), (row) => row.businessCreditCode ?? ''),
+    business: rowByKeyLoader((codes) => registry.readBusinesses(codes), (row) => row.creditCode),
+  };
+}
+
+export function licenseSubgraph(registry: LicenseRegistry): SubgraphDefinition<LicenseContext> {
+  return {
+    name: 'license',
+    resolvers,
+    createContext: () => ({ loaders: createLoaders(registry) }),
+  };
+}
+
+if (require.main === module) {
+  runDepartment('license', (config) => {
+    const registry = openLicenseRegistry(config.registryFile);
+    return { definition: licenseSubgraph(registry), close: () => registry.close() };
+  });
+}

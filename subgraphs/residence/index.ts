@@ -1,0 +1,33 @@
+import { rowsByKeyLoader } from '../shared/loaders';
+import { runDepartment } from '../shared/run';
+import type { SubgraphDefinition } from '../shared/server';
+import { openResidenceRegistry, type ResidenceRegistry } from './registry';
+import { resolvers } from './resolvers';
+
+export interface ResidenceContext {
+  loaders: ReturnType<typeof createLoaders>;
+  /** Today's date (YYYY-MM-DD, UTC): permits are valid or expired against it. */
+  today: () => string;
+}
+
+function createLoaders(registry: ResidenceRegistry) {
+  return {
+    periods: rowsByKeyLoader((ids) => registry.readPeriods(ids), (row) => row.idNumber),
+    permits: rowsByKeyLoader((ids) => registry.readPermits(ids), (row) => row.idNumber),
+  };
+}
+
+export function residenceSubgraph(registry: ResidenceRegistry, clock: () => Date = () => new Date()): SubgraphDefinition<ResidenceContext> {
+  return {
+    name: 'residence',
+    resolvers,
+    createContext: () => ({ loaders: createLoaders(registry), today: () => clock().toISOString().slice(0, 10) }),
+  };
+}
+
+if (require.main === module) {
+  runDepartment('residence', (config) => {
+    const registry = openResidenceRegistry(config.registryFile);
+    return { definition: residenceSubgraph(registry), close: () => registry.close() };
+  });
+}

@@ -1,0 +1,58 @@
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { address, provenance } from '../shared/provenance';
+import type { ResidenceContext } from './index';
+import type { ResidencePeriodRow, ResidencePermitRow } from './registry';
+
+export const AUTHORITY = '杭州市公安局流动人口服务管理支队';
+
+type CitizenRef = { idNumber: string };
+
+export const resolvers: GraphQLResolverMap<ResidenceContext> = {
+  Citizen: {
+    __resolveReference: (ref: CitizenRef): CitizenRef => ({ idNumber: ref.idNumber }),
+    residence: async ({ idNumber }: CitizenRef, _: unknown, { loaders, today }: ResidenceContext) => {
+      const [periods, permits] = await Promise.all([loaders.periods.load(idNumber), loaders.permits.load(idNumber)]);
+      const current = periods.find((period) => period.toDate === null);
+      if (!current) return null;
+      const permit = latestPermit(permits);
+      return {
+        address: address(current),
+        registeredSince: current.fromDate,
+        permitNumber: permit?.permitNumber ?? null,
+        permitValidUntil: permit?.validUntil ?? null,
+        status: residenceStatus(current, permit, today()),
+        provenance: provenance('residence', AUTHORITY, latestUpdate(current, permit)),
+      };
+    },
+    residenceHistory: async ({ idNumber }: CitizenRef, _: unknown, { loaders }: ResidenceContext) => {
+      const periods = await loaders.periods.load(idNumber);
+      return [...periods]
+        .sort((a, b) => b.fromDate.localeCompare(a.fromDate))
+        .map((period) => ({
+          address: address(period),
+          from: period.fromDate,
+          to: period.toDate,
+          provenance: provenance('residence', AUTHORITY, period.updatedAt),
+        }));
+    },
+  },
+};
+
+function latestPermit(permits: ResidencePermitRow[]): ResidencePermitRow | undefined {
+  return permits.reduce<ResidencePermitRow | undefined>((latest, permit) => (!latest || permit.issuedOn > latest.issuedOn ? permit : latest), undefined);
+}
+
+/**
+ * A local living at their household address needs no permit; a migrant is REGISTERED
+ * until a permit is issued, then PERMIT_VALID or PERMIT_EXPIRED against today's date
+ * (computed at read time: a permit expires without its row changing).
+ */
+function residenceStatus(current: ResidencePeriodRow, permit: ResidencePermitRow | undefined, today: string) {
+  if (current.kind === 'HOUSEHOLD_ADDRESS') return 'HOUSEHOLD_ADDRESS';
+  if (!permit) return 'REGISTERED';
+  return permit.validUntil >= today ? 'PERMIT_VALID' : 'PERMIT_EXPIRED';
+}
+
+function latestUpdate(period: ResidencePeriodRow, permit: ResidencePermitRow | undefined): string {
+  return permit && permit.updatedAt > period.updatedAt ? permit.updatedAt : period.updatedAt;
+}

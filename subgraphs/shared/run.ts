@@ -1,0 +1,73 @@
+import path from 'node:path';
+import { ConfigError, integerFromEnv, stringFromEnv } from '../../lib/env';
+import { DEFAULT_MAX_IDENTIFIER_LIST } from '../../lib/identifier-arguments';
+import { dataDirFromEnv } from '../../lib/paths';
+import type { DepartmentName } from './provenance';
+import { startSubgraph, type SubgraphDefinition } from './server';
+
+/** Default ports on loopback, one per department, as `npm start` runs them. */
+export const DEFAULT_PORTS: Record<DepartmentName, number> = { household: 4001, residence: 4002, license: 4003 };
+
+export interface DepartmentConfig {
+  host: string;
+  port: number;
+  /** The department's embedded SQLite registry: `<data dir>/<department>.sqlite`. */
+  registryFile: string;
+  /** Bound on list arguments such as `citizens(idNumbers:)`; more is BAD_USER_INPUT. */
+  maxCitizensPerRequest: number;
+}
+
+/** Every environment variable a department reads, parsed once. */
+export function loadDepartmentConfig(name: DepartmentName, env: NodeJS.ProcessEnv = process.env): DepartmentConfig {
+  const portVariable = `PROOFLESS_${name.toUpperCase()}_PORT`;
+  return {
+    host: stringFromEnv(env, 'PROOFLESS_HOST', '127.0.0.1'),
+    port: integerFromEnv(env, portVariable, DEFAULT_PORTS[name], { min: 0, max: 65535 }),
+    registryFile: path.join(dataDirFromEnv(env), `${name}.sqlite`),
+    maxCitizensPerRequest: integerFromEnv(env, 'PROOFLESS_MAX_CITIZENS', DEFAULT_MAX_IDENTIFIER_LIST, { min: 1, max: 10000 }),
+  };
+}
+
+/**
+ * A department process: read its configuration, open its registry, listen, and stop
+ * cleanly on SIGTERM / SIGINT. When started by `npm start` it tells the parent where it
+ * listens over the IPC channel, so the parent never has to parse log lines.
+ */
+export function runDepartment<Context extends object>(
+  name: DepartmentName,
+  build: (config: DepartmentConfig) => { definition: SubgraphDefinition<Context>; close(): void },
+): void {
+  let config: DepartmentConfig;
+  let department: ReturnType<typeof build>;
+  try {
+    config = loadDepartmentConfig(name);
+    department = build(config);
+  } catch (error) {
+    const reason = error instanceof ConfigError ? error.message : `cannot open the ${name} registry: ${(error as Error).message}`;
+    console.error(`${name}: ${reason}`);
+    process.exit(1);
+  }
+  startSubgraph(department.definition, config).then(
+    (running) => {
+      console.log(`${name} subgraph listening on ${running.url}`);
+      process.send?.({ ready: name, url: running.url });
+      let isStopping = false;
+      const stop = () => {
+        if (isStopping) return;
+        isStopping = true;
+        running.stop().finally(() => {
+          department.close();
+          process.exit(0);
+        });
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      // Started by `npm start`: if that parent dies without stopping us, stop too.
+      process.once('disconnect', stop);
+    },
+    (error: Error) => {
+      console.error(`${name}: cannot listen on ${config.host}:${config.port}: ${error.message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { ApolloServer, type BaseContext } from '@apollo/server';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { parse } from 'graphql';
+import { SCHEMA_DIR } from '../../lib/composition';
+import { serveGraphQL } from '../../lib/graphql-http';
+import { maskUnexpectedErrors } from '../../lib/mask-errors';
+import type { DepartmentName } from './provenance';
+import { DateScalar, DateTimeScalar } from './scalars';
+
+/** A department's SDL as committed in `schema/<department>.graphql`: the contract front-end teams read. */
+export function departmentTypeDefs(name: string) {
+  return parse(readFileSync(path.join(SCHEMA_DIR, `${name}.graphql`), 'utf8'));
+}
+
+export interface SubgraphDefinition<Context extends BaseContext> {
+  name: DepartmentName;
+  resolvers: GraphQLResolverMap<Context>;
+  /** Called once per request: every request gets fresh loaders, so no data is shared between callers. */
+  createContext: () => Context;
+}
+
+export interface RunningSubgraph {
+  name: DepartmentName;
+  url: string;
+  httpServer: Server;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one department's subgraph on its own HTTP server. Nothing reports to Apollo,
+ * traces inline or serves a CDN landing page, whatever the environment says: departments
+ * run on a network with no internet.
+ */
+export async function startSubgraph<Context extends BaseContext>(
+  definition: SubgraphDefinition<Context>,
+  listen: { host: string; port: number },
+): Promise<RunningSubgraph> {
+  const server = new ApolloServer<Context>({
+    // buildSubgraphSchema types resolvers with an `unknown` context; ours is the Context built per request.
+    schema: buildSubgraphSchema({
+      typeDefs: departmentTypeDefs(definition.name),
+      resolvers: { Date: DateScalar, DateTime: DateTimeScalar, ...definition.resolvers } as GraphQLResolverMap<unknown>,
+    }),
+    includeStacktraceInErrorResponses: false,
+    persistedQueries: false,
+    formatError: maskUnexpectedErrors,
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+    ],
+  });
+  const served = await serveGraphQL(server, { ...listen, context: async () => definition.createContext() });
+  return { name: definition.name, url: served.url, httpServer: served.httpServer, stop: served.stop };
+}

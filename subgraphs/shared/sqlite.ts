@@ -1,0 +1,23 @@
+import Database from 'better-sqlite3';
+
+/**
+ * Opens a department's SQLite store. Reads take one JSON array parameter
+ * (`IN (SELECT value FROM json_each(?))`), so one prepared statement serves a batch
+ * of any size without hitting SQLite's bound-parameter limit.
+ */
+export function openSqlite(file: string, options: { readonly: boolean }): Database.Database {
+  const db = new Database(file, { readonly: options.readonly, fileMustExist: options.readonly });
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+  return db;
+}
+
+/** Runs `insert` for every row inside one transaction (seeding a million rows takes seconds, not hours). */
+export function insertAll<Row>(db: Database.Database, sql: string, rows: Iterable<Row>, toParams: (row: Row) => unknown[]): void {
+  const statement = db.prepare(sql);
+  db.transaction(() => {
+    for (const row of rows) statement.run(...toParams(row));
+  })();
+}

@@ -1,0 +1,21 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { ErrorCode } from '../lib/error-codes';
+import { maskUnexpectedErrors } from '../lib/mask-errors';
+
+/**
+ * Gateway `formatError`. An error that came from a department (the gateway marks it with
+ * `extensions.serviceName`) keeps its message only when the department raised it on
+ * purpose with one of our codes; otherwise callers learn which department failed and
+ * nothing of how. Either way the department is named in `extensions.department`.
+ */
+export function maskGatewayErrors(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const { serviceName, ...extensions } = formatted.extensions ?? {};
+  if (typeof serviceName !== 'string') return maskUnexpectedErrors(formatted);
+  const code = extensions.code;
+  const isCallerFacing = typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR && (Object.values(ErrorCode) as string[]).includes(code);
+  return {
+    message: isCallerFacing ? formatted.message : `the ${serviceName} department could not answer`,
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code: isCallerFacing ? code : ErrorCode.DEPARTMENT_UNAVAILABLE, department: serviceName },
+  };
+}

@@ -1,0 +1,65 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ZHANG_WEI, writeFixtureRegistries } from './fixtures/registries';
+import { startStack, type Stack } from './helpers/stack';
+
+let fixture: ReturnType<typeof writeFixtureRegistries>;
+let stack: Stack;
+
+beforeAll(async () => {
+  fixture = writeFixtureRegistries();
+  stack = await startStack({ dataDir: fixture.dataDir });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  fixture?.remove();
+});
+
+test('a department that is down costs only its own facts; the error names it and says nothing of how it failed', async () => {
+  await stack.subgraphs.residence.stop();
+  const { status, body } = await stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } residence { status } } }`);
+  expect(status).toBe(200);
+  expect(body).toEqual({
+    data: { citizen: { identity: { name: '张伟' }, residence: null } },
+    errors: [
+      {
+        message: 'the residence department could not answer',
+        extensions: { code: 'DEPARTMENT_UNAVAILABLE', department: 'residence' },
+      },
+    ],
+  });
+});
+
+test('a department\'s own error message, stack and data never reach the caller', async () => {
+  const leakyDepartment = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({
+      data: { _entities: [null] },
+      errors: [{
+        message: `SqliteError: no such column: id_number while reading ${ZHANG_WEI}`,
+        path: ['_entities', 0, 'residence'],
+        extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['SqliteError: no such column', '    at Statement.all (/srv/residence/registry.js:40:12)'] },
+      }],
+    }));
+  });
+  await new Promise<void>((resolve) => leakyDepartment.listen(0, '127.0.0.1', resolve));
+  const leakyStack = await startStack({
+    dataDir: fixture.dataDir,
+    env: { PROOFLESS_RESIDENCE_URL: `http://127.0.0.1:${(leakyDepartment.address() as AddressInfo).port}/graphql` },
+  });
+  try {
+    const { body } = await leakyStack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } residence { status } } }`);
+    expect(body).toEqual({
+      data: { citizen: { identity: { name: '张伟' }, residence: null } },
+      errors: [{
+        message: 'the residence department could not answer',
+        path: ['citizen', 'residence'],
+        extensions: { code: 'DEPARTMENT_UNAVAILABLE', department: 'residence' },
+      }],
+    });
+  } finally {
+    await leakyStack.stop();
+    leakyDepartment.close();
+  }
+});

@@ -1,0 +1,95 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { integerFromEnv } from '../lib/env';
+import { dataDirFromEnv, REPO_ROOT } from '../lib/paths';
+import { ensureSeeded, sampleIdNumbers, seedingOf } from '../synthetic/seed';
+
+/**
+ * `npm start`: the whole federation on loopback. Seeds the embedded registries on first
+ * run, starts each department as its own process (as departments deploy them), then the
+ * gateway routed to them, and prints where it listens with a query to paste. Ctrl-C or
+ * SIGTERM stops every child before this process exits.
+ */
+const DEPARTMENTS = ['household', 'residence', 'license'] as const;
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+const children: ChildProcess[] = [];
+let isStopping = false;
+
+function startChild(name: string, entry: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(REPO_ROOT, entry), [], {
+      cwd: REPO_ROOT,
+      env,
+      execArgv: ['--import', 'tsx'],
+      // Children's own "listening" lines would bury the one line this script prints; their errors still show.
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    child.on('message', (message: { ready?: string; url?: string }) => {
+      if (message.ready === name && message.url) {
+        clearTimeout(timer);
+        resolve(message.url);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!isStopping) {
+        reject(new Error(`${name} exited (${signal ?? `code ${code}`})`));
+        stopAll(1);
+      }
+    });
+  });
+}
+
+function stopAll(exitCode: number): void {
+  if (isStopping) return;
+  isStopping = true;
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  const killTimer = setTimeout(() => {
+    for (const child of running) child.kill('SIGKILL');
+  }, STOP_TIMEOUT_MS);
+  let remaining = running.length;
+  if (remaining === 0) process.exit(exitCode);
+  for (const child of running) {
+    child.once('exit', () => {
+      remaining -= 1;
+      if (remaining === 0) {
+        clearTimeout(killTimer);
+        process.exit(exitCode);
+      }
+    });
+    child.kill('SIGTERM');
+  }
+}
+
+function exampleCurl(gatewayUrl: string, idNumber: string): string {
+  const query = `{ citizen(idNumber: "${idNumber}") { identity { name birthDate } household { members { relation citizen { identity { name } } } } residence { status address { detail } } licences { kind status } } }`;
+  return `curl -s ${gatewayUrl} -H 'content-type: application/json' -d '${JSON.stringify({ query })}'`;
+}
+
+async function main(): Promise<void> {
+  process.once('SIGINT', () => stopAll(0));
+  process.once('SIGTERM', () => stopAll(0));
+  const dataDir = dataDirFromEnv(process.env);
+  const citizens = integerFromEnv(process.env, 'PROOFLESS_SEED_CITIZENS', 10_000, { min: 1, max: 10_000_000 });
+  if (seedingOf(dataDir)?.citizens !== citizens) console.log(`Seeding ${citizens} synthetic citizens into ${dataDir} (first start only)...`);
+  ensureSeeded(dataDir, { citizens });
+
+  const env = { ...process.env, PROOFLESS_DATA_DIR: dataDir };
+  const urls = await Promise.all(DEPARTMENTS.map((name) => startChild(name, `subgraphs/${name}/index.ts`, env)));
+  const gatewayEnv: NodeJS.ProcessEnv = { ...env };
+  DEPARTMENTS.forEach((name, i) => {
+    gatewayEnv[`PROOFLESS_${name.toUpperCase()}_URL`] = urls[i];
+  });
+  const gatewayUrl = await startChild('gateway', 'gateway/index.ts', gatewayEnv);
+  const [idNumber] = sampleIdNumbers(dataDir, 1);
+  console.log(`Proofless gateway listening on ${gatewayUrl} (departments: ${DEPARTMENTS.join(', ')}). Try: ${exampleCurl(gatewayUrl, idNumber)}`);
+}
+
+main().catch((error: Error) => {
+  console.error(`npm start: ${error.message}`);
+  stopAll(1);
+});

@@ -17,7 +17,7 @@ export interface LicenceRow {
   issuingDepartment: string;
   issuedOn: string;
   validUntil: string | null;
-  status: 'ACTIVE' | 'SUSPENDED' | 'REVOKED' | 'EXPIRED';
+  status: 'ACTIVE' | 'SUSPENDED' | 'REVOKED' | 'EXPIRED' | 'CANCELLED';
   updatedAt: string;
 }
 
@@ -107,7 +107,7 @@ function createTables(db: Database.Database): void {
       issuing_department TEXT NOT NULL,
       issued_on TEXT NOT NULL,
       valid_until TEXT,
-      status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'SUSPENDED', 'REVOKED', 'EXPIRED')),
+      status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'SUSPENDED', 'REVOKED', 'EXPIRED', 'CANCELLED')),
       updated_at TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX licence_holder ON licence (holder_id_number);

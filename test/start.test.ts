@@ -1,0 +1,90 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../lib/paths';
+
+/**
+ * `npm start` as a newcomer runs it: seed on first run, every department in its own
+ * process, one line with a query to paste, and Ctrl-C / SIGTERM stopping everything.
+ */
+let dataDir: string;
+
+beforeAll(() => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-start-'));
+});
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+test('npm start seeds, starts every process, prints a query that works as pasted, and stops cleanly on SIGTERM', async () => {
+  const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      PROOFLESS_DATA_DIR: dataDir,
+      PROOFLESS_SEED_CITIZENS: '400',
+      PROOFLESS_GATEWAY_PORT: '0',
+      PROOFLESS_HOUSEHOLD_PORT: '0',
+      PROOFLESS_RESIDENCE_PORT: '0',
+      PROOFLESS_LICENSE_PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const match = /^Proofless gateway listening on .*$/m.exec(stdout);
+      if (match) {
+        clearInterval(timer);
+        resolve(match[0]);
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`npm start exited early: ${stderr}`));
+      }
+    }, 100);
+  });
+  expect(stdout.split('\n').filter(Boolean)).toEqual([`Seeding 400 synthetic citizens into ${dataDir} (first start only)...`, line]);
+  expect(stderr).toBe('');
+
+  // The printed curl, taken apart and sent as it says.
+  const curl = /Try: curl -s (\S+) -H 'content-type: application\/json' -d '(.*)'$/.exec(line);
+  expect(curl).not.toBeNull();
+  const [, gatewayUrl, body] = curl as RegExpExecArray;
+  const response = await fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const answer = (await response.json()) as any;
+  expect(answer.errors).toBeUndefined();
+  expect(answer.data.citizen.identity.name).toEqual(expect.any(String));
+  expect(answer.data.citizen.residence).toEqual(expect.objectContaining({ status: expect.any(String) }));
+
+  const processes = descendantsOf(child.pid as number);
+  // tsx, the node it runs, three departments and the gateway.
+  expect(processes.length).toBeGreaterThanOrEqual(5);
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(processes.filter(isRunning)).toEqual([]);
+  await expect(fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).rejects.toThrow();
+});
+
+function descendantsOf(root: number): number[] {
+  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number));
+  const childrenOf = (pid: number): number[] => table.filter(([, ppid]) => ppid === pid).map(([child]) => child);
+  const walk = (pid: number): number[] => childrenOf(pid).flatMap((child) => [child, ...walk(child)]);
+  return walk(root);
+}
+
+/** Still running: present and not a zombie (an exited child its reparented parent has not reaped yet). */
+function isRunning(pid: number): boolean {
+  try {
+    return !execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
+  } catch {
+    return false;
+  }
+}

@@ -9,4 +9,5 @@ module.exports = {
   // Tests start real HTTP servers and SQLite files; a generous per-test budget keeps a
   // loaded 2-core CI machine from failing on wall-clock time (timings are never asserted).
   testTimeout: 60000,
+  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
 };

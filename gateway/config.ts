@@ -1,36 +1,154 @@
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { JSONWebKeySet } from 'jose';
+import { CATALOG_FILE } from '../lib/catalog';
 import { listDepartments, SUPERGRAPH_FILE } from '../lib/composition';
-import { integerFromEnv, stringFromEnv, urlFromEnv } from '../lib/env';
+import { ensureDevSecret } from '../lib/dev-secrets';
+import { ConfigError, integerFromEnv, stringFromEnv, urlFromEnv } from '../lib/env';
 import { DEFAULT_MAX_IDENTIFIER_LIST } from '../lib/identifier-arguments';
+import { dataDirFromEnv } from '../lib/paths';
+import type { AuthConfig } from './auth';
+import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './plugins/limits';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit-store';
 
 /** Everything the gateway reads from its environment, parsed once at start. */
 export interface Config {
+  /** NODE_ENV is not `production`: development secrets, introspection on. */
+  isDevelopment: boolean;
   /** PROOFLESS_GATEWAY_HOST, default 127.0.0.1 (loopback only). */
   host: string;
   /** PROOFLESS_GATEWAY_PORT, default 4000; 0 picks a free port. */
   port: number;
   /** PROOFLESS_SUPERGRAPH, default schema/supergraph.graphql. */
   supergraphFile: string;
+  /** PROOFLESS_CATALOG, default schema/proof-catalog.json. */
+  catalogFile: string;
   /** Per-department subgraph URL overrides: PROOFLESS_<DEPARTMENT>_URL, e.g. PROOFLESS_HOUSEHOLD_URL. */
   subgraphUrls: Record<string, string>;
   /** PROOFLESS_MAX_BODY_BYTES, default 102400: larger request bodies get 413 REQUEST_TOO_LARGE. */
   maxBodyBytes: number;
   /** PROOFLESS_MAX_CITIZENS, default 100: the most ID numbers one list argument may carry. */
   maxCitizensPerRequest: number;
+  /** PROOFLESS_MAX_DEPTH, _MAX_ALIASES, _MAX_ROOT_FIELDS, _MAX_FIELDS, _MAX_QUERY_LENGTH. */
+  limits: OperationLimits;
+  /** PROOFLESS_INTROSPECTION=true|false; default true in development only. */
+  introspection: boolean;
+  /** PROOFLESS_TRUSTED_OPERATIONS: a persisted-query manifest; when set, only its operations are accepted. */
+  trustedOperationsFile?: string;
+  /** Token verification: PROOFLESS_JWT_ISSUER, _AUDIENCE, _CLOCK_SKEW_SECONDS, _PUBLIC_KEY_FILE, PROOFLESS_JWKS_FILE, PROOFLESS_JWT_SECRET_FILE. */
+  auth: AuthConfig;
+  /** PROOFLESS_REDIS_URL: shared rate limits; unset counts in this process. */
+  redisUrl?: string;
+  /** PROOFLESS_RATE_LIMIT_APPLICATION_PER_MINUTE, _OFFICER_PER_MINUTE, _DISTINCT_CITIZENS_PER_HOUR. */
+  rateLimits: RateLimits;
+  /** PROOFLESS_PSEUDONYM_KEY_FILE: HMAC key for identifiers kept in Redis; a generated file in development. */
+  pseudonymKey: Buffer;
 }
 
+export const DEFAULT_ISSUER = 'proofless-dev';
+export const DEFAULT_AUDIENCE = 'proofless-gateway';
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const isDevelopment = env.NODE_ENV !== 'production';
+  const dataDir = dataDirFromEnv(env);
   const subgraphUrls: Record<string, string> = {};
   for (const { name } of listDepartments()) {
     const url = urlFromEnv(env, `PROOFLESS_${name.toUpperCase()}_URL`);
     if (url) subgraphUrls[name] = url;
   }
+  const trustedOperationsFile = env.PROOFLESS_TRUSTED_OPERATIONS ? path.resolve(env.PROOFLESS_TRUSTED_OPERATIONS) : undefined;
   return {
+    isDevelopment,
     host: stringFromEnv(env, 'PROOFLESS_GATEWAY_HOST', '127.0.0.1'),
     port: integerFromEnv(env, 'PROOFLESS_GATEWAY_PORT', 4000, { min: 0, max: 65535 }),
     supergraphFile: path.resolve(stringFromEnv(env, 'PROOFLESS_SUPERGRAPH', SUPERGRAPH_FILE)),
+    catalogFile: path.resolve(stringFromEnv(env, 'PROOFLESS_CATALOG', CATALOG_FILE)),
     subgraphUrls,
     maxBodyBytes: integerFromEnv(env, 'PROOFLESS_MAX_BODY_BYTES', 102400, { min: 1024, max: 10 * 1024 * 1024 }),
     maxCitizensPerRequest: integerFromEnv(env, 'PROOFLESS_MAX_CITIZENS', DEFAULT_MAX_IDENTIFIER_LIST, { min: 1, max: 10000 }),
+    limits: {
+      maxDepth: integerFromEnv(env, 'PROOFLESS_MAX_DEPTH', DEFAULT_OPERATION_LIMITS.maxDepth, { min: 2, max: 100 }),
+      maxAliases: integerFromEnv(env, 'PROOFLESS_MAX_ALIASES', DEFAULT_OPERATION_LIMITS.maxAliases, { min: 0, max: 1000 }),
+      maxRootFields: integerFromEnv(env, 'PROOFLESS_MAX_ROOT_FIELDS', DEFAULT_OPERATION_LIMITS.maxRootFields, { min: 1, max: 100 }),
+      maxFields: integerFromEnv(env, 'PROOFLESS_MAX_FIELDS', DEFAULT_OPERATION_LIMITS.maxFields, { min: 1, max: 100000 }),
+      maxQueryLength: integerFromEnv(env, 'PROOFLESS_MAX_QUERY_LENGTH', DEFAULT_OPERATION_LIMITS.maxQueryLength, { min: 100, max: 1000000 }),
+    },
+    introspection: booleanFromEnv(env, 'PROOFLESS_INTROSPECTION', isDevelopment),
+    ...(trustedOperationsFile ? { trustedOperationsFile } : {}),
+    auth: authConfig(env, isDevelopment, dataDir),
+    ...(urlFromEnv(env, 'PROOFLESS_REDIS_URL', ['redis:', 'rediss:']) ? { redisUrl: env.PROOFLESS_REDIS_URL } : {}),
+    rateLimits: {
+      applicationPerMinute: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_APPLICATION_PER_MINUTE', DEFAULT_RATE_LIMITS.applicationPerMinute, { min: 1, max: 10_000_000 }),
+      officerPerMinute: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE', DEFAULT_RATE_LIMITS.officerPerMinute, { min: 1, max: 10_000_000 }),
+      distinctCitizensPerHour: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR', DEFAULT_RATE_LIMITS.distinctCitizensPerHour, { min: 1, max: 10_000_000 }),
+    },
+    pseudonymKey: secretFromEnv(env, 'PROOFLESS_PSEUDONYM_KEY_FILE', isDevelopment ? () => ensureDevSecret(dataDir, 'dev-pseudonym-key') : undefined),
   };
+}
+
+/**
+ * Token verification keys. Production takes public keys only (a PEM or a local JWKS file:
+ * no network fetch); development also accepts the shared HS256 secret `npm start`
+ * generates in the data folder, so a newcomer needs no key setup.
+ */
+function authConfig(env: NodeJS.ProcessEnv, isDevelopment: boolean, dataDir: string): AuthConfig {
+  const publicKeyFile = env.PROOFLESS_JWT_PUBLIC_KEY_FILE;
+  const jwksFile = env.PROOFLESS_JWKS_FILE;
+  const config: AuthConfig = {
+    issuer: stringFromEnv(env, 'PROOFLESS_JWT_ISSUER', DEFAULT_ISSUER),
+    audience: stringFromEnv(env, 'PROOFLESS_JWT_AUDIENCE', DEFAULT_AUDIENCE),
+    clockSkewSeconds: integerFromEnv(env, 'PROOFLESS_JWT_CLOCK_SKEW_SECONDS', 30, { min: 0, max: 600 }),
+  };
+  if (publicKeyFile) {
+    config.publicKeyPem = readFile(publicKeyFile, 'PROOFLESS_JWT_PUBLIC_KEY_FILE');
+    try {
+      createPublicKey(config.publicKeyPem);
+    } catch {
+      throw new ConfigError('PROOFLESS_JWT_PUBLIC_KEY_FILE must hold a PEM public key (RSA, EC P-256 or Ed25519)');
+    }
+  }
+  if (jwksFile) {
+    try {
+      config.jwks = JSON.parse(readFile(jwksFile, 'PROOFLESS_JWKS_FILE')) as JSONWebKeySet;
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      throw new ConfigError('PROOFLESS_JWKS_FILE must hold a JSON Web Key Set');
+    }
+    if (!Array.isArray(config.jwks?.keys)) throw new ConfigError('PROOFLESS_JWKS_FILE must hold a JSON Web Key Set ({ "keys": [...] })');
+  }
+  if (env.PROOFLESS_JWT_SECRET_FILE || isDevelopment) {
+    if (!isDevelopment) throw new ConfigError('PROOFLESS_JWT_SECRET_FILE (a shared HS256 secret) is for development only; in production set PROOFLESS_JWT_PUBLIC_KEY_FILE or PROOFLESS_JWKS_FILE');
+    config.hs256Secret = secretFromEnv(env, 'PROOFLESS_JWT_SECRET_FILE', () => ensureDevSecret(dataDir, 'dev-jwt-secret'));
+  }
+  if (!config.hs256Secret && !config.publicKeyPem && !config.jwks) {
+    throw new ConfigError('no token verification key: set PROOFLESS_JWT_PUBLIC_KEY_FILE or PROOFLESS_JWKS_FILE');
+  }
+  return config;
+}
+
+function secretFromEnv(env: NodeJS.ProcessEnv, name: string, developmentDefault: (() => Buffer) | undefined): Buffer {
+  const file = env[name];
+  if (file) {
+    const secret = Buffer.from(readFile(file, name).trim(), 'base64url');
+    if (secret.length < 32) throw new ConfigError(`${name} must hold at least 32 random bytes, base64url-encoded, got ${secret.length}`);
+    return secret;
+  }
+  if (!developmentDefault) throw new ConfigError(`${name} is required in production`);
+  return developmentDefault();
+}
+
+function readFile(file: string, name: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(`${name} names ${file}, which cannot be read`);
+  }
+}
+
+function booleanFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }

@@ -1,41 +1,87 @@
-import { readFileSync } from 'node:fs';
-import { ApolloServer, type BaseContext } from '@apollo/server';
+import type { IncomingMessage } from 'node:http';
+import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
+import { catalogProblems, loadCatalog } from '../lib/catalog';
+import { ConfigError } from '../lib/env';
+import { createAuthenticator } from './auth';
 import type { Config } from './config';
+import type { GatewayContext } from './context';
 import { DepartmentDataSource } from './data-source';
 import { maskGatewayErrors } from './errors';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
+import { limitsPlugin } from './plugins/limits';
+import { purposePlugin } from './plugins/purpose';
+import { rateLimitsPlugin } from './plugins/rate-limits';
+import { scopesPlugin } from './plugins/scopes';
+import { loadTrustedOperations } from './plugins/trusted-operations';
+import { memoryRateLimitStore, type RateLimitStore } from './rate-limit-store';
+import { loadSupergraph } from './supergraph';
+
+export interface GatewayDependencies {
+  /** Where rate limits are counted; default in this process (server.ts passes a Redis-backed one when configured). */
+  rateLimitStore?: RateLimitStore;
+  /** The clock rate-limit windows follow; default `Date.now`. */
+  now?: () => number;
+}
+
+export interface Gateway {
+  server: ApolloServer<GatewayContext>;
+  /** Builds a request's context: verifies its bearer token (401 on a bad one). */
+  context(req: IncomingMessage): Promise<GatewayContext>;
+}
 
 /**
  * The federation gateway: the committed supergraph, one data source per department at
- * the URL configuration gives (or the supergraph's), and the plugins every request
- * passes through.
+ * the URL configuration gives (or the supergraph's), and the checks every request passes
+ * before any department is called, in this order: purpose and role, department scopes,
+ * operation limits, trusted operations, identifiers, rate limits.
  */
-export function createGateway(config: Config): ApolloServer<BaseContext> {
+export function createGateway(config: Config, dependencies: GatewayDependencies = {}): Gateway {
+  const supergraph = loadSupergraph(config.supergraphFile);
+  const catalog = loadCatalog(config.catalogFile);
+  const problems = catalogProblems(catalog, supergraph.apiSchema);
+  if (problems.length > 0) throw new ConfigError(`the proof catalog does not fit the supergraph:\n  ${problems.join('\n  ')}`);
+  const trusted = config.trustedOperationsFile ? loadTrustedOperations(config.trustedOperationsFile) : undefined;
+
   // @apollo/gateway starts an OpenTelemetry exporter to Apollo (and probes cloud metadata
   // hosts) in its constructor unless this variable is set; it has no constructor option
   // for it. Government networks have no internet, so the gateway never depends on the
   // operator remembering it.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
-    supergraphSdl: readFileSync(config.supergraphFile, 'utf8'),
+    supergraphSdl: supergraph.gatewaySdl,
     buildService: ({ name, url }) => new DepartmentDataSource(name, config.subgraphUrls[name] ?? url ?? ''),
   });
-  return new ApolloServer({
+  const server = new ApolloServer<GatewayContext>({
     gateway,
+    introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
-    persistedQueries: false,
+    persistedQueries: trusted ? { cache: trusted.cache } : false,
     formatError: maskGatewayErrors,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
+      purposePlugin({ catalog }),
+      scopesPlugin({ policies: supergraph.policies }),
+      limitsPlugin(config.limits),
+      ...(trusted ? [trusted.plugin] : []),
       identifierArgumentsPlugin({ maxListLength: config.maxCitizensPerRequest }),
+      rateLimitsPlugin({
+        store: dependencies.rateLimitStore ?? memoryRateLimitStore(config.rateLimits),
+        pseudonymKey: config.pseudonymKey,
+        now: dependencies.now,
+      }),
     ],
   });
+  const authenticate = createAuthenticator(config.auth);
+  return {
+    server,
+    context: async (req) => ({ caller: await authenticate(req.headers.authorization) }),
+  };
 }

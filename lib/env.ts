@@ -19,14 +19,18 @@ export function stringFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: st
   return raw === undefined || raw === '' ? fallback : raw;
 }
 
-export function urlFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+export function urlFromEnv(env: NodeJS.ProcessEnv, name: string, protocols = ['http:', 'https:']): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
+  let url: URL | undefined;
   try {
-    const url = new URL(raw);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-    return url.toString();
+    url = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+    url = undefined;
   }
+  if (!url || !protocols.includes(url.protocol)) {
+    // The value is not echoed: a URL may carry a password.
+    throw new ConfigError(`${name} must be a ${protocols.map((protocol) => protocol.slice(0, -1)).join(' or ')} URL`);
+  }
+  return url.toString();
 }

@@ -21,6 +21,16 @@ export enum ErrorCode {
   OPERATION_RESOLUTION_FAILURE = 'OPERATION_RESOLUTION_FAILURE',
   /** Automatic persisted queries are off: send the whole document. Raised by Apollo Server itself. */
   PERSISTED_QUERY_NOT_SUPPORTED = 'PERSISTED_QUERY_NOT_SUPPORTED',
+  /** No bearer token where one is needed, or a token that is malformed, badly signed, expired or not for this gateway. HTTP 401. */
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  /** The caller is known but may not do this: missing or malformed purpose, a service item not granted, a field outside the item's catalog entry, a missing scope, a role that may not read this, an unregistered operation. HTTP 403. */
+  FORBIDDEN = 'FORBIDDEN',
+  /** The operation is over a configured limit (depth, aliases, root fields, fields, query length); `extensions.limit` names it. HTTP 400. */
+  OPERATION_LIMIT_EXCEEDED = 'OPERATION_LIMIT_EXCEEDED',
+  /** Too many requests, or too many distinct citizens, in the current window; `extensions.limit` names it. HTTP 429 with Retry-After. */
+  RATE_LIMITED = 'RATE_LIMITED',
+  /** A hash-only request for an operation the trusted-operations manifest does not hold. Raised by Apollo Server itself. */
+  PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND',
   /** A department answered with an error or not at all; `extensions.department` names it. */
   DEPARTMENT_UNAVAILABLE = 'DEPARTMENT_UNAVAILABLE',
   /** Anything unexpected. The details stay in the process log, never in the response. */
@@ -32,4 +42,16 @@ export function badUserInput(message: string): GraphQLError {
   return new GraphQLError(message, {
     extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
   });
+}
+
+/** A request without a usable bearer token: HTTP 401 with a `WWW-Authenticate: Bearer` challenge. */
+export function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) } },
+  });
+}
+
+/** A known caller refused: HTTP 403. The message names what is wrong and nothing about any citizen. */
+export function forbidden(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN, ...extensions, http: { status: 403 } } });
 }

@@ -1,5 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../gateway/config';
+import { loadCatalog } from '../lib/catalog';
+import { ensureDevSecret } from '../lib/dev-secrets';
+import { signDevToken } from '../lib/dev-token';
 import { integerFromEnv } from '../lib/env';
 import { dataDirFromEnv, REPO_ROOT } from '../lib/paths';
 import { ensureSeeded, sampleIdNumbers, seedingOf } from '../synthetic/seed';
@@ -65,9 +69,24 @@ function stopAll(exitCode: number): void {
   }
 }
 
-function exampleCurl(gatewayUrl: string, idNumber: string): string {
+/** The service item the printed example acts for: public rental housing needs household, residence and licence facts. */
+const EXAMPLE_SERVICE_ITEM = '330100-ZJ-0001';
+
+function exampleCurl(gatewayUrl: string, token: string, idNumber: string): string {
   const query = `{ citizen(idNumber: "${idNumber}") { identity { name birthDate } household { members { relation citizen { identity { name } } } } residence { status address { detail } } licences { kind status } } }`;
-  return `curl -s ${gatewayUrl} -H 'content-type: application/json' -d '${JSON.stringify({ query })}'`;
+  const headers = [`authorization: Bearer ${token}`, `x-service-item: ${EXAMPLE_SERVICE_ITEM}`, 'x-case-number: DEMO-0001', 'content-type: application/json'];
+  return `curl -s ${gatewayUrl} ${headers.map((header) => `-H '${header}'`).join(' ')} -d '${JSON.stringify({ query })}'`;
+}
+
+/** A development token for every service item in the catalog, so the printed curl and GraphiQL work as pasted. */
+function developmentToken(dataDir: string): Promise<string> {
+  return signDevToken(ensureDevSecret(dataDir, 'dev-jwt-secret'), DEFAULT_ISSUER, DEFAULT_AUDIENCE, {
+    application: 'dev-console',
+    officer: 'dev-officer',
+    role: 'service',
+    serviceItems: [...loadCatalog().items.keys()],
+    scopes: [],
+  });
 }
 
 async function main(): Promise<void> {
@@ -78,6 +97,8 @@ async function main(): Promise<void> {
   if (seedingOf(dataDir)?.citizens !== citizens) console.log(`Seeding ${citizens} synthetic citizens into ${dataDir} (first start only)...`);
   ensureSeeded(dataDir, { citizens });
 
+  // Created before the gateway starts so it and the printed token share the secret.
+  ensureDevSecret(dataDir, 'dev-jwt-secret');
   const env = { ...process.env, PROOFLESS_DATA_DIR: dataDir };
   const urls = await Promise.all(DEPARTMENTS.map((name) => startChild(name, `subgraphs/${name}/index.ts`, env)));
   const gatewayEnv: NodeJS.ProcessEnv = { ...env };
@@ -86,7 +107,8 @@ async function main(): Promise<void> {
   });
   const gatewayUrl = await startChild('gateway', 'gateway/index.ts', gatewayEnv);
   const [idNumber] = sampleIdNumbers(dataDir, 1);
-  console.log(`Proofless gateway listening on ${gatewayUrl} (departments: ${DEPARTMENTS.join(', ')}). Try: ${exampleCurl(gatewayUrl, idNumber)}`);
+  const token = await developmentToken(dataDir);
+  console.log(`Proofless gateway listening on ${gatewayUrl} (departments: ${DEPARTMENTS.join(', ')}). Try: ${exampleCurl(gatewayUrl, token, idNumber)}`);
 }
 
 main().catch((error: Error) => {

@@ -1,24 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ZHANG_WEI, writeFixtureRegistries } from './fixtures/registries';
-import { startStack, type Stack } from './helpers/stack';
+import { ZHANG_WEI } from './fixtures/registries';
+import { startStack, useFixtureStack } from './helpers/stack';
 
-let fixture: ReturnType<typeof writeFixtureRegistries>;
-let stack: Stack;
-
-beforeAll(async () => {
-  fixture = writeFixtureRegistries();
-  stack = await startStack({ dataDir: fixture.dataDir });
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  fixture?.remove();
-});
+const city = useFixtureStack();
 
 test('a department that is down costs only its own facts; the error names it and says nothing of how it failed', async () => {
-  await stack.subgraphs.residence.stop();
-  const { status, body } = await stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } residence { status } } }`);
+  await city.stack.subgraphs.residence.stop();
+  const { status, body } = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } residence { status } } }`);
   expect(status).toBe(200);
   expect(body).toEqual({
     data: { citizen: { identity: { name: '张伟' }, residence: null } },
@@ -45,7 +34,7 @@ test('a department\'s own error message, stack and data never reach the caller',
   });
   await new Promise<void>((resolve) => leakyDepartment.listen(0, '127.0.0.1', resolve));
   const leakyStack = await startStack({
-    dataDir: fixture.dataDir,
+    dataDir: city.dataDir,
     env: { PROOFLESS_RESIDENCE_URL: `http://127.0.0.1:${(leakyDepartment.address() as AddressInfo).port}/graphql` },
   });
   try {

@@ -1,24 +1,13 @@
-import { CHEN_QIANG, LI_NA, SNACK_SHOP, UNKNOWN_CITIZEN, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN, writeFixtureRegistries } from './fixtures/registries';
-import { startStack, type Stack } from './helpers/stack';
+import { CHEN_QIANG, LI_NA, SNACK_SHOP, UNKNOWN_CITIZEN, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
+import { useFixtureStack } from './helpers/stack';
 
-let fixture: ReturnType<typeof writeFixtureRegistries>;
-let stack: Stack;
-
-beforeAll(async () => {
-  fixture = writeFixtureRegistries();
-  stack = await startStack({ dataDir: fixture.dataDir, clock: () => new Date('2026-11-26T08:00:00Z') });
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  fixture?.remove();
-});
+const city = useFixtureStack({ clock: () => new Date('2026-11-26T08:00:00Z') });
 
 const HOUSEHOLD_PROVENANCE = (updatedAt: string) => ({ department: 'household', authority: '杭州市公安局', updatedAt });
 const XIHU = { code: '330106', name: '浙江省杭州市西湖区' };
 
 test('one request returns identity, household members, residence and licences, each with provenance', async () => {
-  const { status, body } = await stack.query(
+  const { status, body } = await city.stack.query(
     `query CitizenFacts($id: ID!) {
       citizen(idNumber: $id) {
         idNumber
@@ -86,7 +75,7 @@ test('one request returns identity, household members, residence and licences, e
 });
 
 test('a migrant has no household here, a permit-backed residence and a residence history, newest first', async () => {
-  const { body } = await stack.query(
+  const { body } = await city.stack.query(
     `{ citizen(idNumber: "${CHEN_QIANG}") {
         identity { name } household { householdNumber }
         residence { address { division { code } } registeredSince permitNumber permitValidUntil status }
@@ -109,7 +98,7 @@ test('a migrant has no household here, a permit-backed residence and a residence
 });
 
 test('a business, its licences and its legal representative across departments', async () => {
-  const { body } = await stack.query(
+  const { body } = await city.stack.query(
     `{ business(creditCode: "${SNACK_SHOP.toLowerCase()}") {
         creditCode name type status establishedOn address { detail }
         legalRepresentative { identity { name } residence { status } }
@@ -131,7 +120,7 @@ test('a business, its licences and its legal representative across departments',
 });
 
 test('well-formed but unknown identifiers give null without an error', async () => {
-  const { status, body } = await stack.query(
+  const { status, body } = await city.stack.query(
     `{ citizen(idNumber: "${UNKNOWN_CITIZEN}") { idNumber }
        citizens(idNumbers: ["${UNKNOWN_CITIZEN}", "${LI_NA}"]) { idNumber identity { name } }
        business(creditCode: "91330100716105852F") { name } }`,
@@ -144,6 +133,6 @@ test('well-formed but unknown identifiers give null without an error', async () 
 
 test('a lower-case x check character is normalised', async () => {
   expect(LI_NA.endsWith('X')).toBe(true);
-  const { body } = await stack.query('query ($id: ID!) { citizen(idNumber: $id) { idNumber identity { name } } }', { id: LI_NA.toLowerCase() });
+  const { body } = await city.stack.query('query ($id: ID!) { citizen(idNumber: $id) { idNumber identity { name } } }', { id: LI_NA.toLowerCase() });
   expect(body).toEqual({ data: { citizen: { idNumber: LI_NA, identity: { name: '李娜' } } } });
 });

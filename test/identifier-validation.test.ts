@@ -1,20 +1,7 @@
-import { LI_NA, ZHANG_WEI, writeFixtureRegistries } from './fixtures/registries';
-import { startStack, type Stack } from './helpers/stack';
+import { LI_NA, ZHANG_WEI } from './fixtures/registries';
+import { useFixtureStack } from './helpers/stack';
 
-let fixture: ReturnType<typeof writeFixtureRegistries>;
-let stack: Stack;
-
-beforeAll(async () => {
-  fixture = writeFixtureRegistries();
-  stack = await startStack({ dataDir: fixture.dataDir });
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  fixture?.remove();
-});
-
-beforeEach(() => stack.resetCounts());
+const city = useFixtureStack();
 
 function badUserInput(message: string) {
   return { errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] };
@@ -22,7 +9,7 @@ function badUserInput(message: string) {
 
 /** Refused at the gateway: nothing reached any department. */
 function expectNoDepartmentCalled() {
-  expect(stack.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
+  expect(city.stack.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
 }
 
 test.each([
@@ -32,7 +19,7 @@ test.each([
   ['one list entry', `{ citizens(idNumbers: ["${ZHANG_WEI}", "${LI_NA}", "1101051949123100AX"]) { idNumber } }`, undefined, "idNumbers[2] must have digits in positions 1-17 (GB 11643), got 'A' at position 17"],
   ['a credit code', 'query ($code: ID!) { business(creditCode: $code) { name } }', { code: '91330100716105852E' }, 'creditCode has a wrong check character (GB 32100 MOD 31): expected F, got E'],
 ])('a malformed identifier in %s is BAD_USER_INPUT and no department is called', async (_where, query, variables, message) => {
-  const { status, body } = await stack.query(query, variables);
+  const { status, body } = await city.stack.query(query, variables);
   expect(status).toBe(400);
   expect(body).toEqual(badUserInput(message));
   expectNoDepartmentCalled();
@@ -40,14 +27,14 @@ test.each([
 
 test('citizens over the bound is refused whole, never truncated', async () => {
   const idNumbers = Array.from({ length: 101 }, () => ZHANG_WEI);
-  const { status, body } = await stack.query('query ($ids: [ID!]!) { citizens(idNumbers: $ids) { idNumber } }', { ids: idNumbers });
+  const { status, body } = await city.stack.query('query ($ids: [ID!]!) { citizens(idNumbers: $ids) { idNumber } }', { ids: idNumbers });
   expect(status).toBe(400);
   expect(body).toEqual(badUserInput('idNumbers may list at most 100 identifiers, got 101'));
   expectNoDepartmentCalled();
 });
 
 test('a subgraph called directly checks identifiers too, with the same message', async () => {
-  const response = await fetch(stack.subgraphs.household.url, {
+  const response = await fetch(city.stack.subgraphs.household.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: '{ citizen(idNumber: "11010519491231002") { idNumber } }' }),
@@ -57,18 +44,18 @@ test('a subgraph called directly checks identifiers too, with the same message',
     data: { citizen: null },
     errors: [{ message: 'idNumber must be 18 characters (GB 11643), got 17', locations: [{ line: 1, column: 3 }], path: ['citizen'], extensions: { code: 'BAD_USER_INPUT' } }],
   });
-  expect(stack.registryCalls.household.readPersons).toEqual([]);
+  expect(city.stack.registryCalls.household.readPersons).toEqual([]);
 });
 
 test('an unreadable body, a wrong content type and an unknown path get coded HTTP errors', async () => {
-  const post = (body: string, contentType = 'application/json', url = stack.gatewayUrl) =>
+  const post = (body: string, contentType = 'application/json', url = city.stack.gatewayUrl) =>
     fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
   expect(await post('{"query": ')).toEqual({ status: 400, body: { errors: [{ message: 'request body must be valid JSON', extensions: { code: 'BAD_REQUEST' } }] } });
   expect(await post('query=x', 'application/x-www-form-urlencoded')).toEqual({
     status: 415,
     body: { errors: [{ message: 'content-type must be application/json, got application/x-www-form-urlencoded', extensions: { code: 'BAD_REQUEST' } }] },
   });
-  expect(await post('{}', 'application/json', stack.gatewayUrl.replace('/graphql', '/other'))).toEqual({
+  expect(await post('{}', 'application/json', city.stack.gatewayUrl.replace('/graphql', '/other'))).toEqual({
     status: 404,
     body: { errors: [{ message: 'the GraphQL endpoint is /graphql', extensions: { code: 'NOT_FOUND' } }] },
   });

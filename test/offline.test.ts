@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
+import { loadSupergraph } from '../gateway/supergraph';
 import { SUPERGRAPH_FILE } from '../lib/composition';
 import { ZHANG_WEI, writeFixtureRegistries } from './fixtures/registries';
 import { startStack } from './helpers/stack';
@@ -31,7 +31,7 @@ const offLoopback = () => destinations.filter((host) => !['127.0.0.1', 'localhos
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
 
 test('a bare @apollo/gateway reaches for the internet (the control for the test below)', async () => {
-  const gateway = new ApolloGateway({ supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8') });
+  const gateway = new ApolloGateway({ supergraphSdl: loadSupergraph(SUPERGRAPH_FILE).gatewaySdl });
   await gateway.load();
   await gateway.stop();
   await settle();
@@ -44,7 +44,7 @@ test('the Proofless gateway starts, answers and stops without any connection off
   try {
     const { body } = await stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } residence { status } licences { kind } } }`);
     expect(body.data.citizen.identity).toEqual({ name: '张伟' });
-    const landing = await fetch(stack.gatewayUrl, { headers: { accept: 'text/html' } });
+    const landing = await fetch(stack.gatewayUrl, { headers: { accept: 'text/html', ...(await stack.serviceHeaders()) } });
     expect(await landing.text()).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
   } finally {
     await stack.stop();

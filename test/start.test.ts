@@ -52,10 +52,12 @@ test('npm start seeds, starts every process, prints a query that works as pasted
   expect(stderr).toBe('');
 
   // The printed curl, taken apart and sent as it says.
-  const curl = /Try: curl -s (\S+) -H 'content-type: application\/json' -d '(.*)'$/.exec(line);
+  const curl = /Try: curl -s (\S+) ((?:-H '[^']+' )+)-d '(.*)'$/.exec(line);
   expect(curl).not.toBeNull();
-  const [, gatewayUrl, body] = curl as RegExpExecArray;
-  const response = await fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const [, gatewayUrl, headerArguments, body] = curl as RegExpExecArray;
+  const headers = Object.fromEntries([...headerArguments.matchAll(/-H '([^:]+): ([^']+)'/g)].map(([, name, value]) => [name, value]));
+  expect(Object.keys(headers)).toEqual(['authorization', 'x-service-item', 'x-case-number', 'content-type']);
+  const response = await fetch(gatewayUrl, { method: 'POST', headers, body });
   const answer = (await response.json()) as any;
   expect(answer.errors).toBeUndefined();
   expect(answer.data.citizen.identity.name).toEqual(expect.any(String));
@@ -67,7 +69,7 @@ test('npm start seeds, starts every process, prints a query that works as pasted
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
   expect(processes.filter(isRunning)).toEqual([]);
-  await expect(fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).rejects.toThrow();
+  await expect(fetch(gatewayUrl, { method: 'POST', headers, body })).rejects.toThrow();
 });
 
 function descendantsOf(root: number): number[] {

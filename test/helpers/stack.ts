@@ -1,5 +1,13 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../gateway/config';
+import { isObjectType } from 'graphql';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, loadConfig } from '../../gateway/config';
+import { loadSupergraph } from '../../gateway/supergraph';
+import { writeFixtureRegistries } from '../fixtures/registries';
+import { CATALOG_FILE } from '../../lib/catalog';
+import { SUPERGRAPH_FILE } from '../../lib/composition';
+import { ensureDevSecret } from '../../lib/dev-secrets';
+import { signDevToken, type DevTokenClaims } from '../../lib/dev-token';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 import { householdSubgraph } from '../../subgraphs/household';
 import { openHouseholdRegistry } from '../../subgraphs/household/registry';
@@ -28,15 +36,24 @@ function recordBatches<Registry extends object>(registry: Registry): { registry:
   return { registry: recorded, calls };
 }
 
+/** A service item, in the catalog `startStack` writes, whose proofs need every field of the supergraph. */
+export const EVERY_FIELD_ITEM = 'TEST-EVERY-FIELD';
+
 export interface Stack {
   gatewayUrl: string;
+  /** The development HS256 secret the gateway verifies tokens with. */
+  jwtSecret: Buffer;
+  /** A token signed like `npm run dev-token` signs them; by default a service caller granted EVERY_FIELD_ITEM with every scope. */
+  token(claims?: Partial<DevTokenClaims>): Promise<string>;
+  /** Headers of a service caller acting for EVERY_FIELD_ITEM with every scope, for tests of the federation itself. */
+  serviceHeaders(overrides?: Partial<DevTokenClaims>, purpose?: { serviceItem?: string; caseNumber?: string }): Promise<Record<string, string>>;
   subgraphs: Record<'household' | 'residence' | 'license', RunningSubgraph>;
   /** Batches each department's registry read, by department then method. */
   registryCalls: Record<'household' | 'residence' | 'license', RegistryCalls>;
   /** HTTP requests each department's subgraph received. */
   subgraphRequests: Record<'household' | 'residence' | 'license', number>;
-  /** POSTs a GraphQL request to the gateway and returns the status and parsed body. */
-  query(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  /** POSTs a GraphQL request to the gateway and returns the status and parsed body; headers default to `serviceHeaders()`. */
+  query(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   resetCounts(): void;
   stop(): Promise<void>;
 }
@@ -46,6 +63,7 @@ export interface Stack {
  * subgraphs over the SQLite registries in `dataDir`, and a gateway routed to them.
  */
 export async function startStack(options: { dataDir: string; clock?: () => Date; env?: NodeJS.ProcessEnv }): Promise<Stack> {
+  const catalogFile = writeEveryFieldCatalog(options.dataDir);
   const file = (name: string) => path.join(options.dataDir, `${name}.sqlite`);
   const household = recordBatches(openHouseholdRegistry(file('household')));
   const residence = recordBatches(openResidenceRegistry(file('residence')));
@@ -65,6 +83,8 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
   const gateway: RunningGateway = await startGateway(
     loadConfig({
       PROOFLESS_GATEWAY_PORT: '0',
+      PROOFLESS_DATA_DIR: options.dataDir,
+      PROOFLESS_CATALOG: catalogFile,
       PROOFLESS_HOUSEHOLD_URL: subgraphs.household.url,
       PROOFLESS_RESIDENCE_URL: subgraphs.residence.url,
       PROOFLESS_LICENSE_URL: subgraphs.license.url,
@@ -72,18 +92,36 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
     }),
   );
   const registryCalls = { household: household.calls, residence: residence.calls, license: license.calls };
+  const jwtSecret = ensureDevSecret(options.dataDir, 'dev-jwt-secret');
+  const token = (claims: Partial<DevTokenClaims> = {}) =>
+    signDevToken(jwtSecret, DEFAULT_ISSUER, DEFAULT_AUDIENCE, {
+      application: 'test-window',
+      officer: 'officer-001',
+      role: 'service',
+      serviceItems: [EVERY_FIELD_ITEM],
+      scopes: ['identity:ethnicity', 'residence:history'],
+      ...claims,
+    });
+  const serviceHeaders = async (overrides: Partial<DevTokenClaims> = {}, purpose: { serviceItem?: string; caseNumber?: string } = {}) => ({
+    authorization: `Bearer ${await token(overrides)}`,
+    'x-service-item': purpose.serviceItem ?? EVERY_FIELD_ITEM,
+    'x-case-number': purpose.caseNumber ?? 'CASE-2026-0001',
+  });
   return {
     gatewayUrl: gateway.url,
+    jwtSecret,
+    token,
+    serviceHeaders,
     subgraphs,
     registryCalls,
     subgraphRequests,
-    async query(query, variables, headers = {}) {
+    async query(query, variables, headers) {
       const response = await fetch(gateway.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
+        headers: { 'content-type': 'application/json', ...(headers ?? (await serviceHeaders())) },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: response.status, body: await response.json() };
+      return { status: response.status, body: await response.json(), headers: response.headers };
     },
     resetCounts() {
       for (const calls of Object.values(registryCalls)) for (const batches of Object.values(calls)) batches.length = 0;
@@ -95,6 +133,51 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
       household.registry.close();
       residence.registry.close();
       license.registry.close();
+    },
+  };
+}
+
+/**
+ * The real catalog plus one item whose proofs need every field the supergraph has: tests
+ * of the federation itself use it, tests of purpose binding use the real items.
+ */
+function writeEveryFieldCatalog(dataDir: string): string {
+  const catalog = JSON.parse(readFileSync(CATALOG_FILE, 'utf8'));
+  const schema = loadSupergraph(SUPERGRAPH_FILE).apiSchema;
+  const fields = Object.values(schema.getTypeMap())
+    .filter((type) => isObjectType(type) && !type.name.startsWith('__'))
+    .flatMap((type) => Object.keys((type as { getFields(): object }).getFields()).map((field) => `${type.name}.${field}`));
+  catalog.serviceItems.push({
+    code: EVERY_FIELD_ITEM, name: '测试', nameEn: 'Every field, for tests', department: 'test', highRisk: false,
+    entryPoints: [], proofs: [{ code: 'ALL', name: 'all', fields }],
+  });
+  const file = path.join(dataDir, 'test-catalog.json');
+  writeFileSync(file, JSON.stringify(catalog));
+  return file;
+}
+
+/**
+ * Runs the whole federation over the fixture city (test/fixtures/registries.ts) for one
+ * test file: started before its tests, stopped after, request counts reset before each.
+ */
+export function useFixtureStack(options: { clock?: () => Date } = {}): { readonly stack: Stack; readonly dataDir: string } {
+  let fixture: ReturnType<typeof writeFixtureRegistries> | undefined;
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    fixture = writeFixtureRegistries();
+    stack = await startStack({ dataDir: fixture.dataDir, clock: options.clock });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    fixture?.remove();
+  });
+  beforeEach(() => stack?.resetCounts());
+  return {
+    get stack() {
+      return stack as Stack;
+    },
+    get dataDir() {
+      return (fixture as { dataDir: string }).dataDir;
     },
   };
 }

@@ -1,0 +1,112 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { unauthenticated } from '../lib/error-codes';
+
+/** Who is asking, from a verified token. */
+export interface Caller {
+  /** The calling service system (`app` claim). */
+  application: string;
+  /** The officer acting, by staff ID (`sub` claim). */
+  officer: string;
+  /** `service` reads citizen facts for a purpose; `auditor` reads audit data; anything else gets nothing. */
+  role: string;
+  /** Service item codes the application may act for (`items` claim). */
+  serviceItems: string[];
+  /** OAuth scopes (`scope` claim, space-separated), checked against departments' `@requiresScopes`. */
+  scopes: string[];
+}
+
+export interface AuthConfig {
+  issuer: string;
+  audience: string;
+  /** Tolerated clock difference for `exp` and `nbf`, in seconds. */
+  clockSkewSeconds: number;
+  /** Shared HS256 secret: development only (the config refuses it in production). */
+  hs256Secret?: Uint8Array;
+  /** One public key (RS256, ES256 P-256 or EdDSA Ed25519, from its type), PEM. */
+  publicKeyPem?: string;
+  /** A local JWKS document: key rotation without a network. */
+  jwks?: JSONWebKeySet;
+}
+
+/**
+ * Builds the bearer-token check. No Authorization header gives null (an anonymous caller,
+ * who may ask `{ __typename }` and nothing else); a header that does not carry a valid
+ * token for this gateway is a 401. Messages say what is wrong with the token, never its
+ * contents or any key.
+ */
+export function createAuthenticator(config: AuthConfig): (authorization: string | undefined) => Promise<Caller | null> {
+  const getKey = keyResolver(config);
+  const algorithms = [
+    ...(config.hs256Secret ? ['HS256'] : []),
+    ...(config.publicKeyPem || config.jwks ? ['RS256', 'ES256', 'EdDSA'] : []),
+  ];
+  return async function authenticate(authorization) {
+    if (authorization === undefined || authorization === '') return null;
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
+    if (!match) throw unauthenticated('Authorization must be "Bearer <JWT>"');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1], getKey, {
+        issuer: config.issuer,
+        audience: config.audience,
+        clockTolerance: config.clockSkewSeconds,
+        algorithms,
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch (error) {
+      throw unauthenticated(describeTokenError(error));
+    }
+    return callerFromClaims(payload);
+  };
+}
+
+function keyResolver(config: AuthConfig): JWTVerifyGetKey {
+  const jwks = config.jwks ? createLocalJWKSet(config.jwks) : undefined;
+  const publicKey: KeyObject | undefined = config.publicKeyPem ? createPublicKey(config.publicKeyPem) : undefined;
+  return async (header, token) => {
+    if (header.alg === 'HS256') {
+      if (!config.hs256Secret) throw new joseErrors.JOSEAlgNotAllowed('HS256 is not accepted');
+      return config.hs256Secret;
+    }
+    if (jwks) return jwks(header, token);
+    if (publicKey) return publicKey;
+    throw new joseErrors.JOSEAlgNotAllowed(`${header.alg} is not accepted`);
+  };
+}
+
+function callerFromClaims(payload: JWTPayload): Caller {
+  const { app, role, items, scope, sub } = payload as JWTPayload & Record<string, unknown>;
+  if (typeof app !== 'string' || app === '') throw unauthenticated('the bearer token must name the calling application (app claim)');
+  if (typeof role !== 'string' || role === '') throw unauthenticated('the bearer token must name a role (role claim)');
+  if (items !== undefined && !(Array.isArray(items) && items.every((item) => typeof item === 'string'))) {
+    throw unauthenticated('the bearer token\'s items claim must be a list of service item codes');
+  }
+  if (scope !== undefined && typeof scope !== 'string') throw unauthenticated('the bearer token\'s scope claim must be a space-separated string');
+  return {
+    application: app,
+    officer: sub as string,
+    role,
+    serviceItems: (items as string[] | undefined) ?? [],
+    scopes: scope ? scope.split(' ').filter(Boolean) : [],
+  };
+}
+
+function describeTokenError(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'the bearer token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'aud': return 'the bearer token is not for this gateway (aud)';
+      case 'iss': return 'the bearer token was not issued by a trusted issuer (iss)';
+      case 'nbf': return 'the bearer token is not valid yet (nbf)';
+      case 'sub': return 'the bearer token must name the officer acting (sub claim)';
+      case 'exp': return 'the bearer token must have an expiry (exp claim)';
+      default: return `the bearer token's ${error.claim} claim is invalid`;
+    }
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the bearer token\'s signature is invalid';
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JWKSNoMatchingKey) {
+    return 'the bearer token is signed with an algorithm or key this gateway does not accept';
+  }
+  return 'the bearer token is malformed';
+}

@@ -1,0 +1,58 @@
+import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
+import { forbidden, unauthenticated } from '../../lib/error-codes';
+import type { ProofCatalog } from '../../lib/catalog';
+import { refuse, type GatewayContext } from '../context';
+import { operationCheckPlugin } from '../operation-check';
+
+export interface PurposeOptions {
+  /** The proof catalog: which fields each service item's proofs need. */
+  catalog: ProofCatalog;
+}
+
+const SERVICE_ITEM = /^[0-9A-Z][0-9A-Z-]{2,39}$/;
+const CASE_NUMBER = /^[0-9A-Za-z][0-9A-Za-z-]{3,63}$/;
+
+/**
+ * Purpose binding (PIPL Art. 6, minimum necessary). An operation that reads any citizen
+ * field must come from a `service` caller, name its purpose in `X-Service-Item` and
+ * `X-Case-Number`, act for a service item the caller's token grants, and select only
+ * fields that item's proofs need. Everything is decided from the document and headers
+ * before the query is planned, so a refused request reaches no department and reveals
+ * nothing about any citizen.
+ */
+export function purposePlugin(options: PurposeOptions): ApolloServerPlugin<GatewayContext> {
+  return operationCheckPlugin((requestContext, { coordinates }) => {
+    const dataCoordinates = [...coordinates].filter((coordinate) => !isIntrospection(coordinate));
+    if (dataCoordinates.length > 0) checkPurpose(requestContext, options.catalog, dataCoordinates);
+  });
+}
+
+function checkPurpose(requestContext: GraphQLRequestContext<GatewayContext>, catalog: ProofCatalog, coordinates: string[]): void {
+  const { caller } = requestContext.contextValue;
+  if (!caller) refuse(requestContext, unauthenticated('a bearer token is required to read citizen data'));
+  if (caller.role === 'auditor') refuse(requestContext, forbidden('role auditor reads audit records, never citizen data'));
+  if (caller.role !== 'service') refuse(requestContext, forbidden('only role service may read citizen data'));
+
+  const headers = requestContext.request.http?.headers;
+  const serviceItem = headers?.get('x-service-item');
+  const caseNumber = headers?.get('x-case-number');
+  if (!serviceItem) refuse(requestContext, forbidden('X-Service-Item header is required: the code of the service item (事项) this request serves'));
+  if (!SERVICE_ITEM.test(serviceItem)) {
+    refuse(requestContext, forbidden('X-Service-Item must be a service item code of 3-40 capital letters, digits and hyphens, like 330100-JY-0001'));
+  }
+  if (!caseNumber) refuse(requestContext, forbidden('X-Case-Number header is required: the case (application) number this request serves'));
+  if (!CASE_NUMBER.test(caseNumber)) refuse(requestContext, forbidden('X-Case-Number must be 4-64 letters, digits and hyphens'));
+  if (!catalog.items.has(serviceItem)) refuse(requestContext, forbidden(`service item ${serviceItem} is not in the proof catalog`));
+  if (!caller.serviceItems.includes(serviceItem)) {
+    refuse(requestContext, forbidden(`application ${caller.application} is not granted service item ${serviceItem}`));
+  }
+  const notAllowed = coordinates.filter((coordinate) => !catalog.allows(serviceItem, coordinate)).sort();
+  if (notAllowed.length > 0) {
+    refuse(requestContext, forbidden(`service item ${serviceItem} does not need ${notAllowed.join(', ')}: ask only for the fields its proofs need`, { notAllowed }));
+  }
+  requestContext.contextValue.purpose = { serviceItem, caseNumber };
+}
+
+function isIntrospection(coordinate: string): boolean {
+  return coordinate.startsWith('__') || coordinate.includes('.__');
+}

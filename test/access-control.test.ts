@@ -1,0 +1,287 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../gateway/config';
+import { CHEN_QIANG, LI_NA, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
+import { startStack, useFixtureStack, type Stack } from './helpers/stack';
+
+const city = useFixtureStack();
+
+const ENROLMENT = '330100-JY-0001';
+const CITIZEN_QUERY = `query Enrolment($id: ID!) { citizen(idNumber: $id) { identity { name birthDate } household { members { relation citizen { idNumber } } } } }`;
+
+/** Headers of a service caller acting for compulsory-education enrolment, the real catalog entry. */
+async function enrolmentHeaders(overrides: Record<string, string | undefined> = {}) {
+  const headers: Record<string, string | undefined> = {
+    authorization: `Bearer ${await city.stack.token({ serviceItems: [ENROLMENT], scopes: [] })}`,
+    'x-service-item': ENROLMENT,
+    'x-case-number': 'JY-2026-000123',
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+function refusal(status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
+  return { status, body: { errors: [{ message, extensions: { code, ...extensions } }] } };
+}
+
+async function expectRefused(request: Promise<{ status: number; body: unknown }>, expected: ReturnType<typeof refusal>) {
+  const { status, body } = await request;
+  expect({ status, body }).toEqual(expected);
+  expect(city.stack.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
+}
+
+function signed(claims: Record<string, unknown>, options: { secret?: Uint8Array; audience?: string; issuer?: string; expiresAt?: number; notBefore?: number } = {}) {
+  const jwt = new SignJWT({ app: 'test-window', role: 'service', items: [ENROLMENT], ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(options.issuer ?? DEFAULT_ISSUER)
+    .setAudience(options.audience ?? DEFAULT_AUDIENCE)
+    .setSubject('officer-001')
+    .setExpirationTime(options.expiresAt ?? Math.floor(Date.now() / 1000) + 600);
+  if (options.notBefore) jwt.setNotBefore(options.notBefore);
+  return jwt.sign(options.secret ?? city.stack.jwtSecret);
+}
+
+describe('callers', () => {
+  test('no token: 401 UNAUTHENTICATED with a Bearer challenge', async () => {
+    const response = await city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, { 'x-service-item': ENROLMENT, 'x-case-number': 'JY-2026-000123' });
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    await expectRefused(Promise.resolve(response), refusal(401, 'UNAUTHENTICATED', 'a bearer token is required to read citizen data'));
+  });
+
+  test.each([
+    ['a bad signature', () => signed({}, { secret: Buffer.alloc(32, 7) }), 'the bearer token\'s signature is invalid'],
+    ['an expired token', () => signed({}, { expiresAt: Math.floor(Date.now() / 1000) - 120 }), 'the bearer token has expired'],
+    ['the wrong audience', () => signed({}, { audience: 'another-gateway' }), 'the bearer token is not for this gateway (aud)'],
+    ['an untrusted issuer', () => signed({}, { issuer: 'somebody-else' }), 'the bearer token was not issued by a trusted issuer (iss)'],
+    ['a token not valid yet', () => signed({}, { notBefore: Math.floor(Date.now() / 1000) + 3600 }), 'the bearer token is not valid yet (nbf)'],
+    ['no application claim', () => signed({ app: undefined }), 'the bearer token must name the calling application (app claim)'],
+  ])('%s: 401 UNAUTHENTICATED', async (_case, makeToken, message) => {
+    const headers = await enrolmentHeaders({ authorization: `Bearer ${await makeToken()}` });
+    await expectRefused(city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, headers), refusal(401, 'UNAUTHENTICATED', message));
+  });
+
+  test('a token within the clock skew is still accepted', async () => {
+    const headers = await enrolmentHeaders({ authorization: `Bearer ${await signed({}, { expiresAt: Math.floor(Date.now() / 1000) - 10 })}` });
+    expect((await city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, headers)).status).toBe(200);
+  });
+
+  test('an Authorization header that is not a bearer JWT: 401', async () => {
+    await expectRefused(
+      city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, await enrolmentHeaders({ authorization: 'Basic dXNlcjpwYXNz' })),
+      refusal(401, 'UNAUTHENTICATED', 'Authorization must be "Bearer <JWT>"'),
+    );
+  });
+
+  test('an auditor asking for citizen data: 403', async () => {
+    const headers = await enrolmentHeaders({ authorization: `Bearer ${await city.stack.token({ role: 'auditor', serviceItems: [ENROLMENT] })}` });
+    await expectRefused(city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, headers), refusal(403, 'FORBIDDEN', 'role auditor reads audit records, never citizen data'));
+  });
+
+  test('an unknown role gets nothing', async () => {
+    const headers = await enrolmentHeaders({ authorization: `Bearer ${await city.stack.token({ role: 'admin', serviceItems: [ENROLMENT] })}` });
+    await expectRefused(city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, headers), refusal(403, 'FORBIDDEN', 'only role service may read citizen data'));
+  });
+
+  test('a request that reads no personal data needs neither token nor purpose', async () => {
+    expect(await city.stack.query('{ __typename }', undefined, {})).toEqual(expect.objectContaining({ status: 200, body: { data: { __typename: 'Query' } } }));
+    expect(city.stack.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
+  });
+});
+
+describe('purpose', () => {
+  test.each([
+    ['no X-Service-Item', { 'x-service-item': undefined }, 'X-Service-Item header is required: the code of the service item (事项) this request serves'],
+    ['a malformed X-Service-Item', { 'x-service-item': 'enrol kids' }, 'X-Service-Item must be a service item code of 3-40 capital letters, digits and hyphens, like 330100-JY-0001'],
+    ['no X-Case-Number', { 'x-case-number': undefined }, 'X-Case-Number header is required: the case (application) number this request serves'],
+    ['a malformed X-Case-Number', { 'x-case-number': 'no' }, 'X-Case-Number must be 4-64 letters, digits and hyphens'],
+    ['a service item not in the catalog', { 'x-service-item': '330100-XX-9999' }, 'service item 330100-XX-9999 is not in the proof catalog'],
+    ['a service item not granted to the application', { 'x-service-item': '330100-GA-0002' }, 'application test-window is not granted service item 330100-GA-0002'],
+  ])('%s: 403 FORBIDDEN', async (_case, overrides, message) => {
+    await expectRefused(city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, await enrolmentHeaders(overrides)), refusal(403, 'FORBIDDEN', message));
+  });
+
+  const outsideCatalog = (fields: string) => refusal(403, 'FORBIDDEN', `service item ${ENROLMENT} does not need ${fields}: ask only for the fields its proofs need`, {
+    notAllowed: fields.split(', '),
+  });
+
+  test.each([
+    ['directly', `{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } licences { number } } }`, 'Citizen.licences, Licence.number'],
+    ['through a fragment', `{ citizen(idNumber: "${ZHANG_WEI}") { ...Facts } } fragment Facts on Citizen { identity { name nativePlace } }`, 'Identity.nativePlace'],
+    ['through an inline fragment', `{ citizen(idNumber: "${ZHANG_WEI}") { ... on Citizen { licences { status } } } }`, 'Citizen.licences, Licence.status'],
+    ['through an alias', `{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } l: licences { k: kind } } }`, 'Citizen.licences, Licence.kind'],
+    ['through a root field the item does not start from', `{ business(creditCode: "91330100716105852F") { name } }`, 'Business.name, Query.business'],
+  ])('a field outside the service item\'s catalog entry, %s: 403 listing it', async (_case, query, fields) => {
+    await expectRefused(city.stack.query(query, undefined, await enrolmentHeaders()), outsideCatalog(fields));
+  });
+
+  test('a @requiresScopes field without the scope: 403 naming the scope', async () => {
+    const newborn = '330100-GA-0001';
+    const headers = await enrolmentHeaders({
+      authorization: `Bearer ${await city.stack.token({ serviceItems: [newborn], scopes: [] })}`,
+      'x-service-item': newborn,
+    });
+    await expectRefused(
+      city.stack.query(`{ citizen(idNumber: "${ZHANG_ZIHAN}") { identity { name ethnicity } } }`, undefined, headers),
+      refusal(403, 'FORBIDDEN', 'Identity.ethnicity requires scope identity:ethnicity'),
+    );
+    const withScope = { ...headers, authorization: `Bearer ${await city.stack.token({ serviceItems: [newborn], scopes: ['identity:ethnicity'] })}` };
+    const { body } = await city.stack.query(`{ citizen(idNumber: "${ZHANG_ZIHAN}") { identity { name ethnicity } } }`, undefined, withScope);
+    expect(body).toEqual({ data: { citizen: { identity: { name: '张子涵', ethnicity: '汉族' } } } });
+  });
+
+  test('the allowed path: the item\'s own fields, with variables, are answered', async () => {
+    const { status, body } = await city.stack.query(CITIZEN_QUERY, { id: ZHANG_ZIHAN }, await enrolmentHeaders());
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      data: {
+        citizen: {
+          identity: { name: '张子涵', birthDate: '2015-09-01' },
+          household: {
+            members: [
+              { relation: 'HEAD', citizen: { idNumber: ZHANG_WEI } },
+              { relation: 'SPOUSE', citizen: { idNumber: LI_NA } },
+              { relation: 'PARENT', citizen: { idNumber: '330102195001150025' } },
+              { relation: 'CHILD', citizen: { idNumber: ZHANG_ZIHAN } },
+            ],
+          },
+        },
+      },
+    });
+  });
+
+  test('a forbidden request does not reveal whether the citizen exists', async () => {
+    const headers = await enrolmentHeaders({ 'x-service-item': '330100-GA-0002' });
+    const known = await city.stack.query(CITIZEN_QUERY, { id: CHEN_QIANG }, headers);
+    const unknown = await city.stack.query(CITIZEN_QUERY, { id: '11010519491231002X' }, headers);
+    expect(known).toEqual({ ...unknown, headers: expect.anything() });
+  });
+});
+
+describe('operation limits', () => {
+  const deep = `{ citizen(idNumber: "${ZHANG_WEI}") { household { head { household { head { household { head { household { head { household { householdNumber } } } } } } } } } } }`;
+  const aliases = `{ citizen(idNumber: "${ZHANG_WEI}") { ${Array.from({ length: 11 }, (_, i) => `a${i}: identity { name }`).join(' ')} } }`;
+  const roots = `{ ${Array.from({ length: 6 }, (_, i) => `c${i}: citizen(idNumber: "${ZHANG_WEI}") { idNumber }`).join(' ')} }`;
+  const manyFields = `{ citizen(idNumber: "${ZHANG_WEI}") { ...F } } fragment F on Citizen { ${Array.from({ length: 301 }, () => 'idNumber').join(' ')} }`;
+  const longQuery = `{ citizen(idNumber: "${ZHANG_WEI}") { idNumber } } ${'#'.repeat(10001)}`;
+
+  test.each([
+    ['maxDepth', deep, 'operation depth must be at most 10, got 11', 10, 11],
+    ['maxAliases', aliases, 'aliased fields must be at most 10, got 11', 10, 11],
+    ['maxRootFields', roots, 'root fields must be at most 5, got 6', 5, 6],
+    ['maxFields', manyFields, 'selected fields must be at most 300, got 302', 300, 302],
+    ['maxQueryLength', longQuery, `query length in characters must be at most 10000, got ${longQuery.length}`, 10000, longQuery.length],
+  ])('%s: 400 OPERATION_LIMIT_EXCEEDED naming the limit and the value', async (limit, query, message, max, actual) => {
+    await expectRefused(city.stack.query(query), refusal(400, 'OPERATION_LIMIT_EXCEEDED', message, { limit, max, actual }));
+  });
+});
+
+describe('gateway configuration', () => {
+  test('introspection is off outside development', async () => {
+    const production = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_INTROSPECTION: 'false' } });
+    try {
+      const { status, body } = await production.query('{ __schema { queryType { name } } }');
+      expect(status).toBe(400);
+      expect(body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(body.errors[0].message).toMatch(/introspection/i);
+    } finally {
+      await production.stop();
+    }
+    expect((await city.stack.query('{ __schema { queryType { name } } }', undefined, {})).body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+  });
+
+  test('a catalog naming a field the supergraph lacks stops the gateway with a clear message', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'proofless-catalog-'));
+    const catalog = path.join(dir, 'catalog.json');
+    writeFileSync(catalog, JSON.stringify({
+      alwaysAllowed: ['Citizen.idNumber'], valueTypes: ['Address'],
+      serviceItems: [{ code: '330100-XX-0001', name: '测试', nameEn: 'Test', department: 'x', highRisk: false, entryPoints: ['Query.citizen'], proofs: [{ code: 'P', name: 'p', fields: ['Citizen.housework'] }] }],
+    }));
+    try {
+      await expect(startStack({ dataDir: city.dataDir, env: { PROOFLESS_CATALOG: catalog } })).rejects.toThrow(
+        'the proof catalog does not fit the supergraph:\n  service item 330100-XX-0001 proof P names Citizen.housework, which the supergraph does not have',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('trusted operations', () => {
+  test('only registered operations are accepted, by hash or by document', async () => {
+    const { createHash } = await import('node:crypto');
+    const body = CITIZEN_QUERY;
+    const id = createHash('sha256').update(body).digest('hex');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'proofless-trusted-'));
+    const manifest = path.join(dir, 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id, name: 'Enrolment', type: 'query', body }] }));
+    const trusted = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_TRUSTED_OPERATIONS: manifest } });
+    try {
+      const headers = { 'content-type': 'application/json', ...(await enrolmentHeaders()) };
+      const post = (payload: unknown) => fetch(trusted.gatewayUrl, { method: 'POST', headers, body: JSON.stringify(payload) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      const byHash = await post({ variables: { id: ZHANG_WEI }, extensions: { persistedQuery: { version: 1, sha256Hash: id } } });
+      expect(byHash.body.data.citizen.identity).toEqual({ name: '张伟', birthDate: '1975-03-12' });
+      expect((await post({ query: body, variables: { id: ZHANG_WEI } })).status).toBe(200);
+      trusted.resetCounts();
+      expect(await post({ query: `{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }` })).toEqual(
+        refusal(403, 'FORBIDDEN', 'only registered operations are accepted here: register this operation in the trusted operations manifest'),
+      );
+      expect((await post({ extensions: { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } } })).body.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+      expect(trusted.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
+    } finally {
+      await trusted.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('rate limits', () => {
+  test('the distinct-citizen limit holds across two gateway instances sharing one Redis', async () => {
+    const env = { PROOFLESS_REDIS_URL: 'redis://127.0.0.1:6379', PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: '3' };
+    const first = await startStack({ dataDir: city.dataDir, env });
+    const second = await startStack({ dataDir: city.dataDir, env });
+    try {
+      // A fresh officer, so counts left in the shared Redis by earlier runs do not matter.
+      const headers = await first.serviceHeaders({ officer: `officer-${randomUUID()}` });
+      const ask = (gateway: Stack, id: string) => gateway.query('query ($id: ID!) { citizen(idNumber: $id) { idNumber } }', { id }, headers);
+      expect((await ask(first, ZHANG_WEI)).status).toBe(200);
+      expect((await ask(second, LI_NA)).status).toBe(200);
+      expect((await ask(first, ZHANG_WEI)).status).toBe(200); // the same citizen again is not a new one
+      expect((await ask(second, ZHANG_ZIHAN)).status).toBe(200);
+      first.resetCounts();
+      second.resetCounts();
+      const refused = await ask(first, CHEN_QIANG);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.body).toEqual({
+        errors: [{
+          message: expect.stringMatching(/^this officer has looked up 3 distinct citizens this hour, the most allowed; retry in \d+ s$/),
+          extensions: { code: 'RATE_LIMITED', limit: 'distinctCitizensPerHour', max: 3 },
+        }],
+      });
+      expect(first.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
+      // Citizens already looked up can still be asked for again on either instance.
+      expect((await ask(second, LI_NA)).status).toBe(200);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+  });
+
+  test('requests per officer per minute', async () => {
+    const limited = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE: '2' } });
+    try {
+      const headers = await limited.serviceHeaders({ officer: `officer-${randomUUID()}` });
+      const ask = () => limited.query(`{ citizen(idNumber: "${ZHANG_WEI}") { idNumber } }`, undefined, headers);
+      expect((await ask()).status).toBe(200);
+      expect((await ask()).status).toBe(200);
+      const refused = await ask();
+      expect(refused.status).toBe(429);
+      expect(refused.body.errors[0].extensions).toEqual({ code: 'RATE_LIMITED', limit: 'officerPerMinute', max: 2 });
+    } finally {
+      await limited.stop();
+    }
+  });
+});

@@ -132,8 +132,14 @@ describe('purpose', () => {
     expect(body).toEqual({ data: { citizen: { identity: { name: '张子涵', ethnicity: '汉族' } } } });
   });
 
-  test('the allowed path: the item\'s own fields, with variables, are answered', async () => {
-    const { status, body } = await city.stack.query(CITIZEN_QUERY, { id: ZHANG_ZIHAN }, await enrolmentHeaders());
+  test('the allowed path: the item\'s own fields, with variables, are answered, and the department hears the purpose', async () => {
+    const heard: Record<string, unknown>[] = [];
+    const listen = (req: { headers: Record<string, unknown> }) => heard.push(req.headers);
+    city.stack.subgraphs.household.httpServer.on('request', listen);
+    const headers = await enrolmentHeaders();
+    const { status, body } = await city.stack.query(CITIZEN_QUERY, { id: ZHANG_ZIHAN }, headers);
+    city.stack.subgraphs.household.httpServer.off('request', listen);
+    expect(heard).toEqual([expect.objectContaining({ 'x-service-item': ENROLMENT, 'x-case-number': 'JY-2026-000123', authorization: headers.authorization })]);
     expect(status).toBe(200);
     expect(body).toEqual({
       data: {

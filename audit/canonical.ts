@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import type { StoredRecord } from './entry';
+
+/**
+ * The canonical encoding of an audit record: a contract for anyone verifying a store or
+ * an archive without this code. Change it and every existing chain stops verifying.
+ *
+ * hash = lowercase hex SHA-256 of the UTF-8 bytes of the RFC 8785 (JSON Canonicalization
+ * Scheme) serialisation of an object with exactly these 18 members:
+ *
+ *   chainId, sequence, previousHash, time, requestId, application, officer, role,
+ *   serviceItem, caseNumber, operationName, documentHash, coordinates, citizens,
+ *   departments, outcome, errorCodes, latencyMs
+ *
+ * (every StoredRecord field except `hash` itself), where
+ *   - sequence and latencyMs are integers (latencyMs is rounded to whole milliseconds);
+ *   - time is the instant as `Date#toISOString()` writes it: `2024-06-01T09:30:00.000Z`;
+ *   - application ... documentHash are a string or null;
+ *   - coordinates, citizens, departments and errorCodes are arrays of strings sorted by
+ *     UTF-16 code units (JavaScript's default sort), because their order carries no
+ *     meaning; the log also removes duplicates before hashing, the encoding does not;
+ *   - previousHash of sequence 1 is GENESIS_HASH; after an archive, the first kept
+ *     record's previousHash is the hash of the last archived one.
+ * With only strings, integers, null and arrays of strings, RFC 8785 is `JSON.stringify`
+ * with members sorted by name and no whitespace, which is what `canonicalJson` writes;
+ * in Python it is `json.dumps(record, sort_keys=True, separators=(',', ':'), ensure_ascii=False)`.
+ * test/audit-canonical.test.ts holds a worked example with its hash.
+ *
+ * Checkpoints and archive anchors are signed over the same serialisation of their own
+ * members (signing.ts).
+ */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type CanonicalValue = string | number | null | CanonicalValue[] | { [member: string]: CanonicalValue };
+
+/** RFC 8785 for the value types audit data uses; any other number is refused rather than encoded ambiguously. */
+export function canonicalJson(value: CanonicalValue): string {
+  if (value === null || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`canonical JSON holds whole numbers only, got ${value}`);
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const members = Object.keys(value).sort().map((name) => `${JSON.stringify(name)}:${canonicalJson(value[name])}`);
+  return `{${members.join(',')}}`;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The canonical encoding of a record (without its `hash`), as hashed. */
+export function canonicalRecord(record: Omit<StoredRecord, 'hash'>): string {
+  const bySortOrder = (values: string[]) => [...values].sort();
+  return canonicalJson({
+    chainId: record.chainId,
+    sequence: record.sequence,
+    previousHash: record.previousHash,
+    time: record.time,
+    requestId: record.requestId,
+    application: record.application,
+    officer: record.officer,
+    role: record.role,
+    serviceItem: record.serviceItem,
+    caseNumber: record.caseNumber,
+    operationName: record.operationName,
+    documentHash: record.documentHash,
+    coordinates: bySortOrder(record.coordinates),
+    citizens: bySortOrder(record.citizens),
+    departments: bySortOrder(record.departments),
+    outcome: record.outcome,
+    errorCodes: bySortOrder(record.errorCodes),
+    latencyMs: record.latencyMs,
+  });
+}
+
+export function recordHash(record: Omit<StoredRecord, 'hash'>): string {
+  return sha256Hex(canonicalRecord(record));
+}

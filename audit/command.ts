@@ -1,0 +1,56 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../lib/env';
+import { RetentionPeriodError } from './errors';
+
+/** A command line the audit commands cannot act on: they print the message and exit 2. */
+export class UsageError extends Error {}
+
+/** `--name value` options only, every one a string; anything else is a UsageError ending with the usage line. */
+export function parseOptions<Name extends string>(args: string[], names: readonly Name[], usage: string): Partial<Record<Name, string>> {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    });
+    return values as Partial<Record<Name, string>>;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${usage}`);
+  }
+}
+
+/**
+ * Runs an audit command: exit 2 for a bad argument or configuration, 1 for anything
+ * else that stopped it, otherwise what `main` returns. Only messages are printed, never
+ * a stack: operators read these, and a message names no person.
+ */
+export function runCommand(name: string, main: () => Promise<number>): void {
+  let isSettled = false;
+  // A promise nothing will ever settle lets the process run out of work and exit 0:
+  // for an audit command that would report success for work never done.
+  process.once('beforeExit', () => {
+    if (isSettled) return;
+    process.stderr.write(`${name}: stopped before finishing\n`);
+    process.exitCode = 1;
+  });
+  main().then(
+    (code) => {
+      isSettled = true;
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      isSettled = true;
+      const isUsageError = error instanceof UsageError || error instanceof ConfigError || error instanceof RetentionPeriodError;
+      process.stderr.write(`${name}: ${describeError(error)}\n`);
+      process.exitCode = isUsageError ? 2 : 1;
+    },
+  );
+}
+
+/** Node reports a refused connection to every address of a host as an AggregateError with an empty message. */
+function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '' && error.errors.length > 0) return describeError(error.errors[0]);
+  if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
+  return String(error);
+}

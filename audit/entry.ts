@@ -1,0 +1,157 @@
+import { CorruptRecordError } from './errors';
+
+export type Outcome = 'ok' | 'partial' | 'refused' | 'error';
+
+export const OUTCOMES: readonly Outcome[] = ['ok', 'partial', 'refused', 'error'];
+
+/** What the gateway hands the log for one operation. */
+export interface AuditEntry {
+  /** ISO instant the request arrived; stored as `Date#toISOString()` (UTC, milliseconds). */
+  time: string;
+  requestId: string;
+  /** Calling service system (JWT claim). */
+  application: string | null;
+  /** Staff ID acting. */
+  officer: string | null;
+  /** 'service' | 'auditor' | other/unknown. */
+  role: string | null;
+  /** X-Service-Item. */
+  serviceItem: string | null;
+  /** X-Case-Number. */
+  caseNumber: string | null;
+  operationName: string | null;
+  /** sha256 hex of the normalised document. */
+  documentHash: string | null;
+  /** Field coordinates disclosed, e.g. 'Citizen.household'; stored sorted, without duplicates. */
+  coordinates: string[];
+  /** ID numbers asked for or returned; stored sorted, without duplicates. */
+  citizens: string[];
+  /** Departments called; stored sorted, without duplicates. */
+  departments: string[];
+  outcome: Outcome;
+  /** Stored sorted, without duplicates. */
+  errorCodes: string[];
+  /** Stored rounded to whole milliseconds. */
+  latencyMs: number;
+}
+
+/** A record as the store holds it: the entry, its place in its chain, and the hash linking it there. */
+export interface StoredRecord extends AuditEntry {
+  chainId: string;
+  /** 1, 2, 3... per chain, without gaps. */
+  sequence: number;
+  /** The hash of the record before it, or GENESIS_HASH for sequence 1. */
+  previousHash: string;
+  /** SHA-256 (lowercase hex) of the canonical encoding (canonical.ts). */
+  hash: string;
+}
+
+const CHAIN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Checks a chain ID where it enters (options, configuration), saying what was expected. */
+export function checkChainId(chainId: string, source: string): string {
+  if (!CHAIN_ID.test(chainId)) {
+    throw new TypeError(`${source} must be 1 to 128 letters, digits, '.', '_', ':' or '-', got "${chainId}"`);
+  }
+  return chainId;
+}
+
+/**
+ * The entry as it will be hashed and stored. Lists that are sets are sorted and
+ * de-duplicated, so two gateways describing the same operation write the same record.
+ * Strings are made well-formed and free of NUL (each offending code unit becomes
+ * U+FFFD): PostgreSQL text cannot hold NUL, and a lone surrogate turns into U+FFFD on
+ * its way to either database, so the hash would otherwise cover something not stored.
+ * A malformed entry throws TypeError naming the field but not its value.
+ */
+export function normaliseEntry(entry: AuditEntry): AuditEntry {
+  const time = new Date(entry.time);
+  if (typeof entry.time !== 'string' || Number.isNaN(time.getTime())) throw new TypeError('entry.time must be an ISO instant');
+  if (!OUTCOMES.includes(entry.outcome)) throw new TypeError(`entry.outcome must be one of ${OUTCOMES.join(', ')}`);
+  if (!Number.isFinite(entry.latencyMs) || entry.latencyMs < 0) throw new TypeError('entry.latencyMs must be a non-negative number');
+  if (typeof entry.requestId !== 'string') throw new TypeError('entry.requestId must be a string');
+  return {
+    time: time.toISOString(),
+    requestId: wellFormed(entry.requestId),
+    application: optionalString(entry.application, 'application'),
+    officer: optionalString(entry.officer, 'officer'),
+    role: optionalString(entry.role, 'role'),
+    serviceItem: optionalString(entry.serviceItem, 'serviceItem'),
+    caseNumber: optionalString(entry.caseNumber, 'caseNumber'),
+    operationName: optionalString(entry.operationName, 'operationName'),
+    documentHash: optionalString(entry.documentHash, 'documentHash'),
+    coordinates: stringSet(entry.coordinates, 'coordinates'),
+    citizens: stringSet(entry.citizens, 'citizens'),
+    departments: stringSet(entry.departments, 'departments'),
+    outcome: entry.outcome,
+    errorCodes: stringSet(entry.errorCodes, 'errorCodes'),
+    latencyMs: Math.round(entry.latencyMs),
+  };
+}
+
+const NOT_STORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function wellFormed(value: string): string {
+  return value.replace(NOT_STORABLE, '\uFFFD');
+}
+
+function optionalString(value: string | null, field: string): string | null {
+  if (value === null) return null;
+  if (typeof value !== 'string') throw new TypeError(`entry.${field} must be a string or null`);
+  return wellFormed(value);
+}
+
+function stringSet(values: string[], field: string): string[] {
+  if (!Array.isArray(values) || values.some((value) => typeof value !== 'string')) {
+    throw new TypeError(`entry.${field} must be an array of strings`);
+  }
+  return [...new Set(values.map(wellFormed))].sort();
+}
+
+/**
+ * Checks a row read back from a store has the types of a StoredRecord. A row edited into
+ * another shape (a list that is not a list, a sequence that is not a whole number) cannot
+ * be hashed; verification reports it as unreadable at its sequence.
+ */
+export function checkStoredRecord(row: Record<string, unknown>): StoredRecord {
+  const chainId = String(row.chainId);
+  const sequence = Number(row.sequence);
+  const fail = (what: string): never => {
+    throw new CorruptRecordError(chainId, sequence, what);
+  };
+  if (!Number.isSafeInteger(sequence)) fail('sequence is not a whole number');
+  for (const field of ['previousHash', 'hash', 'time', 'requestId']) {
+    if (typeof row[field] !== 'string') fail(`${field} is not text`);
+  }
+  for (const field of ['application', 'officer', 'role', 'serviceItem', 'caseNumber', 'operationName', 'documentHash']) {
+    if (row[field] !== null && typeof row[field] !== 'string') fail(`${field} is neither text nor null`);
+  }
+  for (const field of ['coordinates', 'citizens', 'departments', 'errorCodes']) {
+    const value = row[field];
+    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) fail(`${field} is not a list of text`);
+  }
+  if (!OUTCOMES.includes(row.outcome as Outcome)) fail(`outcome is not one of ${OUTCOMES.join(', ')}`);
+  if (!Number.isSafeInteger(row.latencyMs)) fail('latencyMs is not a whole number');
+  const fields = row as unknown as StoredRecord;
+  return {
+    chainId,
+    sequence,
+    previousHash: fields.previousHash,
+    hash: fields.hash,
+    time: fields.time,
+    requestId: fields.requestId,
+    application: fields.application,
+    officer: fields.officer,
+    role: fields.role,
+    serviceItem: fields.serviceItem,
+    caseNumber: fields.caseNumber,
+    operationName: fields.operationName,
+    documentHash: fields.documentHash,
+    coordinates: fields.coordinates,
+    citizens: fields.citizens,
+    departments: fields.departments,
+    outcome: fields.outcome,
+    errorCodes: fields.errorCodes,
+    latencyMs: fields.latencyMs,
+  };
+}

@@ -1,0 +1,233 @@
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { checkStoredRecord, type StoredRecord } from './entry';
+import { CorruptRecordError } from './errors';
+import { EQUALITY_FILTER_COLUMNS, RECORD_COLUMNS } from './record-columns';
+import type { AuditStore, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
+
+export interface SqliteAuditStoreOptions {
+  /** Refuse to create the file, default false: the read-only commands must not invent an empty log. */
+  mustExist?: boolean;
+  /** How long a write waits for another connection's lock before failing, default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * The embedded audit store: one SQLite file shared by every chain written to it.
+ * WAL with `synchronous = FULL` fsyncs the log on every commit, so a record whose
+ * `append` returned survives the process being killed and the machine losing power;
+ * WAL also lets the verify and export commands read while the gateway writes.
+ *
+ * Lists are JSON arrays in text columns. Citizens are also indexed in
+ * `audit_record_citizen` (with the record's time, so "this citizen's records, newest
+ * first" reads one index range); that table is derived from the hashed `citizens`
+ * column and rewritten with it.
+ */
+export async function openSqliteAuditStore(file: string, options: SqliteAuditStoreOptions = {}): Promise<AuditStore> {
+  if (options.mustExist && !existsSync(file)) throw new Error(`no audit log at ${file}`);
+  const db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(SCHEMA);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+
+  const insertRecord = db.prepare(`INSERT INTO audit_record (${RECORD_COLUMNS.map(([column]) => column).join(', ')})
+    VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`);
+  const insertCitizen = db.prepare('INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) VALUES (?, ?, ?, ?)');
+  const appendRecords = db.transaction((records: readonly StoredRecord[]) => {
+    for (const record of records) {
+      insertRecord.run(...RECORD_COLUMNS.map(([, field]) => toColumn(record[field])));
+      for (const idNumber of record.citizens) insertCitizen.run(idNumber, record.time, record.chainId, record.sequence);
+    }
+  });
+  const lastRecord = db.prepare('SELECT sequence, hash FROM audit_record WHERE chain_id = ? ORDER BY sequence DESC LIMIT 1');
+  const lastAnchor = db.prepare(`SELECT first_kept_sequence - 1 AS sequence, previous_hash AS hash FROM audit_anchor
+    WHERE chain_id = ? ORDER BY first_kept_sequence DESC LIMIT 1`);
+  const insertCheckpoint = db.prepare('INSERT INTO audit_checkpoint (chain_id, sequence, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)');
+  const lastCheckpoint = db.prepare('SELECT MAX(sequence) AS sequence FROM audit_checkpoint WHERE chain_id = ?');
+  const chains = db.prepare(`SELECT chain_id FROM audit_record GROUP BY chain_id
+    UNION SELECT chain_id FROM audit_checkpoint UNION SELECT chain_id FROM audit_anchor ORDER BY chain_id`);
+  const chainRecords = db.prepare(`SELECT ${SELECT_RECORD('r')} FROM audit_record r WHERE r.chain_id = ? AND r.sequence > ? ORDER BY r.sequence LIMIT ?`);
+  const checkpoints = db.prepare(`SELECT chain_id AS chainId, sequence, hash, time, key_id AS keyId, signature
+    FROM audit_checkpoint WHERE chain_id = ? ORDER BY sequence`);
+  const anchors = db.prepare(`SELECT chain_id AS chainId, first_kept_sequence AS firstKeptSequence, previous_hash AS previousHash,
+    time, key_id AS keyId, signature FROM audit_anchor WHERE chain_id = ? ORDER BY first_kept_sequence`);
+  const firstAtOrAfter = db.prepare('SELECT MIN(sequence) AS sequence FROM audit_record WHERE chain_id = ? AND time >= ?');
+  const deleteRecords = db.prepare('DELETE FROM audit_record WHERE chain_id = ? AND sequence < ?');
+  const deleteCitizens = db.prepare('DELETE FROM audit_record_citizen WHERE chain_id = ? AND sequence < ?');
+  const insertAnchor = db.prepare(`INSERT INTO audit_anchor (chain_id, first_kept_sequence, previous_hash, time, key_id, signature)
+    VALUES (?, ?, ?, ?, ?, ?)`);
+  const removeArchived = db.transaction((anchor: SignedAnchor) => {
+    deleteRecords.run(anchor.chainId, anchor.firstKeptSequence);
+    deleteCitizens.run(anchor.chainId, anchor.firstKeptSequence);
+    insertAnchor.run(anchor.chainId, anchor.firstKeptSequence, anchor.previousHash, anchor.time, anchor.keyId, anchor.signature);
+  });
+
+  return {
+    location: `SQLite ${file}`,
+    async readHead(chainId) {
+      const head = (lastRecord.get(chainId) ?? lastAnchor.get(chainId)) as { sequence: number; hash: string } | undefined;
+      return head ?? null;
+    },
+    async append(records) {
+      appendRecords.immediate(records);
+    },
+    async appendCheckpoint(c: SignedCheckpoint) {
+      insertCheckpoint.run(c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature);
+    },
+    async lastCheckpointSequence(chainId) {
+      return (lastCheckpoint.get(chainId) as { sequence: number | null }).sequence;
+    },
+    async listChains() {
+      return (chains.all() as { chain_id: string }[]).map((row) => row.chain_id);
+    },
+    async readChain(chainId, afterSequence, limit) {
+      return (chainRecords.all(chainId, afterSequence, limit) as RecordRow[]).map(fromRow);
+    },
+    async readCheckpoints(chainId) {
+      return checkpoints.all(chainId) as SignedCheckpoint[];
+    },
+    async readAnchors(chainId) {
+      return anchors.all(chainId) as SignedAnchor[];
+    },
+    async queryRecords(query) {
+      const { sql, params } = recordQuerySql(query);
+      return (db.prepare(sql).all(...params) as RecordRow[]).map(fromRow);
+    },
+    async firstSequenceAtOrAfter(chainId, time) {
+      return (firstAtOrAfter.get(chainId, time) as { sequence: number | null }).sequence;
+    },
+    async removeArchived(anchor) {
+      removeArchived.immediate(anchor);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS audit_record (
+    chain_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    previous_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    time TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    application TEXT,
+    officer TEXT,
+    role TEXT,
+    service_item TEXT,
+    case_number TEXT,
+    operation_name TEXT,
+    document_hash TEXT,
+    coordinates TEXT NOT NULL,
+    citizens TEXT NOT NULL,
+    departments TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    error_codes TEXT NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    PRIMARY KEY (chain_id, sequence)
+  );
+  CREATE INDEX IF NOT EXISTS audit_record_time ON audit_record (time, chain_id, sequence);
+  CREATE INDEX IF NOT EXISTS audit_record_application ON audit_record (application, time);
+  CREATE INDEX IF NOT EXISTS audit_record_officer ON audit_record (officer, time);
+  CREATE INDEX IF NOT EXISTS audit_record_service_item ON audit_record (service_item, time);
+  CREATE INDEX IF NOT EXISTS audit_record_case_number ON audit_record (case_number, time);
+  CREATE INDEX IF NOT EXISTS audit_record_outcome ON audit_record (outcome, time);
+  CREATE TABLE IF NOT EXISTS audit_record_citizen (
+    id_number TEXT NOT NULL,
+    time TEXT NOT NULL,
+    chain_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    PRIMARY KEY (id_number, time, chain_id, sequence)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS audit_record_citizen_record ON audit_record_citizen (chain_id, sequence);
+  CREATE TABLE IF NOT EXISTS audit_checkpoint (
+    chain_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    time TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (chain_id, sequence)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS audit_anchor (
+    chain_id TEXT NOT NULL,
+    first_kept_sequence INTEGER NOT NULL,
+    previous_hash TEXT NOT NULL,
+    time TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (chain_id, first_kept_sequence)
+  ) WITHOUT ROWID;
+`;
+
+const LIST_FIELDS = new Set<string>(['coordinates', 'citizens', 'departments', 'errorCodes']);
+
+const SELECT_RECORD = (alias: string) => RECORD_COLUMNS.map(([column, field]) => `${alias}.${column} AS ${field}`).join(', ');
+
+type RecordRow = Record<string, unknown>;
+
+function toColumn(value: StoredRecord[keyof StoredRecord]): string | number | null {
+  return Array.isArray(value) ? JSON.stringify(value) : value;
+}
+
+function fromRow(row: RecordRow): StoredRecord {
+  const fields: RecordRow = { ...row };
+  for (const field of LIST_FIELDS) {
+    try {
+      fields[field] = JSON.parse(String(row[field]));
+    } catch {
+      throw new CorruptRecordError(String(row.chainId), Number(row.sequence), `${field} is not a list of text`);
+    }
+  }
+  return checkStoredRecord(fields);
+}
+
+/**
+ * A filtered page in (time, chain_id, sequence) order. Filtering by citizen reads from
+ * the citizen index, whose key is ordered the same way, and joins the records to it.
+ */
+function recordQuerySql(query: RecordQuery): { sql: string; params: unknown[] } {
+  const { filter } = query;
+  const keys = filter.citizen === undefined ? 'r' : 'c';
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  if (filter.citizen !== undefined) {
+    conditions.push('c.id_number = ?');
+    params.push(filter.citizen);
+  }
+  for (const [field, column] of EQUALITY_FILTER_COLUMNS) {
+    if (filter[field] !== undefined) {
+      conditions.push(`r.${column} = ?`);
+      params.push(filter[field]);
+    }
+  }
+  if (filter.from !== undefined) {
+    conditions.push(`${keys}.time >= ?`);
+    params.push(filter.from);
+  }
+  if (filter.to !== undefined) {
+    conditions.push(`${keys}.time < ?`);
+    params.push(filter.to);
+  }
+  const descending = query.order === 'newest-first';
+  if (query.after) {
+    conditions.push(`(${keys}.time, ${keys}.chain_id, ${keys}.sequence) ${descending ? '<' : '>'} (?, ?, ?)`);
+    params.push(query.after.time, query.after.chainId, query.after.sequence);
+  }
+  const from = filter.citizen === undefined
+    ? 'audit_record r'
+    : 'audit_record_citizen c JOIN audit_record r ON r.chain_id = c.chain_id AND r.sequence = c.sequence';
+  const direction = descending ? 'DESC' : 'ASC';
+  const sql = `SELECT ${SELECT_RECORD('r')} FROM ${from}
+    ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
+    ORDER BY ${keys}.time ${direction}, ${keys}.chain_id ${direction}, ${keys}.sequence ${direction} LIMIT ?`;
+  params.push(query.limit);
+  return { sql, params };
+}

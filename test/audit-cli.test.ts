@@ -1,0 +1,173 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { StoredRecord } from '../audit/entry';
+import { openAuditLog } from '../audit/log';
+import { openSqliteAuditStore } from '../audit/sqlite-store';
+import { REPO_ROOT } from '../lib/paths';
+import { AUDIT_STORE_KINDS, auditEntry, signingKeyFileIn, TEST_DATABASE_URL } from './helpers/audit-stores';
+
+/**
+ * The commands as an operator runs them: configured only by the environment the gateway
+ * uses, one line per chain, exit 0 / 1 / 2, and never a stack trace.
+ */
+let dataDir: string;
+let records: StoredRecord[];
+
+function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PROOFLESS_')));
+  const result = spawnSync(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), [`scripts/${script}.ts`, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...clean, PROOFLESS_DATA_DIR: dataDir, ...env },
+    encoding: 'utf8',
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Five records of gw-1 in the first half of 2020, closed (so checkpointed at 5), in `<dataDir>/audit.sqlite`. */
+beforeEach(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-audit-cli-'));
+  const store = await openSqliteAuditStore(path.join(dataDir, 'audit.sqlite'));
+  const log = await openAuditLog({ store, chainId: 'gw-1', signingKeyFile: signingKeyFileIn(dataDir) });
+  records = [];
+  for (let m = 1; m <= 5; m += 1) records.push(await log.record(auditEntry({ requestId: `req-${m}`, time: `2020-0${m}-15T08:00:00.000Z` })));
+  await log.close();
+  await store.close();
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function tamper(sql: string): void {
+  const db = new Database(path.join(dataDir, 'audit.sqlite'));
+  db.exec(sql);
+  db.close();
+}
+
+describe('audit-verify', () => {
+  test('a good chain: one line, exit 0', () => {
+    expect(run('audit-verify', [])).toEqual({ status: 0, stdout: 'chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n', stderr: '' });
+  });
+
+  test('a tampered chain: the line names the first bad sequence, exit 1', () => {
+    tamper("DELETE FROM audit_record WHERE sequence = 3");
+    expect(run('audit-verify', [])).toEqual({
+      status: 1,
+      stdout: 'chain gw-1: BAD at record 3: record 3 missing: sequence jumps from 2 to 4 (4 records, last sequence 5, last checkpoint 5)\n',
+      stderr: '',
+    });
+  });
+
+  test('a bad argument: a message and the usage, exit 2, no stack trace', () => {
+    expect(run('audit-verify', ['--bogus'])).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: "audit-verify: Unknown option '--bogus'\nusage: npm run audit:verify -- [--archive FILE]\n",
+    });
+  });
+
+  test('a bad setting names the variable without echoing a URL that may hold a password, exit 2', () => {
+    expect(run('audit-verify', [], { PROOFLESS_AUDIT_DATABASE_URL: 'mysql://root:secret@db/audit' })).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'audit-verify: PROOFLESS_AUDIT_DATABASE_URL must be a postgres or postgresql URL\n',
+    });
+  });
+
+  test('no log where the configuration points: exit 1, and no empty log is created', () => {
+    const elsewhere = path.join(dataDir, 'elsewhere');
+    expect(run('audit-verify', [], { PROOFLESS_DATA_DIR: elsewhere, PROOFLESS_AUDIT_KEY_FILE: path.join(dataDir, 'audit-signing-key.pem') })).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `audit-verify: no audit log at ${path.join(elsewhere, 'audit.sqlite')}\n`,
+    });
+  });
+
+  test('PostgreSQL, chosen by PROOFLESS_AUDIT_DATABASE_URL', async () => {
+    const target = await AUDIT_STORE_KINDS[1].create();
+    try {
+      const log = await openAuditLog({ store: target.store, chainId: 'gw-pg', signingKeyFile: path.join(dataDir, 'audit-signing-key.pem') });
+      await log.record(auditEntry());
+      await log.close();
+      const schema = target.childArguments[2];
+      expect(run('audit-verify', [], { PROOFLESS_AUDIT_DATABASE_URL: TEST_DATABASE_URL, PROOFLESS_AUDIT_DATABASE_SCHEMA: schema })).toEqual({
+        status: 0,
+        stdout: 'chain gw-pg: ok, 1 record, last sequence 1, last checkpoint 1\n',
+        stderr: '',
+      });
+      expect(run('audit-verify', [], { PROOFLESS_AUDIT_DATABASE_URL: TEST_DATABASE_URL, PROOFLESS_AUDIT_DATABASE_SCHEMA: 'no_such_audit_schema' })).toEqual({
+        status: 1,
+        stdout: '',
+        stderr: 'audit-verify: no audit log in PostgreSQL 127.0.0.1:5432/test, schema no_such_audit_schema\n',
+      });
+    } finally {
+      await target.remove();
+    }
+  });
+});
+
+describe('audit-export', () => {
+  test('JSON Lines on stdout, oldest first, [from, to)', () => {
+    const result = run('audit-export', ['--from', '2020-02-15T08:00:00Z', '--to', '2020-04-15T08:00:00Z']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual(records.slice(1, 3));
+  });
+
+  test('--out writes a new file and says how many records went in', () => {
+    const out = path.join(dataDir, 'siem.jsonl');
+    expect(run('audit-export', ['--from', '2020-01-01', '--to', '2021-01-01', '--out', out])).toEqual({
+      status: 0,
+      stdout: `exported 5 records from 2020-01-01T00:00:00.000Z to 2021-01-01T00:00:00.000Z into ${out}\n`,
+      stderr: '',
+    });
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual(records);
+    expect(run('audit-export', ['--from', '2020-01-01', '--to', '2021-01-01', '--out', out])).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: `audit-export: --out ${out} already exists: an export never overwrites a file\n`,
+    });
+  });
+
+  test.each([
+    [['--to', '2020-01-01'], 'audit-export: --from is required\nusage: npm run --silent audit:export -- --from ISO --to ISO [--out FILE]\n'],
+    [['--from', 'yesterday', '--to', '2020-01-01'], 'audit-export: --from must be an ISO instant such as 2024-06-01T09:30:00Z, got "yesterday"\n'],
+    [['--from', '2020-02-01', '--to', '2020-01-01'], 'audit-export: --from must be before --to, got --from 2020-02-01T00:00:00.000Z and --to 2020-01-01T00:00:00.000Z\n'],
+  ])('%j: exit 2 with %j', (args, stderr) => {
+    expect(run('audit-export', args)).toEqual({ status: 2, stdout: '', stderr });
+  });
+});
+
+describe('audit-archive', () => {
+  test('archives, and both the store and the archive verify afterwards', () => {
+    const out = path.join(dataDir, '2020-q1.jsonl');
+    expect(run('audit-archive', ['--before', '2020-04-01', '--out', out])).toEqual({
+      status: 0,
+      stdout: `chain gw-1: archived records 1 to 3 into ${out}; the chain continues at 4\n`,
+      stderr: '',
+    });
+    expect(run('audit-verify', [])).toEqual({ status: 0, stdout: 'chain gw-1: ok, 2 records, last sequence 5, last checkpoint 5\n', stderr: '' });
+    expect(run('audit-verify', ['--archive', out])).toEqual({
+      status: 0,
+      stdout: `chain gw-1 in ${out}: ok, 3 records, last sequence 3, no checkpoint\n`,
+      stderr: '',
+    });
+  });
+
+  test('refuses a cut inside the retention period: exit 2, nothing written', () => {
+    const out = path.join(dataDir, 'recent.jsonl');
+    const result = run('audit-archive', ['--before', '2099-01-01', '--out', out], { PROOFLESS_AUDIT_RETENTION_YEARS: '5' });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^audit-archive: before 2099-01-01T00:00:00.000Z is within the retention period of 5 years: only records before \d{4}-\d\d-\d\dT[\d:.]+Z may be archived\n$/);
+    expect(run('audit-verify', []).stdout).toBe('chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n');
+  });
+
+  test('--out is required', () => {
+    expect(run('audit-archive', ['--before', '2020-04-01'])).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'audit-archive: --out must name a new file\nusage: npm run audit:archive -- --before ISO --out FILE\n',
+    });
+  });
+});

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { unauthenticated } from '../lib/error-codes';
+import { beforeExecution, unauthenticated as unauthenticatedError } from '../lib/error-codes';
 
 /** Who is asking, from a verified token. */
 export interface Caller {
@@ -15,6 +15,9 @@ export interface Caller {
   /** OAuth scopes (`scope` claim, space-separated), checked against departments' `@requiresScopes`. */
   scopes: string[];
 }
+
+/** Token problems surface while the request's context is built, before execution: a 401 with its challenge. */
+const unauthenticated = (message: string) => beforeExecution(unauthenticatedError(message));
 
 export interface AuthConfig {
   issuer: string;

@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JSONWebKeySet } from 'jose';
+import { loadAuditConfig, type AuditConfig } from '../audit/config';
 import { CATALOG_FILE } from '../lib/catalog';
 import { listDepartments, SUPERGRAPH_FILE } from '../lib/composition';
 import { ensureDevSecret } from '../lib/dev-secrets';
@@ -44,6 +45,10 @@ export interface Config {
   rateLimits: RateLimits;
   /** PROOFLESS_PSEUDONYM_KEY_FILE: HMAC key for identifiers kept in Redis; a generated file in development. */
   pseudonymKey: Buffer;
+  /** The audit log: PROOFLESS_AUDIT_* (audit/config.ts). */
+  audit: AuditConfig;
+  /** PROOFLESS_AUDIT_WRITE_TIMEOUT_MS, default 5000: an answer whose record is not durable by then is refused with 503. */
+  auditWriteTimeoutMs: number;
 }
 
 export const DEFAULT_ISSUER = 'proofless-dev';
@@ -84,6 +89,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       distinctCitizensPerHour: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR', DEFAULT_RATE_LIMITS.distinctCitizensPerHour, { min: 1, max: 10_000_000 }),
     },
     pseudonymKey: secretFromEnv(env, 'PROOFLESS_PSEUDONYM_KEY_FILE', isDevelopment ? () => ensureDevSecret(dataDir, 'dev-pseudonym-key') : undefined),
+    audit: loadAuditConfig(env),
+    auditWriteTimeoutMs: integerFromEnv(env, 'PROOFLESS_AUDIT_WRITE_TIMEOUT_MS', 5000, { min: 10, max: 120000 }),
   };
 }
 

@@ -1,11 +1,18 @@
 import type { GraphQLRequestContext } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
+import { beforeExecution } from '../lib/error-codes';
 import type { Caller } from './auth';
 
 /** Per-request state the gateway's plugins share. */
 export interface GatewayContext {
   /** The verified caller, or null for a request without a bearer token. */
   caller: Caller | null;
+  /** Names this request in the audit log and in the `x-request-id` response header. */
+  requestId: string;
+  /** When the request arrived (ms since the epoch), for the audit record's time and latency. */
+  startedAt: number;
+  /** Departments the gateway called for this request, filled in by the data sources. */
+  departmentsCalled: Set<string>;
   /** The purpose headers, once the purpose plugin has accepted them. */
   purpose?: { serviceItem: string; caseNumber: string };
   /** Normalised ID numbers the operation names in its arguments. */
@@ -21,8 +28,9 @@ export interface GatewayContext {
  * against a rate limit.
  */
 export function refuse(requestContext: GraphQLRequestContext<GatewayContext>, error: GraphQLError): never {
-  requestContext.contextValue.refusal ??= error;
-  throw error;
+  const answer = beforeExecution(error);
+  requestContext.contextValue.refusal ??= answer;
+  throw answer;
 }
 
 export function isRefused(requestContext: GraphQLRequestContext<GatewayContext>): boolean {

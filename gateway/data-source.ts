@@ -23,6 +23,7 @@ export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     // Only calls made for an incoming operation have a caller to speak for (not health checks).
     if (!('incomingRequestContext' in options)) return;
+    options.incomingRequestContext.context.departmentsCalled?.add(this.department);
     const incoming = options.incomingRequestContext.request.http?.headers;
     const { request } = options;
     if (!incoming || !request.http) return;

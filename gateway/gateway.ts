@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import {
@@ -6,6 +7,8 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
+import type { GraphQLError } from 'graphql';
+import type { AuditLog } from '../audit/log';
 import { catalogProblems, loadCatalog } from '../lib/catalog';
 import { ConfigError } from '../lib/env';
 import { createAuthenticator } from './auth';
@@ -13,6 +16,7 @@ import type { Config } from './config';
 import type { GatewayContext } from './context';
 import { DepartmentDataSource } from './data-source';
 import { maskGatewayErrors } from './errors';
+import { auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
 import { limitsPlugin } from './plugins/limits';
 import { purposePlugin } from './plugins/purpose';
@@ -23,6 +27,8 @@ import { memoryRateLimitStore, type RateLimitStore } from './rate-limit-store';
 import { loadSupergraph } from './supergraph';
 
 export interface GatewayDependencies {
+  /** Where every operation's audit record goes (server.ts opens it from the configuration). */
+  auditLog: AuditLog;
   /** Where rate limits are counted; default in this process (server.ts passes a Redis-backed one when configured). */
   rateLimitStore?: RateLimitStore;
   /** The clock rate-limit windows follow; default `Date.now`. */
@@ -39,9 +45,10 @@ export interface Gateway {
  * The federation gateway: the committed supergraph, one data source per department at
  * the URL configuration gives (or the supergraph's), and the checks every request passes
  * before any department is called, in this order: purpose and role, department scopes,
- * operation limits, trusted operations, identifiers, rate limits.
+ * operation limits, trusted operations, identifiers, rate limits; then the audit record,
+ * written before any answer leaves.
  */
-export function createGateway(config: Config, dependencies: GatewayDependencies = {}): Gateway {
+export function createGateway(config: Config, dependencies: GatewayDependencies): Gateway {
   const supergraph = loadSupergraph(config.supergraphFile);
   const catalog = loadCatalog(config.catalogFile);
   const problems = catalogProblems(catalog, supergraph.apiSchema);
@@ -67,7 +74,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies 
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
-      purposePlugin({ catalog }),
+      purposePlugin({ catalog, auditorCoordinates: supergraph.auditorCoordinates }),
       scopesPlugin({ policies: supergraph.policies }),
       limitsPlugin(config.limits),
       ...(trusted ? [trusted.plugin] : []),
@@ -77,11 +84,28 @@ export function createGateway(config: Config, dependencies: GatewayDependencies 
         pseudonymKey: config.pseudonymKey,
         now: dependencies.now,
       }),
+      auditPlugin({ log: dependencies.auditLog, writeTimeoutMs: config.auditWriteTimeoutMs }),
     ],
   });
   const authenticate = createAuthenticator(config.auth);
   return {
     server,
-    context: async (req) => ({ caller: await authenticate(req.headers.authorization) }),
+    async context(req) {
+      const context: GatewayContext = { caller: null, requestId: requestIdOf(req), startedAt: Date.now(), departmentsCalled: new Set() };
+      try {
+        context.caller = await authenticate(req.headers.authorization);
+      } catch (error) {
+        // A bad token never reaches the request pipeline, where the audit plugin works: record the refusal here.
+        await recordRefusedBeforePipeline(dependencies.auditLog, context, req, error as GraphQLError, config.auditWriteTimeoutMs);
+        throw error;
+      }
+      return context;
+    },
   };
+}
+
+/** The caller's own request ID when it sent a sensible one (to follow a request across systems), else a new one. */
+function requestIdOf(req: IncomingMessage): string {
+  const sent = req.headers['x-request-id'];
+  return typeof sent === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(sent) ? sent : randomUUID();
 }

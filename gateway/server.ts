@@ -1,24 +1,33 @@
+import { existsSync } from 'node:fs';
 import Redis from 'ioredis';
+import { openAuditLog, type AuditLog } from '../audit/log';
+import { openAuditStore } from '../audit/open-store';
+import { ensureSigningKeyFile } from '../audit/signing';
+import type { AuditStore } from '../audit/store';
+import { ConfigError } from '../lib/env';
 import { serveGraphQL } from '../lib/graphql-http';
 import type { Config } from './config';
 import { createGateway } from './gateway';
 import { fallbackRateLimitStore, memoryRateLimitStore, redisRateLimitStore } from './rate-limit-store';
 
+
 export interface RunningGateway {
   url: string;
+  /** Stops taking requests, drains those in flight, writes the last audit records and checkpoint, closes stores. */
   stop(): Promise<void>;
 }
 
 /**
- * Builds the gateway with its shared infrastructure (Redis when configured) and serves it
- * at `/graphql`; `stop` drains in-flight requests, then closes Redis.
+ * Builds the gateway with its infrastructure, the audit log and Redis (when configured),
+ * and serves it at `/graphql`.
  */
 export async function startGateway(config: Config): Promise<RunningGateway> {
-  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  const { store, log } = await openConfiguredAuditLog(config);
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
   const rateLimitStore = redis
     ? fallbackRateLimitStore(redisRateLimitStore(redis, config.rateLimits), memoryRateLimitStore(config.rateLimits), (message) => console.warn(message))
     : undefined;
-  const gateway = createGateway(config, { rateLimitStore });
+  const gateway = createGateway(config, { auditLog: log, rateLimitStore });
   const served = await serveGraphQL(gateway.server, {
     host: config.host,
     port: config.port,
@@ -29,18 +38,45 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     url: served.url,
     async stop() {
       await served.stop();
+      await log.close();
+      await store.close();
       redis?.disconnect();
     },
   };
 }
 
+async function openConfiguredAuditLog(config: Config): Promise<{ store: AuditStore; log: AuditLog }> {
+  const { audit } = config;
+  if (config.isDevelopment) ensureSigningKeyFile(audit.signingKeyFile);
+  else if (!existsSync(audit.signingKeyFile)) throw new ConfigError(`PROOFLESS_AUDIT_KEY_FILE names ${audit.signingKeyFile}, which does not exist; production gateways sign audit checkpoints with their own Ed25519 key`);
+  const store = await openAuditStore(audit);
+  const log = await openAuditLog({
+    store,
+    chainId: audit.chainId,
+    signingKeyFile: audit.signingKeyFile,
+    groupCommitWindowMs: audit.groupCommitWindowMs,
+    maxGroupSize: audit.maxGroupSize,
+    checkpointIntervalMs: audit.checkpointIntervalMs,
+  });
+  return { store, log };
+}
+
 /**
  * Commands fail at once while Redis is away (no offline queue, one try), so a request
  * falls back to in-process counting instead of waiting; ioredis reconnects by itself.
+ * The gateway waits up to two seconds for the first connection, so its first requests are
+ * counted where every instance counts them; a Redis that is down at start is not fatal.
  */
-function connectRedis(url: string): Redis {
+async function connectRedis(url: string): Promise<Redis> {
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
   // Connection errors are reported once by the rate-limit store; without a listener ioredis would print each retry.
   redis.on('error', () => undefined);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   return redis;
 }

@@ -26,7 +26,12 @@ export interface LoadedSupergraph {
   apiSchema: GraphQLSchema;
   /** Access policies by field coordinate (`Identity.ethnicity`), from the departments' SDL. */
   policies: Map<string, FieldPolicy>;
+  /** Coordinates the `audit` department serves: for role auditor only, and the only ones an auditor may read. */
+  auditorCoordinates: Set<string>;
 }
+
+/** The department that serves auditors; what it alone serves is audit data. */
+const AUDIT_GRAPH = 'AUDIT';
 
 const SECURITY_DIRECTIVES = new Set(['authenticated', 'requiresScopes']);
 const SECURITY_SPECS = /^https:\/\/specs\.apollo\.dev\/(authenticated|requiresScopes)\//;
@@ -43,9 +48,11 @@ const SECURITY_SPECS = /^https:\/\/specs\.apollo\.dev\/(authenticated|requiresSc
 export function loadSupergraph(file: string): LoadedSupergraph {
   const document = parse(readFileSync(file, 'utf8'));
   const policies = new Map<string, FieldPolicy>();
+  const auditorCoordinates = new Set<string>();
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
     collectPolicies(definition, policies);
+    collectAuditorCoordinates(definition, auditorCoordinates);
   }
   const stripped = visit(document, {
     Directive: (node) => (SECURITY_DIRECTIVES.has(node.name.value) ? null : undefined),
@@ -54,7 +61,24 @@ export function loadSupergraph(file: string): LoadedSupergraph {
     SchemaDefinition: (node) => ({ ...node, directives: node.directives?.filter((directive) => !isSecurityLink(directive)) }),
   });
   const gatewaySdl = print(stripped);
-  return { gatewaySdl, apiSchema: Supergraph.build(gatewaySdl).apiSchema().toGraphQLJSSchema(), policies };
+  return { gatewaySdl, apiSchema: Supergraph.build(gatewaySdl).apiSchema().toGraphQLJSSchema(), policies, auditorCoordinates };
+}
+
+/** Fields of types only the audit department defines, and root fields it resolves. */
+function collectAuditorCoordinates(type: ObjectTypeDefinitionNode | ObjectTypeExtensionNode, coordinates: Set<string>): void {
+  const graphsOf = (directives: readonly ConstDirectiveNode[] | undefined, name: string) =>
+    (directives ?? []).filter((directive) => directive.name.value === name).map((directive) => {
+      const graph = directive.arguments?.find((argument) => argument.name.value === 'graph')?.value;
+      return graph?.kind === Kind.ENUM ? graph.value : undefined;
+    });
+  const typeGraphs = graphsOf(type.directives, 'join__type');
+  const isAuditType = typeGraphs.length > 0 && typeGraphs.every((graph) => graph === AUDIT_GRAPH);
+  for (const field of type.fields ?? []) {
+    const fieldGraphs = graphsOf(field.directives, 'join__field');
+    if (isAuditType || (fieldGraphs.length > 0 && fieldGraphs.every((graph) => graph === AUDIT_GRAPH))) {
+      coordinates.add(`${type.name.value}.${field.name.value}`);
+    }
+  }
 }
 
 function collectPolicies(type: ObjectTypeDefinitionNode | ObjectTypeExtensionNode, policies: Map<string, FieldPolicy>): void {

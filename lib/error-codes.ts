@@ -33,25 +33,45 @@ export enum ErrorCode {
   PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND',
   /** A department answered with an error or not at all; `extensions.department` names it. */
   DEPARTMENT_UNAVAILABLE = 'DEPARTMENT_UNAVAILABLE',
+  /** The audit log cannot be written, so nothing is released: HTTP 503. Retry later. */
+  AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
   /** Anything unexpected. The details stay in the process log, never in the response. */
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
-/** A GraphQL error for malformed input, answered with HTTP 400 when raised before execution. */
+/** A GraphQL error for malformed input. */
 export function badUserInput(message: string): GraphQLError {
-  return new GraphQLError(message, {
-    extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
-  });
+  return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
 }
 
-/** A request without a usable bearer token: HTTP 401 with a `WWW-Authenticate: Bearer` challenge. */
+/** HTTP answers for requests refused before execution, by code. */
+const HTTP_BEFORE_EXECUTION: Partial<Record<ErrorCode, { status: number; headers?: Map<string, string> }>> = {
+  [ErrorCode.BAD_USER_INPUT]: { status: 400 },
+  [ErrorCode.OPERATION_LIMIT_EXCEEDED]: { status: 400 },
+  [ErrorCode.UNAUTHENTICATED]: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) },
+  [ErrorCode.FORBIDDEN]: { status: 403 },
+  [ErrorCode.RATE_LIMITED]: { status: 429 },
+  [ErrorCode.AUDIT_UNAVAILABLE]: { status: 503 },
+};
+
+/**
+ * The error as a whole request's answer: with the HTTP status its code calls for (401,
+ * 403, 400...). Only refusals before execution get one: an error a resolver raises must
+ * not set a status, or a department's partial answer would reach the gateway as a failed
+ * call. An HTTP head the error already has (a Retry-After) is kept.
+ */
+export function beforeExecution(error: GraphQLError): GraphQLError {
+  const http = HTTP_BEFORE_EXECUTION[error.extensions.code as ErrorCode];
+  if (!http || error.extensions.http) return error;
+  return new GraphQLError(error.message, { extensions: { ...error.extensions, http } });
+}
+
+/** A request without a usable bearer token (HTTP 401 with a `WWW-Authenticate: Bearer` challenge, before execution). */
 export function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, {
-    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) } },
-  });
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED } });
 }
 
-/** A known caller refused: HTTP 403. The message names what is wrong and nothing about any citizen. */
+/** A known caller refused (HTTP 403 before execution). The message names what is wrong and nothing about any citizen. */
 export function forbidden(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN, ...extensions, http: { status: 403 } } });
+  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN, ...extensions } });
 }

@@ -11,10 +11,11 @@ import { ensureSeeded, sampleIdNumbers, seedingOf } from '../synthetic/seed';
 /**
  * `npm start`: the whole federation on loopback. Seeds the embedded registries on first
  * run, starts each department as its own process (as departments deploy them), then the
- * gateway routed to them, and prints where it listens with a query to paste. Ctrl-C or
- * SIGTERM stops every child before this process exits.
+ * gateway routed to them, tells the service bureau (a client of the gateway) where the
+ * gateway listens, and prints where it listens with a query to paste. Ctrl-C or SIGTERM
+ * stops every child before this process exits.
  */
-const DEPARTMENTS = ['household', 'residence', 'license'] as const;
+const DEPARTMENTS = ['household', 'residence', 'license', 'service', 'audit'] as const;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -106,6 +107,8 @@ async function main(): Promise<void> {
     gatewayEnv[`PROOFLESS_${name.toUpperCase()}_URL`] = urls[i];
   });
   const gatewayUrl = await startChild('gateway', 'gateway/index.ts', gatewayEnv);
+  // Children were started, and so listed, in DEPARTMENTS order.
+  children[DEPARTMENTS.indexOf('service')].send({ gatewayUrl });
   const [idNumber] = sampleIdNumbers(dataDir, 1);
   const token = await developmentToken(dataDir);
   console.log(`Proofless gateway listening on ${gatewayUrl} (departments: ${DEPARTMENTS.join(', ')}). Try: ${exampleCurl(gatewayUrl, token, idNumber)}`);

@@ -203,7 +203,7 @@ describe('gateway configuration', () => {
     const catalog = path.join(dir, 'catalog.json');
     writeFileSync(catalog, JSON.stringify({
       alwaysAllowed: ['Citizen.idNumber'], valueTypes: ['Address'],
-      serviceItems: [{ code: '330100-XX-0001', name: '测试', nameEn: 'Test', department: 'x', highRisk: false, entryPoints: ['Query.citizen'], proofs: [{ code: 'P', name: 'p', fields: ['Citizen.housework'] }] }],
+      serviceItems: [{ code: '330100-XX-0001', name: '测试', nameEn: 'Test', department: 'x', highRisk: false, entryPoints: ['Query.citizen'], proofs: [{ code: 'P', name: 'p', mode: 'DATA_SHARING', facts: 'idNumber', fields: ['Citizen.housework'] }] }],
     }));
     try {
       await expect(startStack({ dataDir: city.dataDir, env: { PROOFLESS_CATALOG: catalog } })).rejects.toThrow(

@@ -27,6 +27,7 @@ test('npm start seeds, starts every process, prints a query that works as pasted
       PROOFLESS_HOUSEHOLD_PORT: '0',
       PROOFLESS_RESIDENCE_PORT: '0',
       PROOFLESS_LICENSE_PORT: '0',
+      PROOFLESS_SERVICE_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

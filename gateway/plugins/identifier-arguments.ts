@@ -26,7 +26,8 @@ export function identifierArgumentsPlugin(options: IdentifierArgumentsOptions = 
   });
 }
 
-function identifiersIn(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, maxListLength: number) {
+/** The first malformed identifier argument (as a message), and the normalised ID numbers the operation names. */
+export function identifiersIn(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, maxListLength: number) {
   const typeInfo = new TypeInfo(schema);
   const idNumbers: string[] = [];
   let problem: string | null = null;

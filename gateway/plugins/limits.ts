@@ -50,6 +50,6 @@ export function limitsPlugin(limits: OperationLimits = DEFAULT_OPERATION_LIMITS)
 
 function limitExceeded(limit: keyof OperationLimits, max: number, actual: number): GraphQLError {
   return new GraphQLError(`${DESCRIPTIONS[limit]} must be at most ${max}, got ${actual}`, {
-    extensions: { code: ErrorCode.OPERATION_LIMIT_EXCEEDED, limit, max, actual, http: { status: 400 } },
+    extensions: { code: ErrorCode.OPERATION_LIMIT_EXCEEDED, limit, max, actual },
   });
 }

@@ -1,19 +1,23 @@
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import { forbidden, unauthenticated } from '../../lib/error-codes';
 import type { ProofCatalog } from '../../lib/catalog';
+import type { Caller } from '../auth';
 import { refuse, type GatewayContext } from '../context';
 import { operationCheckPlugin } from '../operation-check';
 
 export interface PurposeOptions {
   /** The proof catalog: which fields each service item's proofs need. */
   catalog: ProofCatalog;
+  /** Coordinates of audit data (served by the audit department): role auditor only. */
+  auditorCoordinates: Set<string>;
 }
 
 const SERVICE_ITEM = /^[0-9A-Z][0-9A-Z-]{2,39}$/;
 const CASE_NUMBER = /^[0-9A-Za-z][0-9A-Za-z-]{3,63}$/;
 
 /**
- * Purpose binding (PIPL Art. 6, minimum necessary). An operation that reads any citizen
+ * Role and purpose. Audit data is for role auditor alone; an auditor reads nothing else.
+ * Purpose binding (PIPL Art. 6, minimum necessary): an operation that reads any citizen
  * field must come from a `service` caller, name its purpose in `X-Service-Item` and
  * `X-Case-Number`, act for a service item the caller's token grants, and select only
  * fields that item's proofs need. Everything is decided from the document and headers
@@ -23,13 +27,19 @@ const CASE_NUMBER = /^[0-9A-Za-z][0-9A-Za-z-]{3,63}$/;
 export function purposePlugin(options: PurposeOptions): ApolloServerPlugin<GatewayContext> {
   return operationCheckPlugin((requestContext, { coordinates }) => {
     const dataCoordinates = [...coordinates].filter((coordinate) => !isIntrospection(coordinate));
-    if (dataCoordinates.length > 0) checkPurpose(requestContext, options.catalog, dataCoordinates);
+    if (dataCoordinates.length === 0) return;
+    const citizenCoordinates = dataCoordinates.filter((coordinate) => !options.auditorCoordinates.has(coordinate));
+    const { caller } = requestContext.contextValue;
+    if (!caller) refuse(requestContext, unauthenticated('a bearer token is required to read citizen data'));
+    if (citizenCoordinates.length < dataCoordinates.length && caller.role !== 'auditor') {
+      refuse(requestContext, forbidden('only role auditor may read audit records'));
+    }
+    if (citizenCoordinates.length > 0) checkPurpose(requestContext, options.catalog, citizenCoordinates);
   });
 }
 
 function checkPurpose(requestContext: GraphQLRequestContext<GatewayContext>, catalog: ProofCatalog, coordinates: string[]): void {
-  const { caller } = requestContext.contextValue;
-  if (!caller) refuse(requestContext, unauthenticated('a bearer token is required to read citizen data'));
+  const caller = requestContext.contextValue.caller as Caller;
   if (caller.role === 'auditor') refuse(requestContext, forbidden('role auditor reads audit records, never citizen data'));
   if (caller.role !== 'service') refuse(requestContext, forbidden('only role service may read citizen data'));
 

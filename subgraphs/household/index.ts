@@ -1,3 +1,4 @@
+import { departmentClock, type DepartmentClock } from '../shared/clock';
 import { rowByKeyLoader, rowsByKeyLoader } from '../shared/loaders';
 import { runDepartment } from '../shared/run';
 import type { SubgraphDefinition } from '../shared/server';
@@ -5,7 +6,7 @@ import type { HouseholdRegistry } from './registry';
 import { openHouseholdRegistry } from './registry';
 import { resolvers } from './resolvers';
 
-export interface HouseholdContext {
+export interface HouseholdContext extends DepartmentClock {
   loaders: ReturnType<typeof createLoaders>;
   maxCitizensPerRequest: number;
 }
@@ -19,11 +20,15 @@ function createLoaders(registry: HouseholdRegistry) {
   };
 }
 
-export function householdSubgraph(registry: HouseholdRegistry, options: { maxCitizensPerRequest: number }): SubgraphDefinition<HouseholdContext> {
+export function householdSubgraph(
+  registry: HouseholdRegistry,
+  options: { maxCitizensPerRequest: number },
+  clock: () => Date = () => new Date(),
+): SubgraphDefinition<HouseholdContext> {
   return {
     name: 'household',
     resolvers,
-    createContext: () => ({ loaders: createLoaders(registry), maxCitizensPerRequest: options.maxCitizensPerRequest }),
+    createContext: () => ({ loaders: createLoaders(registry), maxCitizensPerRequest: options.maxCitizensPerRequest, ...departmentClock(clock) }),
   };
 }
 

@@ -1,7 +1,8 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { requireIdentifier, requireIdentifierList } from '../shared/arguments';
-import { address, provenance } from '../shared/provenance';
+import { address, provenance, verification } from '../shared/provenance';
 import type { HouseholdContext } from './index';
+import { relationBetween } from './kinship';
 import type { HouseholdRow, PersonRow } from './registry';
 
 export const AUTHORITY = '杭州市公安局';
@@ -45,6 +46,15 @@ export const resolvers: GraphQLResolverMap<HouseholdContext> = {
       const person = await loaders.person.load(idNumber);
       if (!person?.householdNumber) return null;
       return loaders.household.load(person.householdNumber);
+    },
+    inSameHouseholdAs: async ({ idNumber }: CitizenRef, args: { idNumber: unknown; relation: string }, { loaders, now }: HouseholdContext) => {
+      const otherIdNumber = requireIdentifier('idNumber', args.idNumber);
+      const [self, other] = await Promise.all([loaders.person.load(idNumber), loaders.person.load(otherIdNumber)]);
+      const holds = Boolean(
+        self?.householdNumber && self.relation && other?.relation && self.idNumber !== other.idNumber
+          && self.householdNumber === other.householdNumber && relationBetween(self.relation, other.relation) === args.relation,
+      );
+      return verification('household', holds, now());
     },
   },
   Household: {

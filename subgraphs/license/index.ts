@@ -1,10 +1,11 @@
+import { departmentClock, type DepartmentClock } from '../shared/clock';
 import { rowByKeyLoader, rowsByKeyLoader } from '../shared/loaders';
 import { runDepartment } from '../shared/run';
 import type { SubgraphDefinition } from '../shared/server';
 import { openLicenseRegistry, type LicenseRegistry } from './registry';
 import { resolvers } from './resolvers';
 
-export interface LicenseContext {
+export interface LicenseContext extends DepartmentClock {
   loaders: ReturnType<typeof createLoaders>;
 }
 
@@ -16,11 +17,11 @@ function createLoaders(registry: LicenseRegistry) {
   };
 }
 
-export function licenseSubgraph(registry: LicenseRegistry): SubgraphDefinition<LicenseContext> {
+export function licenseSubgraph(registry: LicenseRegistry, clock: () => Date = () => new Date()): SubgraphDefinition<LicenseContext> {
   return {
     name: 'license',
     resolvers,
-    createContext: () => ({ loaders: createLoaders(registry) }),
+    createContext: () => ({ loaders: createLoaders(registry), ...departmentClock(clock) }),
   };
 }
 

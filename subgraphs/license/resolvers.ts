@@ -1,8 +1,8 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { requireIdentifier } from '../shared/arguments';
-import { address, provenance } from '../shared/provenance';
+import { address, provenance, verification } from '../shared/provenance';
 import type { LicenseContext } from './index';
-import type { BusinessRow, LicenceRow } from './registry';
+import type { BusinessRow, LicenceKind, LicenceRow } from './registry';
 
 /** Businesses are registered by Market Regulation; each licence names its own issuing department. */
 export const BUSINESS_AUTHORITY = '杭州市市场监督管理局';
@@ -18,6 +18,12 @@ export const resolvers: GraphQLResolverMap<LicenseContext> = {
     __resolveReference: (ref: CitizenRef): CitizenRef => ({ idNumber: ref.idNumber }),
     licences: async ({ idNumber }: CitizenRef, _: unknown, { loaders }: LicenseContext) =>
       [...(await loaders.licencesByHolder.load(idNumber))].sort(byIssueDate),
+    // A licence past its end date counts as expired even while its registry row still says ACTIVE.
+    holdsActiveLicence: async ({ idNumber }: CitizenRef, { kind }: { kind: LicenceKind }, { loaders, today, now }: LicenseContext) => {
+      const licences = await loaders.licencesByHolder.load(idNumber);
+      const holds = licences.some((licence) => licence.kind === kind && licence.status === 'ACTIVE' && (licence.validUntil === null || licence.validUntil >= today()));
+      return verification('license', holds, now());
+    },
   },
   Licence: {
     business: (licence: LicenceRow, _: unknown, { loaders }: LicenseContext) =>

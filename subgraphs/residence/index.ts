@@ -1,13 +1,12 @@
+import { departmentClock, type DepartmentClock } from '../shared/clock';
 import { rowsByKeyLoader } from '../shared/loaders';
 import { runDepartment } from '../shared/run';
 import type { SubgraphDefinition } from '../shared/server';
 import { openResidenceRegistry, type ResidenceRegistry } from './registry';
 import { resolvers } from './resolvers';
 
-export interface ResidenceContext {
+export interface ResidenceContext extends DepartmentClock {
   loaders: ReturnType<typeof createLoaders>;
-  /** Today's date (YYYY-MM-DD, UTC): permits are valid or expired against it. */
-  today: () => string;
 }
 
 function createLoaders(registry: ResidenceRegistry) {
@@ -21,7 +20,7 @@ export function residenceSubgraph(registry: ResidenceRegistry, clock: () => Date
   return {
     name: 'residence',
     resolvers,
-    createContext: () => ({ loaders: createLoaders(registry), today: () => clock().toISOString().slice(0, 10) }),
+    createContext: () => ({ loaders: createLoaders(registry), ...departmentClock(clock) }),
   };
 }
 

@@ -1,7 +1,9 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { address, provenance } from '../shared/provenance';
+import { badUserInput } from '../../lib/error-codes';
+import { address, provenance, verification } from '../shared/provenance';
 import type { ResidenceContext } from './index';
 import type { ResidencePeriodRow, ResidencePermitRow } from './registry';
+import { monthsBefore, stayStart } from './stays';
 
 export const AUTHORITY = '杭州市公安局流动人口服务管理支队';
 
@@ -35,8 +37,27 @@ export const resolvers: GraphQLResolverMap<ResidenceContext> = {
           provenance: provenance('residence', AUTHORITY, period.updatedAt),
         }));
     },
+    residesIn: async ({ idNumber }: CitizenRef, args: { division: string; forAtLeastMonths: number }, { loaders, today, now }: ResidenceContext) => {
+      const division = requireDivision(args.division);
+      const months = requireMonths(args.forAtLeastMonths);
+      const since = stayStart(await loaders.periods.load(idNumber), division);
+      return verification('residence', since !== null && since <= monthsBefore(today(), months), now());
+    },
   },
 };
+
+const DIVISION = /^\d{2}(\d{2}){0,2}$/;
+const MAX_MONTHS = 1200;
+
+function requireDivision(division: string): string {
+  if (!DIVISION.test(division)) throw badUserInput(`division must be a GB/T 2260 code of 2, 4 or 6 digits (33, 3301, 330106), got "${division}"`);
+  return division;
+}
+
+function requireMonths(months: number): number {
+  if (months < 0 || months > MAX_MONTHS) throw badUserInput(`forAtLeastMonths must be from 0 to ${MAX_MONTHS}, got ${months}`);
+  return months;
+}
 
 function latestPermit(permits: ResidencePermitRow[]): ResidencePermitRow | undefined {
   return permits.reduce<ResidencePermitRow | undefined>((latest, permit) => (!latest || permit.issuedOn > latest.issuedOn ? permit : latest), undefined);

@@ -1,5 +1,5 @@
 /** The department names, as the supergraph knows the subgraphs. */
-export type DepartmentName = 'household' | 'residence' | 'license';
+export type DepartmentName = 'household' | 'residence' | 'license' | 'service' | 'audit';
 
 /** Provenance of one fact, in the shape of the shared `Provenance` type. */
 export interface Provenance {
@@ -15,4 +15,12 @@ export function provenance(department: DepartmentName, authority: string, update
 /** An address in the shape of the shared `Address` type, from a registry row's columns. */
 export function address(row: { divisionCode: string; divisionName: string; addressDetail: string }) {
   return { division: { code: row.divisionCode, name: row.divisionName }, detail: row.addressDetail };
+}
+
+/**
+ * A check's answer in the shape of the shared `Verification` type: whether it holds, who
+ * checked and when, and nothing of the record it was checked against.
+ */
+export function verification(department: DepartmentName, holds: boolean, checkedAt: string) {
+  return { holds, department, checkedAt };
 }

@@ -3,10 +3,10 @@ import { ConfigError, integerFromEnv, stringFromEnv } from '../../lib/env';
 import { DEFAULT_MAX_IDENTIFIER_LIST } from '../../lib/identifier-arguments';
 import { dataDirFromEnv } from '../../lib/paths';
 import type { DepartmentName } from './provenance';
-import { startSubgraph, type SubgraphDefinition } from './server';
+import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './server';
 
 /** Default ports on loopback, one per department, as `npm start` runs them. */
-export const DEFAULT_PORTS: Record<DepartmentName, number> = { household: 4001, residence: 4002, license: 4003 };
+export const DEFAULT_PORTS: Record<DepartmentName, number> = { household: 4001, residence: 4002, license: 4003, service: 4004, audit: 4005 };
 
 export interface DepartmentConfig {
   host: string;
@@ -35,39 +35,46 @@ export function loadDepartmentConfig(name: DepartmentName, env: NodeJS.ProcessEn
  */
 export function runDepartment<Context extends object>(
   name: DepartmentName,
-  build: (config: DepartmentConfig) => { definition: SubgraphDefinition<Context>; close(): void },
+  build: (config: DepartmentConfig) => Department<Context> | Promise<Department<Context>>,
 ): void {
-  let config: DepartmentConfig;
-  let department: ReturnType<typeof build>;
-  try {
-    config = loadDepartmentConfig(name);
-    department = build(config);
-  } catch (error) {
-    const reason = error instanceof ConfigError ? error.message : `cannot open the ${name} registry: ${(error as Error).message}`;
-    console.error(`${name}: ${reason}`);
+  start(name, build).catch((error: Error) => {
+    console.error(`${name}: ${error.message}`);
     process.exit(1);
+  });
+}
+
+interface Department<Context extends object> {
+  definition: SubgraphDefinition<Context>;
+  close(): void | Promise<void>;
+}
+
+async function start<Context extends object>(name: DepartmentName, build: (config: DepartmentConfig) => Department<Context> | Promise<Department<Context>>) {
+  const config = loadDepartmentConfig(name);
+  let department: Department<Context>;
+  try {
+    department = await build(config);
+  } catch (error) {
+    throw new Error(error instanceof ConfigError ? error.message : `cannot open the ${name} registry: ${(error as Error).message}`);
   }
-  startSubgraph(department.definition, config).then(
-    (running) => {
-      console.log(`${name} subgraph listening on ${running.url}`);
-      process.send?.({ ready: name, url: running.url });
-      let isStopping = false;
-      const stop = () => {
-        if (isStopping) return;
-        isStopping = true;
-        running.stop().finally(() => {
-          department.close();
-          process.exit(0);
-        });
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      // Started by `npm start`: if that parent dies without stopping us, stop too.
-      process.once('disconnect', stop);
-    },
-    (error: Error) => {
-      console.error(`${name}: cannot listen on ${config.host}:${config.port}: ${error.message}`);
-      process.exit(1);
-    },
-  );
+  let running: RunningSubgraph;
+  try {
+    running = await startSubgraph(department.definition, config);
+  } catch (error) {
+    throw new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+  }
+  console.log(`${name} subgraph listening on ${running.url}`);
+  process.send?.({ ready: name, url: running.url });
+  let isStopping = false;
+  const stop = () => {
+    if (isStopping) return;
+    isStopping = true;
+    running
+      .stop()
+      .then(() => department.close())
+      .finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  // Started by `npm start`: if that parent dies without stopping us, stop too.
+  process.once('disconnect', stop);
 }

@@ -1,4 +1,4 @@
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, valueFromASTUntyped, type DocumentNode } from 'graphql';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -27,8 +27,24 @@ export const DateTimeScalar = new GraphQLScalarType({
   parseLiteral: (ast) => toIsoInstant(ast.kind === Kind.STRING ? ast.value : undefined, 'parsed from'),
 });
 
+/** Any JSON value, passed through as it is: facts a department shared, in the shape of the selection that asked for them. */
+export const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast, variables) => valueFromASTUntyped(ast, variables),
+});
+
 function toIsoInstant(value: unknown, verb: string): string {
   const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
   if (!date || Number.isNaN(date.getTime())) throw new GraphQLError(`DateTime must be ${verb} an ISO 8601 instant`);
   return date.toISOString();
+}
+
+const SCALARS = [DateScalar, DateTimeScalar, JSONScalar];
+
+/** The custom scalars a department's SDL declares, as resolvers: each department declares only those it uses. */
+export function scalarsDeclaredIn(typeDefs: DocumentNode): Record<string, GraphQLScalarType> {
+  const declared = new Set(typeDefs.definitions.flatMap((definition) => (definition.kind === Kind.SCALAR_TYPE_DEFINITION ? [definition.name.value] : [])));
+  return Object.fromEntries(SCALARS.filter((scalar) => declared.has(scalar.name)).map((scalar) => [scalar.name, scalar]));
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import path from 'node:path';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import {
@@ -15,7 +15,7 @@ import { SCHEMA_DIR } from '../../lib/composition';
 import { serveGraphQL } from '../../lib/graphql-http';
 import { maskUnexpectedErrors } from '../../lib/mask-errors';
 import type { DepartmentName } from './provenance';
-import { DateScalar, DateTimeScalar } from './scalars';
+import { scalarsDeclaredIn } from './scalars';
 
 /** A department's SDL as committed in `schema/<department>.graphql`: the contract front-end teams read. */
 export function departmentTypeDefs(name: string) {
@@ -25,8 +25,8 @@ export function departmentTypeDefs(name: string) {
 export interface SubgraphDefinition<Context extends BaseContext> {
   name: DepartmentName;
   resolvers: GraphQLResolverMap<Context>;
-  /** Called once per request: every request gets fresh loaders, so no data is shared between callers. */
-  createContext: () => Context;
+  /** Called once per request: every request gets fresh loaders, so no data is shared between callers. The request is there for the headers the gateway forwards. */
+  createContext: (request: IncomingMessage) => Context;
 }
 
 export interface RunningSubgraph {
@@ -45,11 +45,12 @@ export async function startSubgraph<Context extends BaseContext>(
   definition: SubgraphDefinition<Context>,
   listen: { host: string; port: number },
 ): Promise<RunningSubgraph> {
+  const typeDefs = departmentTypeDefs(definition.name);
   const server = new ApolloServer<Context>({
     // buildSubgraphSchema types resolvers with an `unknown` context; ours is the Context built per request.
     schema: buildSubgraphSchema({
-      typeDefs: departmentTypeDefs(definition.name),
-      resolvers: { Date: DateScalar, DateTime: DateTimeScalar, ...definition.resolvers } as GraphQLResolverMap<unknown>,
+      typeDefs,
+      resolvers: { ...scalarsDeclaredIn(typeDefs), ...definition.resolvers } as GraphQLResolverMap<unknown>,
     }),
     includeStacktraceInErrorResponses: false,
     persistedQueries: false,
@@ -61,6 +62,6 @@ export async function startSubgraph<Context extends BaseContext>(
       ApolloServerPluginSchemaReportingDisabled(),
     ],
   });
-  const served = await serveGraphQL(server, { ...listen, context: async () => definition.createContext() });
+  const served = await serveGraphQL(server, { ...listen, context: async (request) => definition.createContext(request) });
   return { name: definition.name, url: served.url, httpServer: served.httpServer, stop: served.stop };
 }

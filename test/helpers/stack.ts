@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isObjectType } from 'graphql';
@@ -15,7 +16,16 @@ import { licenseSubgraph } from '../../subgraphs/license';
 import { openLicenseRegistry } from '../../subgraphs/license/registry';
 import { residenceSubgraph } from '../../subgraphs/residence';
 import { openResidenceRegistry } from '../../subgraphs/residence/registry';
+import { loadProofReading, serviceSubgraph } from '../../subgraphs/service';
+import { verifyDueCommitments, type FollowUpSummary } from '../../subgraphs/service/follow-up';
+import { httpGatewayClient, type GatewayRequest } from '../../subgraphs/service/gateway-client';
+import { openCommitmentStore } from '../../subgraphs/service/registry';
 import { startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server';
+import { loadAuditConfig, loadTrustedPublicKeys } from '../../audit/config';
+import { openAuditStore } from '../../audit/open-store';
+import { ensureSigningKeyFile } from '../../audit/signing';
+import type { AuditStore } from '../../audit/store';
+import { auditSubgraph } from '../../subgraphs/audit';
 
 /** Every batch of keys each registry method received, in order. */
 export type RegistryCalls = Record<string, string[][]>;
@@ -50,8 +60,18 @@ export interface Stack {
   subgraphs: Record<'household' | 'residence' | 'license', RunningSubgraph>;
   /** Batches each department's registry read, by department then method. */
   registryCalls: Record<'household' | 'residence' | 'license', RegistryCalls>;
+  /** The auditors' department and the audit store it reads, which the gateway writes. */
+  audit: { subgraph: RunningSubgraph; store: AuditStore };
   /** HTTP requests each department's subgraph received. */
   subgraphRequests: Record<'household' | 'residence' | 'license', number>;
+  /** The service bureau, a client of this stack's gateway, over `<dataDir>/service.sqlite`. */
+  service: {
+    subgraph: RunningSubgraph;
+    /** Every request the bureau sent the gateway, in order. */
+    gatewayRequests: GatewayRequest[];
+    /** The follow-up job, as `npm run commitments:verify` runs it, at `now`, with a service-bureau token for every catalog item. */
+    verifyDueCommitments(now: Date): Promise<FollowUpSummary>;
+  };
   /** POSTs a GraphQL request to the gateway and returns the status and parsed body; headers default to `serviceHeaders()`. */
   query(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   resetCounts(): void;
@@ -60,7 +80,8 @@ export interface Stack {
 
 /**
  * The whole federation in this process, on real HTTP servers on loopback ports: three
- * subgraphs over the SQLite registries in `dataDir`, and a gateway routed to them.
+ * subgraphs over the SQLite registries in `dataDir`, the service bureau over its
+ * commitments store there, and a gateway routed to them.
  */
 export async function startStack(options: { dataDir: string; clock?: () => Date; env?: NodeJS.ProcessEnv }): Promise<Stack> {
   const catalogFile = writeEveryFieldCatalog(options.dataDir);
@@ -70,9 +91,9 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
   const license = recordBatches(openLicenseRegistry(file('license')));
   const listen = { host: '127.0.0.1', port: 0 };
   const subgraphs = {
-    household: await startSubgraph(householdSubgraph(household.registry, { maxCitizensPerRequest: 100 }), listen),
+    household: await startSubgraph(householdSubgraph(household.registry, { maxCitizensPerRequest: 100 }, options.clock), listen),
     residence: await startSubgraph(residenceSubgraph(residence.registry, options.clock), listen),
-    license: await startSubgraph(licenseSubgraph(license.registry), listen),
+    license: await startSubgraph(licenseSubgraph(license.registry, options.clock), listen),
   };
   const subgraphRequests = { household: 0, residence: 0, license: 0 };
   for (const [name, subgraph] of Object.entries(subgraphs)) {
@@ -80,17 +101,37 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
       subgraphRequests[name as keyof typeof subgraphRequests] += 1;
     });
   }
+  // The bureau starts before the gateway (which routes to it) and finds the gateway through a getter.
+  let gatewayUrl = '';
+  const gatewayRequests: GatewayRequest[] = [];
+  const sendToGateway = httpGatewayClient(() => gatewayUrl);
+  const { catalog, reader } = loadProofReading({ catalogFile, supergraphFile: SUPERGRAPH_FILE }, (request) => {
+    gatewayRequests.push(request);
+    return sendToGateway(request);
+  });
+  const commitments = openCommitmentStore(file('service'));
+  const service = await startSubgraph(serviceSubgraph({ catalog, reader, store: commitments, clock: options.clock }), listen);
+  // The auditors' department reads the audit store the gateway writes in the same data folder.
+  const auditConfig = loadAuditConfig({ PROOFLESS_DATA_DIR: options.dataDir, ...options.env });
+  ensureSigningKeyFile(auditConfig.signingKeyFile);
+  const auditStore = await openAuditStore(auditConfig);
+  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, loadTrustedPublicKeys(auditConfig)), listen);
   const gateway: RunningGateway = await startGateway(
     loadConfig({
       PROOFLESS_GATEWAY_PORT: '0',
       PROOFLESS_DATA_DIR: options.dataDir,
       PROOFLESS_CATALOG: catalogFile,
+      // Several stacks may share one data folder (two gateway instances): each writes its own audit chain.
+      PROOFLESS_AUDIT_CHAIN_ID: `test-${randomUUID()}`,
       PROOFLESS_HOUSEHOLD_URL: subgraphs.household.url,
       PROOFLESS_RESIDENCE_URL: subgraphs.residence.url,
       PROOFLESS_LICENSE_URL: subgraphs.license.url,
+      PROOFLESS_SERVICE_URL: service.url,
+      PROOFLESS_AUDIT_URL: auditDepartment.url,
       ...options.env,
     }),
   );
+  gatewayUrl = gateway.url;
   const registryCalls = { household: household.calls, residence: residence.calls, license: license.calls };
   const jwtSecret = ensureDevSecret(options.dataDir, 'dev-jwt-secret');
   const token = (claims: Partial<DevTokenClaims> = {}) =>
@@ -113,8 +154,19 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
     token,
     serviceHeaders,
     subgraphs,
+    audit: { subgraph: auditDepartment, store: auditStore },
     registryCalls,
     subgraphRequests,
+    service: {
+      subgraph: service,
+      gatewayRequests,
+      verifyDueCommitments: (now) => verifyDueCommitments({
+        store: commitments,
+        catalog,
+        reader,
+        credential: () => token({ application: 'service-bureau', officer: 'commitment-follow-up', serviceItems: [...catalog.items.keys()], scopes: [] }),
+      }, now),
+    },
     async query(query, variables, headers) {
       const response = await fetch(gateway.url, {
         method: 'POST',
@@ -126,13 +178,18 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
     resetCounts() {
       for (const calls of Object.values(registryCalls)) for (const batches of Object.values(calls)) batches.length = 0;
       for (const name of Object.keys(subgraphRequests)) subgraphRequests[name as keyof typeof subgraphRequests] = 0;
+      gatewayRequests.length = 0;
     },
     async stop() {
       await gateway.stop();
       for (const subgraph of Object.values(subgraphs)) await subgraph.stop();
+      await service.stop();
+      commitments.close();
       household.registry.close();
       residence.registry.close();
       license.registry.close();
+      await auditDepartment.stop();
+      await auditStore.close();
     },
   };
 }
@@ -149,7 +206,7 @@ function writeEveryFieldCatalog(dataDir: string): string {
     .flatMap((type) => Object.keys((type as { getFields(): object }).getFields()).map((field) => `${type.name}.${field}`));
   catalog.serviceItems.push({
     code: EVERY_FIELD_ITEM, name: '测试', nameEn: 'Every field, for tests', department: 'test', highRisk: false,
-    entryPoints: [], proofs: [{ code: 'ALL', name: 'all', fields }],
+    entryPoints: [], proofs: [{ code: 'ALL', name: 'all', mode: 'DATA_SHARING', facts: 'idNumber', fields }],
   });
   const file = path.join(dataDir, 'test-catalog.json');
   writeFileSync(file, JSON.stringify(catalog));

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import type { ApolloServerPlugin, GraphQLRequestContext, GraphQLRequestContextWillSendResponse } from '@apollo/server';
+import type { IncomingMessage } from 'node:http';
+import { GraphQLError, Kind, print, type DocumentNode, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
+import type { AuditEntry, Outcome } from '../../audit/entry';
+import type { AuditLog } from '../../audit/log';
+import { ErrorCode } from '../../lib/error-codes';
+import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers';
+import { identifiersIn } from './identifier-arguments';
+import type { GatewayContext } from '../context';
+import { analyseOperation } from '../operation-analysis';
+
+export interface AuditOptions {
+  log: AuditLog;
+  /** How long an answer waits for its record to be durable before it is refused with 503; default 5000 ms. */
+  writeTimeoutMs?: number;
+}
+
+/** The 503 a caller gets when the audit store cannot take the record: no personal data leaves unrecorded. */
+export const AUDIT_UNAVAILABLE: GraphQLFormattedError = {
+  message: 'the audit log cannot be written; no data is released until it can',
+  extensions: { code: ErrorCode.AUDIT_UNAVAILABLE },
+};
+
+/**
+ * The audit record of every operation that carries a purpose, comes from a known caller or
+ * touches personal data, allowed or refused (X-Road style). It is written, durably, in
+ * `willSendResponse`, which Apollo Server awaits before the response is written to the
+ * socket: a caller never holds an answer whose record could still be lost. When the log
+ * cannot be written the answer is replaced by 503 AUDIT_UNAVAILABLE: fail closed.
+ */
+export function auditPlugin(options: AuditOptions): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      // The caller's own document and the coordinates it selects, before the audit rewrite adds idNumber.
+      let callerDocument: DocumentNode | undefined;
+      let requested: string[] | undefined;
+      return {
+        async didResolveOperation(requestContext) {
+          const { operation, document, schema } = requestContext;
+          if (!operation) return;
+          callerDocument = document;
+          // Asked-for citizens count even when the operation is refused: an attempt is what auditors look for.
+          requestContext.contextValue.citizensAsked ??= identifiersIn(schema, document, requestContext.request.variables ?? {}, Number.MAX_SAFE_INTEGER).idNumbers;
+          requested = [...analyseOperation(schema, document, operation).coordinates].filter(isDataCoordinate);
+          // Runs after every check has had its say (plugins run in order, checks first).
+          if (requestContext.contextValue.refusal) return;
+          const rewritten = withAuditIdentifiers(schema, document);
+          const name = operation.name?.value;
+          const rewrittenOperation = rewritten.definitions.find(
+            (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION && definition.name?.value === name,
+          );
+          // The executor plans what the request context holds: from here on, the rewritten query.
+          (requestContext as { document: DocumentNode }).document = rewritten;
+          (requestContext as { operation: OperationDefinitionNode | undefined }).operation = rewrittenOperation;
+        },
+        async willSendResponse(requestContext) {
+          requestContext.response.http.headers.set('x-request-id', requestContext.contextValue.requestId);
+          const entry = auditEntryFor(requestContext, callerDocument, requested ?? []);
+          if (!entry) return;
+          try {
+            await withTimeout(options.log.record(entry), options.writeTimeoutMs ?? 5000);
+          } catch {
+            failClosed(requestContext);
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Everything the record holds, from the request context as the response is about to leave; null when there is nothing to record. */
+function auditEntryFor(
+  requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>,
+  callerDocument: DocumentNode | undefined,
+  requested: string[],
+): AuditEntry | null {
+  const context = requestContext.contextValue;
+  const headers = requestContext.request.http?.headers;
+  const serviceItem = headers?.get('x-service-item') ?? null;
+  const caseNumber = headers?.get('x-case-number') ?? null;
+  const body = requestContext.response.body;
+  const result = body.kind === 'single' ? body.singleResult : undefined;
+  const returned = result?.data ? takeAuditIdentifiers(result.data) : [];
+  if (!context.caller && !serviceItem && !caseNumber && requested.length === 0) return null;
+
+  const errors = result?.errors ?? [];
+  const outcome = outcomeOf(context, result?.data, errors);
+  return {
+    time: new Date(context.startedAt).toISOString(),
+    requestId: context.requestId,
+    application: context.caller?.application ?? null,
+    officer: context.caller?.officer ?? null,
+    role: context.caller?.role ?? null,
+    serviceItem: clip(serviceItem),
+    caseNumber: clip(caseNumber),
+    operationName: requestContext.operationName ?? null,
+    documentHash: callerDocument ? hashOf(callerDocument) : sourceHash(requestContext),
+    // Disclosed: what an answered operation could show. A refused one disclosed nothing.
+    coordinates: outcome === 'ok' || outcome === 'partial' ? requested : [],
+    citizens: [...new Set([...(context.citizensAsked ?? []), ...returned])],
+    departments: [...context.departmentsCalled],
+    outcome,
+    errorCodes: [...new Set(errors.map((error) => String(error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR)))],
+    latencyMs: Date.now() - context.startedAt,
+  };
+}
+
+function outcomeOf(context: GatewayContext, data: unknown, errors: readonly GraphQLFormattedError[]): Outcome {
+  if (context.refusal) return 'refused';
+  if (errors.length === 0) return 'ok';
+  const hasData = data !== null && data !== undefined && Object.values(data as object).some((value) => value !== null);
+  return hasData ? 'partial' : 'error';
+}
+
+/** For a request refused before its document resolved (unparseable, invalid): the hash of the text as sent. */
+function sourceHash(requestContext: GraphQLRequestContext<GatewayContext>): string | null {
+  return requestContext.source ? createHash('sha256').update(requestContext.source).digest('hex') : null;
+}
+
+const hashes = new WeakMap<DocumentNode, string>();
+
+/** SHA-256 of the document as graphql-js prints it: whitespace, comments and formatting do not change the hash. */
+function hashOf(document: DocumentNode): string {
+  let hash = hashes.get(document);
+  if (!hash) {
+    hash = createHash('sha256').update(print(document)).digest('hex');
+    hashes.set(document, hash);
+  }
+  return hash;
+}
+
+/**
+ * The record of a request refused before Apollo Server's pipeline (a bad token), or, when
+ * even that cannot be written, the 503 that replaces the refusal.
+ */
+export async function recordRefusedBeforePipeline(log: AuditLog, context: GatewayContext, req: IncomingMessage, error: GraphQLError, writeTimeoutMs = 5000): Promise<void> {
+  const header = (name: string) => {
+    const value = req.headers[name];
+    return typeof value === 'string' ? clip(value) : null;
+  };
+  try {
+    await withTimeout(log.record({
+      time: new Date(context.startedAt).toISOString(),
+      requestId: context.requestId,
+      application: null,
+      officer: null,
+      role: null,
+      serviceItem: header('x-service-item'),
+      caseNumber: header('x-case-number'),
+      operationName: null,
+      documentHash: null,
+      coordinates: [],
+      citizens: [],
+      departments: [],
+      outcome: 'refused',
+      errorCodes: [String(error.extensions?.code ?? ErrorCode.UNAUTHENTICATED)],
+      latencyMs: Date.now() - context.startedAt,
+    }), writeTimeoutMs);
+  } catch {
+    throw new GraphQLError(AUDIT_UNAVAILABLE.message, { extensions: { code: ErrorCode.AUDIT_UNAVAILABLE, http: { status: 503 } } });
+  }
+}
+
+/** A store that hangs must not hold answers forever: past the timeout the answer is refused, the record may still land. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`audit write took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function failClosed(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>): void {
+  requestContext.response.body = { kind: 'single', singleResult: { errors: [AUDIT_UNAVAILABLE] } };
+  requestContext.response.http.status = 503;
+}
+
+function isDataCoordinate(coordinate: string): boolean {
+  return !coordinate.startsWith('__') && !coordinate.includes('.__');
+}
+
+/** Purpose headers are stored as the caller sent them, but never more than 64 characters of them. */
+function clip(value: string | null): string | null {
+  return value === null ? null : value.slice(0, 64);
+}

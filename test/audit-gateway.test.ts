@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { parse, print } from 'graphql';
+import type { StoredRecord } from '../audit/entry';
+import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
+import { startStack, useFixtureStack } from './helpers/stack';
+
+/**
+ * The audit record of every operation through the gateway, as an auditor reads it:
+ * who, when, for which case, what could be seen and of whom, and how it ended.
+ */
+const city = useFixtureStack();
+
+const ENROLMENT = '330100-JY-0001';
+
+async function enrolmentHeaders(extra: Record<string, string> = {}) {
+  return {
+    authorization: `Bearer ${await city.stack.token({ serviceItems: [ENROLMENT], scopes: [], officer: 'officer-042' })}`,
+    'x-service-item': ENROLMENT,
+    'x-case-number': 'JY-2026-000777',
+    ...extra,
+  };
+}
+
+/** The record the gateway wrote for the request that answered with this `x-request-id`. */
+async function recordOf(requestId: string | null): Promise<StoredRecord> {
+  expect(requestId).toEqual(expect.any(String));
+  const chains = await city.stack.audit.store.listChains();
+  for (const chainId of chains) {
+    const records = await city.stack.audit.store.readChain(chainId, 0, 100000);
+    const found = records.find((record) => record.requestId === requestId);
+    if (found) return found;
+  }
+  throw new Error(`no audit record for request ${requestId}`);
+}
+
+const hashOf = (query: string) => createHash('sha256').update(print(parse(query))).digest('hex');
+
+test('an answered operation: caller, purpose, document, what could be seen, of whom (household members included), departments', async () => {
+  const query = `query Enrolment($id: ID!) { citizen(idNumber: $id) { identity { name } household { members { relation citizen { identity { name } } } } } }`;
+  const response = await city.stack.query(query, { id: ZHANG_ZIHAN }, await enrolmentHeaders());
+  expect(response.status).toBe(200);
+  // The caller gets exactly what it asked for: the ID numbers the audit added are gone.
+  expect(JSON.stringify(response.body)).not.toContain('proofless_audit');
+  expect(response.body.data.citizen.household.members[0]).toEqual({ relation: 'HEAD', citizen: { identity: { name: '张伟' } } });
+  const record = await recordOf(response.headers.get('x-request-id'));
+  expect(record).toEqual({
+    chainId: expect.stringMatching(/^test-/),
+    sequence: expect.any(Number),
+    previousHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    time: expect.any(String),
+    requestId: response.headers.get('x-request-id'),
+    application: 'test-window',
+    officer: 'officer-042',
+    role: 'service',
+    serviceItem: ENROLMENT,
+    caseNumber: 'JY-2026-000777',
+    operationName: 'Enrolment',
+    documentHash: hashOf(query),
+    coordinates: ['Citizen.household', 'Citizen.identity', 'Household.members', 'HouseholdMember.citizen', 'HouseholdMember.relation', 'Identity.name', 'Query.citizen'],
+    citizens: [LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN].sort(),
+    departments: ['household'],
+    outcome: 'ok',
+    errorCodes: [],
+    latencyMs: expect.any(Number),
+  });
+});
+
+test('a refused operation is recorded with nothing disclosed and no department called', async () => {
+  const response = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { licences { number } } }`, undefined, await enrolmentHeaders());
+  expect(response.status).toBe(403);
+  expect(await recordOf(response.headers.get('x-request-id'))).toMatchObject({
+    outcome: 'refused', errorCodes: ['FORBIDDEN'], coordinates: [], departments: [], citizens: [ZHANG_WEI], serviceItem: ENROLMENT, officer: 'officer-042',
+  });
+});
+
+test('a bad token is recorded too, with the purpose it claimed, under the caller\'s own request ID', async () => {
+  const response = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`, undefined, {
+    authorization: 'Bearer aaa.bbb.ccc',
+    'x-service-item': ENROLMENT,
+    'x-case-number': 'JY-2026-000999',
+    'x-request-id': 'window-7f3a9c21-0001',
+  });
+  expect(response.status).toBe(401);
+  expect(await recordOf('window-7f3a9c21-0001')).toMatchObject({
+    outcome: 'refused', errorCodes: ['UNAUTHENTICATED'], application: null, officer: null, serviceItem: ENROLMENT, caseNumber: 'JY-2026-000999',
+  });
+});
+
+test('a request that reads nothing personal, with no token and no purpose, leaves no record', async () => {
+  const before = await countRecords();
+  expect((await city.stack.query('{ __typename }', undefined, {})).status).toBe(200);
+  expect(await countRecords()).toBe(before);
+});
+
+test('fail closed: when the audit store cannot be written, no data leaves and the answer is 503 AUDIT_UNAVAILABLE', async () => {
+  const db = new Database(path.join(city.dataDir, 'audit.sqlite'));
+  db.exec("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_record BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+  try {
+    const response = await city.stack.query(`{ citizen(idNumber: "${CHEN_QIANG}") { identity { name } } }`, undefined, await enrolmentHeaders());
+    expect({ status: response.status, body: response.body }).toEqual({
+      status: 503,
+      body: { errors: [{ message: 'the audit log cannot be written; no data is released until it can', extensions: { code: 'AUDIT_UNAVAILABLE' } }] },
+    });
+  } finally {
+    db.exec('DROP TRIGGER refuse_audit');
+    db.close();
+  }
+  expect((await city.stack.query(`{ citizen(idNumber: "${CHEN_QIANG}") { identity { name } } }`, undefined, await enrolmentHeaders())).status).toBe(200);
+});
+
+describe('auditors', () => {
+  const auditorHeaders = async () => ({ authorization: `Bearer ${await city.stack.token({ role: 'auditor', serviceItems: [], officer: 'auditor-01' })}` });
+
+  test('find the records of one citizen, newest first, page by page; the chain verifies; their own queries are audited', async () => {
+    for (const caseNumber of ['JY-2026-100001', 'JY-2026-100002', 'JY-2026-100003']) {
+      await city.stack.query(`{ citizen(idNumber: "${LI_NA}") { identity { name } } }`, undefined, await enrolmentHeaders({ 'x-case-number': caseNumber }));
+    }
+    const headers = await auditorHeaders();
+    const first = await city.stack.query(
+      `query ($after: String) { auditRecords(idNumber: "${LI_NA}", serviceItem: "${ENROLMENT}", first: 2, after: $after) { records { caseNumber officer outcome citizens } endCursor hasNextPage } }`,
+      { after: null }, headers,
+    );
+    expect(first.status).toBe(200);
+    const firstPage = first.body.data.auditRecords;
+    expect(firstPage.records.map((r: { caseNumber: string }) => r.caseNumber)).toEqual(['JY-2026-100003', 'JY-2026-100002']);
+    expect(firstPage.records[0]).toEqual({ caseNumber: 'JY-2026-100003', officer: 'officer-042', outcome: 'OK', citizens: [LI_NA] });
+    expect(firstPage.hasNextPage).toBe(true);
+    const second = await city.stack.query(
+      `query ($after: String) { auditRecords(idNumber: "${LI_NA}", serviceItem: "${ENROLMENT}", first: 2, after: $after) { records { caseNumber } endCursor hasNextPage } }`,
+      { after: firstPage.endCursor }, headers,
+    );
+    expect(second.body.data.auditRecords.records[0]).toEqual({ caseNumber: 'JY-2026-100001' });
+
+    const chains = await city.stack.query('{ auditChains { chainId ok records firstBadSequence problem } }', undefined, headers);
+    expect(chains.body.data.auditChains.length).toBeGreaterThan(0);
+    for (const chain of chains.body.data.auditChains) expect(chain).toMatchObject({ ok: true, firstBadSequence: null, problem: null });
+
+    const own = await recordOf(chains.headers.get('x-request-id'));
+    expect(own).toMatchObject({ role: 'auditor', officer: 'auditor-01', outcome: 'ok', coordinates: expect.arrayContaining(['Query.auditChains']), serviceItem: null });
+  });
+
+  test('a service token cannot read audit data, and an auditor token cannot read citizen data', async () => {
+    city.stack.resetCounts();
+    const asService = await city.stack.query('{ auditChains { chainId ok } }', undefined, await enrolmentHeaders());
+    expect({ status: asService.status, body: asService.body }).toEqual({
+      status: 403, body: { errors: [{ message: 'only role auditor may read audit records', extensions: { code: 'FORBIDDEN' } }] },
+    });
+    const asAuditor = await city.stack.query(`{ citizen(idNumber: "${LI_NA}") { identity { name } } }`, undefined, await auditorHeaders());
+    expect({ status: asAuditor.status, body: asAuditor.body }).toEqual({
+      status: 403, body: { errors: [{ message: 'role auditor reads audit records, never citizen data', extensions: { code: 'FORBIDDEN' } }] },
+    });
+    expect(city.stack.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
+  });
+
+  test('a malformed filter is BAD_USER_INPUT with the reason', async () => {
+    const response = await city.stack.query('{ auditRecords(first: 500) { records { sequence } } }', undefined, await auditorHeaders());
+    expect(response.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(response.body.errors[0].message).toMatch(/first/);
+  });
+});
+
+async function countRecords(): Promise<number> {
+  let count = 0;
+  for (const chainId of await city.stack.audit.store.listChains()) count += (await city.stack.audit.store.readChain(chainId, 0, 100000)).length;
+  return count;
+}
+
+test('with PostgreSQL configured, two gateway instances write to one database, each its own verifiable chain', async () => {
+  const schema = `audit_gw_${Date.now().toString(36)}`;
+  const env = { PROOFLESS_AUDIT_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', PROOFLESS_AUDIT_DATABASE_SCHEMA: schema };
+  const first = await startStack({ dataDir: city.dataDir, env });
+  const second = await startStack({ dataDir: city.dataDir, env });
+  try {
+    const a = await first.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`);
+    const b = await second.query(`{ citizen(idNumber: "${LI_NA}") { identity { name } } }`);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const chains = await first.audit.store.listChains();
+    expect(chains.length).toBe(2);
+    const citizensByChain = await Promise.all(chains.map(async (chainId) => (await first.audit.store.readChain(chainId, 0, 100)).flatMap((record) => record.citizens)));
+    expect(citizensByChain.flat().sort()).toEqual([LI_NA, ZHANG_WEI].sort());
+    const auditor = { authorization: `Bearer ${await first.token({ role: 'auditor', serviceItems: [] })}` };
+    const status = await second.query('{ auditChains { chainId ok records } }', undefined, auditor);
+    expect(status.body.data.auditChains).toEqual(expect.arrayContaining(chains.map((chainId) => expect.objectContaining({ chainId, ok: true }))));
+  } finally {
+    await first.stop();
+    await second.stop();
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: env.PROOFLESS_AUDIT_DATABASE_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+  }
+});

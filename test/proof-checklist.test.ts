@@ -135,6 +135,37 @@ test('data sharing reads only the facts the catalog names, and the department is
   expect(city.stack.subgraphRequests).toEqual({ household: 1, residence: 0, license: 0 });
 });
 
+test('the audit log holds both exchanges of the case: the officer\'s checklist, and the bureau\'s read of exactly the catalog\'s facts', async () => {
+  const headers = { ...(await officer(city.stack, [SENIOR_CARD])), 'x-case-number': 'MZ-2026-0777' };
+  expect((await city.stack.query(CHECKLIST, { item: SENIOR_CARD, applicant: ZHANG_WEI }, headers)).status).toBe(200);
+  const records = [];
+  for (const chainId of await city.stack.audit.store.listChains()) records.push(...await city.stack.audit.store.readChain(chainId, 0, 100000));
+  const ofCase = records
+    .filter((record) => record.caseNumber === 'MZ-2026-0777')
+    .map(({ operationName, application, officer: staff, serviceItem, coordinates, citizens, departments, outcome }) => ({ operationName, application, officer: staff, serviceItem, coordinates, citizens, departments, outcome }))
+    .sort((a, b) => String(a.operationName).localeCompare(String(b.operationName)));
+  const caller = { application: 'test-window', officer: 'officer-001', serviceItem: SENIOR_CARD, outcome: 'ok' };
+  expect(ofCase).toEqual([
+    {
+      ...caller,
+      operationName: 'Checklist',
+      coordinates: expect.arrayContaining(['Query.proofChecklist', 'ChecklistProof.facts', 'ChecklistProof.verification']),
+      citizens: [],
+      departments: ['service'],
+    },
+    {
+      ...caller,
+      operationName: 'ProofChecklist',
+      coordinates: [
+        'Address.detail', 'Address.division', 'Citizen.household', 'Citizen.identity', 'Division.code', 'Division.name', 'Household.address', 'Household.provenance',
+        'Identity.birthDate', 'Identity.gender', 'Identity.name', 'Identity.provenance', 'Provenance.authority', 'Provenance.department', 'Provenance.updatedAt', 'Query.citizen',
+      ],
+      citizens: [ZHANG_WEI],
+      departments: ['household'],
+    },
+  ]);
+});
+
 test('a verification discloses only its answer: the department is asked for the check alone and answers the boolean, who, and when', async () => {
   let response: Awaited<ReturnType<typeof checklist>>['response'] | undefined;
   const exchanges = await exchangesWith(city.stack.subgraphs.license, async () => {

@@ -116,21 +116,38 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
   ensureSigningKeyFile(auditConfig.signingKeyFile);
   const auditStore = await openAuditStore(auditConfig);
   const auditDepartment = await startSubgraph(auditSubgraph(auditStore, loadTrustedPublicKeys(auditConfig)), listen);
-  const gateway: RunningGateway = await startGateway(
-    loadConfig({
-      PROOFLESS_GATEWAY_PORT: '0',
-      PROOFLESS_DATA_DIR: options.dataDir,
-      PROOFLESS_CATALOG: catalogFile,
-      // Several stacks may share one data folder (two gateway instances): each writes its own audit chain.
-      PROOFLESS_AUDIT_CHAIN_ID: `test-${randomUUID()}`,
-      PROOFLESS_HOUSEHOLD_URL: subgraphs.household.url,
-      PROOFLESS_RESIDENCE_URL: subgraphs.residence.url,
-      PROOFLESS_LICENSE_URL: subgraphs.license.url,
-      PROOFLESS_SERVICE_URL: service.url,
-      PROOFLESS_AUDIT_URL: auditDepartment.url,
-      ...options.env,
-    }),
-  );
+  // A gateway that refuses to start (a bad catalog, say) must not leave the departments running: jest would never exit.
+  const stopDepartments = async () => {
+    for (const subgraph of Object.values(subgraphs)) await subgraph.stop();
+    await service.stop();
+    await auditDepartment.stop();
+    await auditStore.close();
+    commitments.close();
+    household.registry.close();
+    residence.registry.close();
+    license.registry.close();
+  };
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(
+      loadConfig({
+        PROOFLESS_GATEWAY_PORT: '0',
+        PROOFLESS_DATA_DIR: options.dataDir,
+        PROOFLESS_CATALOG: catalogFile,
+        // Several stacks may share one data folder (two gateway instances): each writes its own audit chain.
+        PROOFLESS_AUDIT_CHAIN_ID: `test-${randomUUID()}`,
+        PROOFLESS_HOUSEHOLD_URL: subgraphs.household.url,
+        PROOFLESS_RESIDENCE_URL: subgraphs.residence.url,
+        PROOFLESS_LICENSE_URL: subgraphs.license.url,
+        PROOFLESS_SERVICE_URL: service.url,
+        PROOFLESS_AUDIT_URL: auditDepartment.url,
+        ...options.env,
+      }),
+    );
+  } catch (error) {
+    await stopDepartments();
+    throw error;
+  }
   gatewayUrl = gateway.url;
   const registryCalls = { household: household.calls, residence: residence.calls, license: license.calls };
   const jwtSecret = ensureDevSecret(options.dataDir, 'dev-jwt-secret');
@@ -182,14 +199,7 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
     },
     async stop() {
       await gateway.stop();
-      for (const subgraph of Object.values(subgraphs)) await subgraph.stop();
-      await service.stop();
-      commitments.close();
-      household.registry.close();
-      residence.registry.close();
-      license.registry.close();
-      await auditDepartment.stop();
-      await auditStore.close();
+      await stopDepartments();
     },
   };
 }

@@ -7,7 +7,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
-import type { GraphQLError } from 'graphql';
+import { isObjectType, type GraphQLError } from 'graphql';
 import type { AuditLog } from '../audit/log';
 import { catalogProblems, loadCatalog } from '../lib/catalog';
 import { ConfigError } from '../lib/env';
@@ -24,7 +24,7 @@ import { rateLimitsPlugin } from './plugins/rate-limits';
 import { scopesPlugin } from './plugins/scopes';
 import { loadTrustedOperations } from './plugins/trusted-operations';
 import { memoryRateLimitStore, type RateLimitStore } from './rate-limit-store';
-import { loadSupergraph } from './supergraph';
+import { loadSupergraph, type LoadedSupergraph } from './supergraph';
 
 export interface GatewayDependencies {
   /** Where every operation's audit record goes (server.ts opens it from the configuration). */
@@ -74,7 +74,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
-      purposePlugin({ catalog, auditorCoordinates: supergraph.auditorCoordinates }),
+      purposePlugin({ catalog, ...auditorFields(supergraph) }),
       scopesPlugin({ policies: supergraph.policies }),
       limitsPlugin(config.limits),
       ...(trusted ? [trusted.plugin] : []),
@@ -102,6 +102,18 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       return context;
     },
   };
+}
+
+/**
+ * What role auditor reads: everything the audit department serves, and the service
+ * bureau's list of breached commitments (国办发〔2020〕42号 breaches are for auditors to
+ * follow up), whose commitment fields service callers also see in a checklist.
+ */
+function auditorFields(supergraph: LoadedSupergraph): { auditorCoordinates: Set<string>; auditorAlsoReads: Set<string> } {
+  const auditorCoordinates = new Set([...supergraph.auditorCoordinates, 'Query.breachedCommitments', 'CommitmentPage.commitments', 'CommitmentPage.endCursor', 'CommitmentPage.hasNextPage']);
+  const commitment = supergraph.apiSchema.getType('Commitment');
+  const auditorAlsoReads = new Set(isObjectType(commitment) ? Object.keys(commitment.getFields()).map((field) => `Commitment.${field}`) : []);
+  return { auditorCoordinates, auditorAlsoReads };
 }
 
 /** The caller's own request ID when it sent a sensible one (to follow a request across systems), else a new one. */

@@ -194,3 +194,13 @@ test('with PostgreSQL configured, two gateway instances write to one database, e
     await client.end();
   }
 });
+
+test('auditors list breached commitments through the gateway; service callers cannot', async () => {
+  const query = '{ breachedCommitments(first: 5) { commitments { applicant proof state } hasNextPage } }';
+  const asAuditor = await city.stack.query(query, undefined, { authorization: `Bearer ${await city.stack.token({ role: 'auditor', serviceItems: [] })}` });
+  expect({ status: asAuditor.status, body: asAuditor.body }).toEqual({ status: 200, body: { data: { breachedCommitments: { commitments: [], hasNextPage: false } } } });
+  const asService = await city.stack.query(query, undefined, await enrolmentHeaders());
+  expect({ status: asService.status, body: asService.body }).toEqual({
+    status: 403, body: { errors: [{ message: 'only role auditor may read audit records', extensions: { code: 'FORBIDDEN' } }] },
+  });
+});

@@ -10,6 +10,8 @@ export interface PurposeOptions {
   catalog: ProofCatalog;
   /** Coordinates of audit data (served by the audit department): role auditor only. */
   auditorCoordinates: Set<string>;
+  /** Coordinates an auditor may read beside audit data, that service callers reach through the catalog (a commitment's fields). */
+  auditorAlsoReads: Set<string>;
 }
 
 const SERVICE_ITEM = /^[0-9A-Z][0-9A-Z-]{2,39}$/;
@@ -34,13 +36,18 @@ export function purposePlugin(options: PurposeOptions): ApolloServerPlugin<Gatew
     if (citizenCoordinates.length < dataCoordinates.length && caller.role !== 'auditor') {
       refuse(requestContext, forbidden('only role auditor may read audit records'));
     }
+    if (caller.role === 'auditor') {
+      if (citizenCoordinates.some((coordinate) => !options.auditorAlsoReads.has(coordinate))) {
+        refuse(requestContext, forbidden('role auditor reads audit records, never citizen data'));
+      }
+      return;
+    }
     if (citizenCoordinates.length > 0) checkPurpose(requestContext, options.catalog, citizenCoordinates);
   });
 }
 
 function checkPurpose(requestContext: GraphQLRequestContext<GatewayContext>, catalog: ProofCatalog, coordinates: string[]): void {
   const caller = requestContext.contextValue.caller as Caller;
-  if (caller.role === 'auditor') refuse(requestContext, forbidden('role auditor reads audit records, never citizen data'));
   if (caller.role !== 'service') refuse(requestContext, forbidden('only role service may read citizen data'));
 
   const headers = requestContext.request.http?.headers;

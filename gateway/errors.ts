@@ -1,6 +1,6 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../lib/error-codes';
-import { maskUnexpectedErrors } from '../lib/mask-errors';
+import { isCallerFacing, maskUnexpectedErrors } from '../lib/mask-errors';
 
 /**
  * Gateway `formatError`. An error that came from a department (the gateway marks it with
@@ -12,10 +12,10 @@ export function maskGatewayErrors(formatted: GraphQLFormattedError): GraphQLForm
   const { serviceName, ...extensions } = formatted.extensions ?? {};
   if (typeof serviceName !== 'string') return maskUnexpectedErrors(formatted);
   const code = extensions.code;
-  const isCallerFacing = typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR && (Object.values(ErrorCode) as string[]).includes(code);
+  const isOnPurpose = isCallerFacing(code);
   return {
-    message: isCallerFacing ? formatted.message : `the ${serviceName} department could not answer`,
+    message: isOnPurpose ? formatted.message : `the ${serviceName} department could not answer`,
     ...(formatted.path ? { path: formatted.path } : {}),
-    extensions: { code: isCallerFacing ? code : ErrorCode.DEPARTMENT_UNAVAILABLE, department: serviceName },
+    extensions: { code: isOnPurpose ? code : ErrorCode.DEPARTMENT_UNAVAILABLE, department: serviceName },
   };
 }

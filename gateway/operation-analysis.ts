@@ -34,6 +34,11 @@ export interface OperationAnalysis {
 
 const WALK_CAP = 100_000;
 
+/** Whether a coordinate is schema introspection (`Query.__schema`, `__Type.name`) rather than data. */
+export function isIntrospectionCoordinate(coordinate: string): boolean {
+  return coordinate.startsWith('__') || coordinate.includes('.__');
+}
+
 const cache = new WeakMap<DocumentNode, Map<string, OperationAnalysis>>();
 
 /** The analysis of the named (or only) operation, cached on the parsed document Apollo Server reuses across requests. */

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../lib/error-codes';
 import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers';
 import { identifiersIn } from './identifier-arguments';
 import type { GatewayContext } from '../context';
-import { analyseOperation } from '../operation-analysis';
+import { analyseOperation, isIntrospectionCoordinate } from '../operation-analysis';
 
 export interface AuditOptions {
   log: AuditLog;
@@ -42,7 +42,7 @@ export function auditPlugin(options: AuditOptions): ApolloServerPlugin<GatewayCo
           callerDocument = document;
           // Asked-for citizens count even when the operation is refused: an attempt is what auditors look for.
           requestContext.contextValue.citizensAsked ??= identifiersIn(schema, document, requestContext.request.variables ?? {}, Number.MAX_SAFE_INTEGER).idNumbers;
-          requested = [...analyseOperation(schema, document, operation).coordinates].filter(isDataCoordinate);
+          requested = [...analyseOperation(schema, document, operation).coordinates].filter((coordinate) => !isIntrospectionCoordinate(coordinate));
           // Runs after every check has had its say (plugins run in order, checks first).
           if (requestContext.contextValue.refusal) return;
           const rewritten = withAuditIdentifiers(schema, document);
@@ -174,10 +174,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 function failClosed(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>): void {
   requestContext.response.body = { kind: 'single', singleResult: { errors: [AUDIT_UNAVAILABLE] } };
   requestContext.response.http.status = 503;
-}
-
-function isDataCoordinate(coordinate: string): boolean {
-  return !coordinate.startsWith('__') && !coordinate.includes('.__');
 }
 
 /** Purpose headers are stored as the caller sent them, but never more than 64 characters of them. */

@@ -3,6 +3,7 @@ import { forbidden, unauthenticated } from '../../lib/error-codes';
 import type { ProofCatalog } from '../../lib/catalog';
 import type { Caller } from '../auth';
 import { refuse, type GatewayContext } from '../context';
+import { isIntrospectionCoordinate } from '../operation-analysis';
 import { operationCheckPlugin } from '../operation-check';
 
 export interface PurposeOptions {
@@ -28,7 +29,7 @@ const CASE_NUMBER = /^[0-9A-Za-z][0-9A-Za-z-]{3,63}$/;
  */
 export function purposePlugin(options: PurposeOptions): ApolloServerPlugin<GatewayContext> {
   return operationCheckPlugin((requestContext, { coordinates }) => {
-    const dataCoordinates = [...coordinates].filter((coordinate) => !isIntrospection(coordinate));
+    const dataCoordinates = [...coordinates].filter((coordinate) => !isIntrospectionCoordinate(coordinate));
     if (dataCoordinates.length === 0) return;
     const citizenCoordinates = dataCoordinates.filter((coordinate) => !options.auditorCoordinates.has(coordinate));
     const { caller } = requestContext.contextValue;
@@ -68,8 +69,4 @@ function checkPurpose(requestContext: GraphQLRequestContext<GatewayContext>, cat
     refuse(requestContext, forbidden(`service item ${serviceItem} does not need ${notAllowed.join(', ')}: ask only for the fields its proofs need`, { notAllowed }));
   }
   requestContext.contextValue.purpose = { serviceItem, caseNumber };
-}
-
-function isIntrospection(coordinate: string): boolean {
-  return coordinate.startsWith('__') || coordinate.includes('.__');
 }

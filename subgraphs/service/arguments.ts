@@ -1,6 +1,5 @@
 import type { ServiceItem } from '../../lib/catalog';
 import { badUserInput, forbidden } from '../../lib/error-codes';
-import { checkIdNumber } from '../../lib/id-number';
 import type { ServiceContext } from './index';
 
 /**
@@ -17,11 +16,4 @@ export function requirePurpose(context: ServiceContext, serviceItem: string): { 
   const item = context.catalog.items.get(serviceItem);
   if (!item) throw badUserInput(`serviceItem must be a service item in the proof catalog, got ${serviceItem}`);
   return { item, caseNumber };
-}
-
-/** A normalised ID number, or BAD_USER_INPUT naming the argument: "applicant must be 18 characters (GB 11643), got 17". */
-export function requireIdNumber(name: string, value: unknown): string {
-  const result = checkIdNumber(value);
-  if (!result.ok) throw badUserInput(`${name} ${result.problem}`);
-  return result.idNumber;
 }

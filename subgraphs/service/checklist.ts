@@ -1,7 +1,8 @@
 import type { CheckArgument, CommitmentProof, Proof, ProofMode, RelatedRole, ServiceItem } from '../../lib/catalog';
 import { badUserInput } from '../../lib/error-codes';
 import { checkRead, factsRead, type ProofRead } from '../../lib/proof-reads';
-import { requireIdNumber, requirePurpose } from './arguments';
+import { requireIdNumber } from '../shared/arguments';
+import { requirePurpose } from './arguments';
 import type { ServiceContext } from './index';
 import type { ReadOutcome } from './reads';
 import type { CommitmentRow } from './registry';

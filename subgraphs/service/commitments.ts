@@ -1,5 +1,6 @@
 import { badUserInput, forbidden } from '../../lib/error-codes';
-import { requireIdNumber, requirePurpose } from './arguments';
+import { requireIdNumber } from '../shared/arguments';
+import { requirePurpose } from './arguments';
 import type { ServiceContext } from './index';
 import { DuplicateCommitmentError, type CommitmentRow } from './registry';
 

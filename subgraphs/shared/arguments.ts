@@ -1,4 +1,5 @@
 import { badUserInput } from '../../lib/error-codes';
+import { checkIdNumber } from '../../lib/id-number';
 import { checkIdentifierArgument, DEFAULT_MAX_IDENTIFIER_LIST } from '../../lib/identifier-arguments';
 
 /** The normalised ID number or credit code of a single-valued argument; BAD_USER_INPUT when malformed. */
@@ -6,6 +7,16 @@ export function requireIdentifier(name: 'idNumber' | 'creditCode', value: unknow
   const result = checkIdentifierArgument(name, value);
   if (!result.ok) throw badUserInput(result.message);
   return result.value as string;
+}
+
+/**
+ * A normalised ID number under a name of the department's own (`applicant`,
+ * `related[0].idNumber`): BAD_USER_INPUT naming it when malformed.
+ */
+export function requireIdNumber(name: string, value: unknown): string {
+  const result = checkIdNumber(value);
+  if (!result.ok) throw badUserInput(`${name} ${result.problem}`);
+  return result.idNumber;
 }
 
 /** The normalised identifiers of a list argument, at most `maxLength` of them; BAD_USER_INPUT otherwise. */

@@ -18,10 +18,20 @@ export interface GraphQLHttpOptions<Context extends BaseContext> {
   context: (req: IncomingMessage) => Promise<Context>;
 }
 
+/** Answers one HTTP request outside the GraphQL endpoint (a page, a health check, metrics). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
 export interface ServeOptions<Context extends BaseContext> extends GraphQLHttpOptions<Context> {
   host: string;
   /** 0 picks a free port; the returned URL has the real one. */
   port: number;
+  /** Other paths this server answers, by exact path (`/healthz`); anything else but `/graphql` is a coded 404. */
+  routes?: Record<string, RouteHandler>;
+  /**
+   * Answers a browser's GET of `/graphql` (one that accepts text/html), for an explorer
+   * page; without it such a GET goes to Apollo Server like any other.
+   */
+  browserPage?: RouteHandler;
 }
 
 export interface ServedGraphQL {
@@ -32,21 +42,27 @@ export interface ServedGraphQL {
   stop(): Promise<void>;
 }
 
-/** Starts `server` and serves it at `/graphql` on its own HTTP server; every other path is a coded 404. */
+/** Starts `server` and serves it at `/graphql` on its own HTTP server, with `routes` beside it; every other path is a coded 404. */
 export async function serveGraphQL<Context extends BaseContext>(server: ApolloServer<Context>, options: ServeOptions<Context>): Promise<ServedGraphQL> {
   const httpServer = http.createServer();
   server.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));
   await server.start();
   const handleGraphQL = graphqlHttpHandler(server, options);
+  const routes = new Map(Object.entries(options.routes ?? {}));
   httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if ((req.url ?? '/').split('?')[0] !== '/graphql') {
+    const path = (req.url ?? '/').split('?')[0];
+    let handle: RouteHandler | undefined = routes.get(path);
+    if (path === '/graphql') handle = options.browserPage && isBrowserPageRequest(req) ? options.browserPage : handleGraphQL;
+    if (!handle) {
       sendError(res, 404, ErrorCode.NOT_FOUND, 'the GraphQL endpoint is /graphql');
       return;
     }
-    handleGraphQL(req, res).catch(() => {
-      if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'internal error');
-      else res.destroy();
-    });
+    Promise.resolve()
+      .then(() => handle(req, res))
+      .catch(() => {
+        if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'internal error');
+        else res.destroy();
+      });
   });
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -104,6 +120,11 @@ export function graphqlHttpHandler<Context extends BaseContext>(server: ApolloSe
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   };
+}
+
+/** A browser opening the endpoint: a GET that prefers HTML (GraphQL clients GET with `accept: application/json`). */
+function isBrowserPageRequest(req: IncomingMessage): boolean {
+  return req.method === 'GET' && /\btext\/html\b/.test(req.headers.accept ?? '') && !(req.url ?? '').includes('query=');
 }
 
 /** Writes a GraphQL-shaped error answer for failures that happen before GraphQL runs. */

@@ -1,23 +1,48 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { Fetcher } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../lib/error-codes';
+import type { DepartmentAnswer, DepartmentCache } from './cache/department-cache';
+import { CircuitBreaker } from './circuit-breaker';
 import type { GatewayContext } from './context';
+import { DepartmentTimeoutError } from './department-fetch';
 
 /** Headers passed on to every department: who asks (the token, for departments that check it themselves) and why. */
 const FORWARDED_HEADERS = ['authorization', 'x-service-item', 'x-case-number', 'x-request-id'];
+
+/** Failures of the connection itself, before or while the department answered: safe to try a query again. */
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export interface DepartmentDataSourceOptions {
+  /** How the department is called (gateway/department-fetch.ts); default @apollo/gateway's own. */
+  fetcher?: Fetcher;
+  /** The department's circuit; default one with CircuitBreaker's defaults. */
+  breaker?: CircuitBreaker;
+  /** Where the department's answers are kept (gateway/cache/); default none: every fetch goes to the department. */
+  cache?: DepartmentCache;
+}
 
 /**
  * One department's subgraph as the gateway calls it. The caller's purpose headers go
  * with every call, so a department sees the same who and why the gateway checked.
  *
- * When the call itself fails (refused connection, non-2xx answer, unreadable body),
- * @apollo/gateway would surface the raw fetch error, whose message holds the subgraph's
- * URL and which names no department; callers get DEPARTMENT_UNAVAILABLE naming the
- * department instead.
+ * A failed call (refused or reset connection, timeout, non-2xx answer, unreadable body)
+ * reaches callers as DEPARTMENT_UNAVAILABLE or DEPARTMENT_TIMEOUT naming the department,
+ * never as @apollo/gateway's raw fetch error, whose message holds the subgraph's URL and
+ * the department's own words. A query whose connection failed is sent once more (a
+ * pooled connection the department had just closed fails this way); a mutation never is,
+ * since the department may have acted on it. Every outcome feeds the department's
+ * circuit breaker, and while it is open calls fail at once.
  */
 export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(readonly department: string, url: string) {
-    super({ url });
+  readonly breaker: CircuitBreaker;
+  private readonly cache?: DepartmentCache;
+
+  constructor(readonly department: string, url: string, options: DepartmentDataSourceOptions = {}) {
+    super({ url, ...(options.fetcher ? { fetcher: options.fetcher } : {}) });
+    this.breaker = options.breaker ?? new CircuitBreaker();
+    this.cache = options.cache;
   }
 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
@@ -33,9 +58,65 @@ export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext
     }
   }
 
-  override didEncounterError(): never {
-    throw new GraphQLError(`the ${this.department} department could not answer`, {
+  /**
+   * A fetch of the query plan, answered from the cache when it holds the department's
+   * answer, else by the department (and then kept). Apollo Server's plugins (purpose,
+   * scopes, limits, rate limits, the audit rewrite) have all run before the plan executes,
+   * so a kept answer passes the same checks as a fresh one, and the audit plugin finds the
+   * citizens in it as in any answer. A kept answer counts as a call to the department in
+   * the audit record: the facts are the department's. It also serves while the
+   * department's circuit is open.
+   */
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    const { query, variables } = options.request;
+    const fetch = this.cache && 'incomingRequestContext' in options && query ? this.cache.cacheableFetch(this.department, { query, variables }) : undefined;
+    if (!this.cache || !fetch) return this.callDepartment(options);
+    const kept = await this.cache.lookUp(fetch);
+    if (kept) return this.answeredFromCache(options, kept);
+    const response = await this.callDepartment(options);
+    await this.cache.rememberAnswer(fetch, response);
+    return response;
+  }
+
+  private answeredFromCache(options: GraphQLDataSourceProcessOptions<GatewayContext>, kept: DepartmentAnswer): GatewayGraphQLResponse {
+    if ('incomingRequestContext' in options) {
+      options.incomingRequestContext.context.departmentsCalled?.add(this.department);
+      // As a department's `no-store` does on a fresh answer: the caller's own caches must not keep an answer that may already be old.
+      options.incomingRequestContext.overallCachePolicy?.restrict?.({ maxAge: 0 });
+    }
+    return kept as GatewayGraphQLResponse;
+  }
+
+  private async callDepartment(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    if (!this.breaker.tryAcquire()) throw this.unavailable();
+    // The query planner writes each fetch as `query ...`, `mutation ...` or a bare selection set.
+    const mayRetry = !/^\s*mutation\b/.test(options.request.query ?? '');
+    try {
+      const response = await super.process(options).catch((error: unknown) => {
+        if (mayRetry && isConnectionError(error)) return super.process(options);
+        throw error;
+      });
+      this.breaker.recordSuccess();
+      return response;
+    } catch (error) {
+      this.breaker.recordFailure();
+      throw error instanceof DepartmentTimeoutError ? this.timedOut(error.timeoutMs) : this.unavailable();
+    }
+  }
+
+  private unavailable(): GraphQLError {
+    return new GraphQLError(`the ${this.department} department could not answer`, {
       extensions: { code: ErrorCode.DEPARTMENT_UNAVAILABLE, department: this.department },
     });
   }
+
+  private timedOut(timeoutMs: number): GraphQLError {
+    return new GraphQLError(`the ${this.department} department did not answer within ${timeoutMs} ms`, {
+      extensions: { code: ErrorCode.DEPARTMENT_TIMEOUT, department: this.department },
+    });
+  }
+}
+
+function isConnectionError(error: unknown): boolean {
+  return error instanceof Error && CONNECTION_ERROR_CODES.has((error as NodeJS.ErrnoException).code ?? '');
 }

@@ -31,8 +31,10 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
   /** A hash-only request for an operation the trusted-operations manifest does not hold. Raised by Apollo Server itself. */
   PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND',
-  /** A department answered with an error or not at all; `extensions.department` names it. */
+  /** A department could not be reached, answered with an HTTP error or an unreadable body, or its circuit is open; `extensions.department` names it. Its facts are null, the others' are there. */
   DEPARTMENT_UNAVAILABLE = 'DEPARTMENT_UNAVAILABLE',
+  /** A department did not answer within its configured timeout; `extensions.department` names it. Its facts are null, the others' are there. */
+  DEPARTMENT_TIMEOUT = 'DEPARTMENT_TIMEOUT',
   /** The audit log cannot be written, so nothing is released: HTTP 503. Retry later. */
   AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
   /** Anything unexpected. The details stay in the process log, never in the response. */

@@ -27,6 +27,8 @@ export interface Config {
   catalogFile: string;
   /** Per-department subgraph URL overrides: PROOFLESS_<DEPARTMENT>_URL, e.g. PROOFLESS_HOUSEHOLD_URL. */
   subgraphUrls: Record<string, string>;
+  /** How departments are called: timeouts, circuit breakers, connection pools. */
+  departmentCalls: DepartmentCallConfig;
   /** PROOFLESS_MAX_BODY_BYTES, default 102400: larger request bodies get 413 REQUEST_TOO_LARGE. */
   maxBodyBytes: number;
   /** PROOFLESS_MAX_CITIZENS, default 100: the most ID numbers one list argument may carry. */
@@ -51,6 +53,23 @@ export interface Config {
   auditWriteTimeoutMs: number;
 }
 
+export interface DepartmentCallConfig {
+  /**
+   * PROOFLESS_<DEPARTMENT>_TIMEOUT_MS per department, default 3000; the service bureau's
+   * default is 15000 (its checklist reads every department through the gateway again) and
+   * the audit department's 10000 (verifying chains reads every record).
+   */
+  timeoutMs: Record<string, number>;
+  /** PROOFLESS_BREAKER_FAILURES, default 5: consecutive failed calls that open a department's circuit. */
+  breakerFailures: number;
+  /** PROOFLESS_BREAKER_OPEN_MS, default 10000: how long an open circuit fails calls at once before one probe. */
+  breakerOpenMs: number;
+  /** PROOFLESS_DEPARTMENT_MAX_SOCKETS, default 64: keep-alive connections per department. */
+  maxSockets: number;
+}
+
+const DEFAULT_DEPARTMENT_TIMEOUT_MS: Record<string, number> = { service: 15000, audit: 10000 };
+
 export const DEFAULT_ISSUER = 'proofless-dev';
 export const DEFAULT_AUDIENCE = 'proofless-gateway';
 
@@ -58,9 +77,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isDevelopment = env.NODE_ENV !== 'production';
   const dataDir = dataDirFromEnv(env);
   const subgraphUrls: Record<string, string> = {};
+  const timeoutMs: Record<string, number> = {};
   for (const { name } of listDepartments()) {
     const url = urlFromEnv(env, `PROOFLESS_${name.toUpperCase()}_URL`);
     if (url) subgraphUrls[name] = url;
+    timeoutMs[name] = integerFromEnv(env, `PROOFLESS_${name.toUpperCase()}_TIMEOUT_MS`, DEFAULT_DEPARTMENT_TIMEOUT_MS[name] ?? 3000, { min: 10, max: 300000 });
   }
   const trustedOperationsFile = env.PROOFLESS_TRUSTED_OPERATIONS ? path.resolve(env.PROOFLESS_TRUSTED_OPERATIONS) : undefined;
   return {
@@ -70,6 +91,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     supergraphFile: path.resolve(stringFromEnv(env, 'PROOFLESS_SUPERGRAPH', SUPERGRAPH_FILE)),
     catalogFile: path.resolve(stringFromEnv(env, 'PROOFLESS_CATALOG', CATALOG_FILE)),
     subgraphUrls,
+    departmentCalls: {
+      timeoutMs,
+      breakerFailures: integerFromEnv(env, 'PROOFLESS_BREAKER_FAILURES', 5, { min: 1, max: 1000 }),
+      breakerOpenMs: integerFromEnv(env, 'PROOFLESS_BREAKER_OPEN_MS', 10000, { min: 10, max: 600000 }),
+      maxSockets: integerFromEnv(env, 'PROOFLESS_DEPARTMENT_MAX_SOCKETS', 64, { min: 1, max: 10000 }),
+    },
     maxBodyBytes: integerFromEnv(env, 'PROOFLESS_MAX_BODY_BYTES', 102400, { min: 1024, max: 10 * 1024 * 1024 }),
     maxCitizensPerRequest: integerFromEnv(env, 'PROOFLESS_MAX_CITIZENS', DEFAULT_MAX_IDENTIFIER_LIST, { min: 1, max: 10000 }),
     limits: {

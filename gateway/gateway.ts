@@ -14,7 +14,9 @@ import { ConfigError } from '../lib/env';
 import { createAuthenticator } from './auth';
 import type { Config } from './config';
 import type { GatewayContext } from './context';
+import { CircuitBreaker } from './circuit-breaker';
 import { DepartmentDataSource } from './data-source';
+import { departmentFetcher } from './department-fetch';
 import { maskGatewayErrors } from './errors';
 import { auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
@@ -37,6 +39,8 @@ export interface GatewayDependencies {
 
 export interface Gateway {
   server: ApolloServer<GatewayContext>;
+  /** Each department's data source by name, once the server has started (readiness reads their circuits). */
+  departments: Map<string, DepartmentDataSource>;
   /** Builds a request's context: verifies its bearer token (401 on a bad one). */
   context(req: IncomingMessage): Promise<GatewayContext>;
 }
@@ -60,9 +64,18 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   // for it. Government networks have no internet, so the gateway never depends on the
   // operator remembering it.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+  const departments = new Map<string, DepartmentDataSource>();
+  const calls = config.departmentCalls;
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.gatewaySdl,
-    buildService: ({ name, url }) => new DepartmentDataSource(name, config.subgraphUrls[name] ?? url ?? ''),
+    buildService: ({ name, url }) => {
+      const department = new DepartmentDataSource(name, config.subgraphUrls[name] ?? url ?? '', {
+        fetcher: departmentFetcher({ timeoutMs: calls.timeoutMs[name] ?? 3000, maxSockets: calls.maxSockets }),
+        breaker: new CircuitBreaker({ failureThreshold: calls.breakerFailures, openMs: calls.breakerOpenMs }),
+      });
+      departments.set(name, department);
+      return department;
+    },
   });
   const server = new ApolloServer<GatewayContext>({
     gateway,
@@ -90,6 +103,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   const authenticate = createAuthenticator(config.auth);
   return {
     server,
+    departments,
     async context(req) {
       const context: GatewayContext = { caller: null, requestId: requestIdOf(req), startedAt: Date.now(), departmentsCalled: new Set() };
       try {

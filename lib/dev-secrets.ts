@@ -7,7 +7,7 @@ import path from 'node:path';
  * `npm start` needs no setup and two gateway instances on one machine share them. In
  * production the configuration names real keys instead and these files are never read.
  */
-export function ensureDevSecret(dataDir: string, name: 'dev-jwt-secret' | 'dev-pseudonym-key'): Buffer {
+export function ensureDevSecret(dataDir: string, name: 'dev-jwt-secret' | 'dev-pseudonym-key' | 'dev-cache-key'): Buffer {
   const file = path.join(dataDir, name);
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true });

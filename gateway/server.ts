@@ -8,6 +8,7 @@ import { ConfigError } from '../lib/env';
 import { serveGraphQL } from '../lib/graphql-http';
 import type { Config } from './config';
 import { createGateway } from './gateway';
+import { liveness, readinessCheck } from './health';
 import { fallbackRateLimitStore, memoryRateLimitStore, redisRateLimitStore } from './rate-limit-store';
 
 
@@ -28,15 +29,19 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     ? fallbackRateLimitStore(redisRateLimitStore(redis, config.rateLimits), memoryRateLimitStore(config.rateLimits), (message) => console.warn(message))
     : undefined;
   const gateway = createGateway(config, { auditLog: log, rateLimitStore });
+  const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, chainId: config.audit.chainId, redis });
   const served = await serveGraphQL(gateway.server, {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
     context: gateway.context,
+    routes: { '/healthz': liveness, '/readyz': readiness.route },
   });
   return {
     url: served.url,
     async stop() {
+      // Load balancers see 503 from now on, while requests already in flight are answered.
+      readiness.startDraining();
       await served.stop();
       await log.close();
       await store.close();

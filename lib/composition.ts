@@ -14,7 +14,14 @@ export interface DepartmentEntry {
 
 /** The departments listed in `schema/departments.json`, the composition's one list. */
 export function listDepartments(schemaDir = SCHEMA_DIR): DepartmentEntry[] {
-  const file = JSON.parse(readFileSync(path.join(schemaDir, 'departments.json'), 'utf8')) as { departments: DepartmentEntry[] };
+  const label = `${path.basename(schemaDir)}/departments.json`;
+  let file: { departments?: DepartmentEntry[] };
+  try {
+    file = JSON.parse(readFileSync(path.join(schemaDir, 'departments.json'), 'utf8'));
+  } catch (error) {
+    throw new Error(`${label}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(file.departments)) throw new Error(`${label} must hold a "departments" list`);
   return file.departments;
 }
 

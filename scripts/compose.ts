@@ -1,9 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { composeSupergraph, SUPERGRAPH_FILE } from '../lib/composition';
+import { composeSupergraph, SUPERGRAPH_FILE, type CompositionResult } from '../lib/composition';
 
 /** `npm run compose`: departments' SDL in, `schema/supergraph.graphql` out, or a readable list of conflicts. */
-const result = composeSupergraph();
+let result: CompositionResult;
+try {
+  result = composeSupergraph();
+} catch (error) {
+  // An unreadable schema/departments.json: its message, not a stack.
+  console.error(`compose: ${(error as Error).message}`);
+  process.exit(1);
+}
 if (!result.ok) {
   console.error('Composition failed; schema/supergraph.graphql is unchanged.');
   for (const line of result.errors) console.error(`  ${line}`);

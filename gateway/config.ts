@@ -10,6 +10,7 @@ import { ConfigError, integerFromEnv, stringFromEnv, urlFromEnv } from '../lib/e
 import { DEFAULT_MAX_IDENTIFIER_LIST } from '../lib/identifier-arguments';
 import { dataDirFromEnv } from '../lib/paths';
 import type { AuthConfig } from './auth';
+import { loadCacheConfig, type CacheConfig } from './cache/config';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './plugins/limits';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit-store';
 
@@ -41,12 +42,14 @@ export interface Config {
   trustedOperationsFile?: string;
   /** Token verification: PROOFLESS_JWT_ISSUER, _AUDIENCE, _CLOCK_SKEW_SECONDS, _PUBLIC_KEY_FILE, PROOFLESS_JWKS_FILE, PROOFLESS_JWT_SECRET_FILE. */
   auth: AuthConfig;
-  /** PROOFLESS_REDIS_URL: shared rate limits; unset counts in this process. */
+  /** PROOFLESS_REDIS_URL: shared rate limits and department-answer cache; unset counts and caches in this process. */
   redisUrl?: string;
   /** PROOFLESS_RATE_LIMIT_APPLICATION_PER_MINUTE, _OFFICER_PER_MINUTE, _DISTINCT_CITIZENS_PER_HOUR. */
   rateLimits: RateLimits;
   /** PROOFLESS_PSEUDONYM_KEY_FILE: HMAC key for identifiers kept in Redis; a generated file in development. */
   pseudonymKey: Buffer;
+  /** PROOFLESS_CACHE, PROOFLESS_CACHE_TTL_<DEPARTMENT>, _MAX_ENTRIES, _KEY_FILE (cache/config.ts). */
+  cache: CacheConfig;
   /** The audit log: PROOFLESS_AUDIT_* (audit/config.ts). */
   audit: AuditConfig;
   /** PROOFLESS_AUDIT_WRITE_TIMEOUT_MS, default 5000: an answer whose record is not durable by then is refused with 503. */
@@ -116,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       distinctCitizensPerHour: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR', DEFAULT_RATE_LIMITS.distinctCitizensPerHour, { min: 1, max: 10_000_000 }),
     },
     pseudonymKey: secretFromEnv(env, 'PROOFLESS_PSEUDONYM_KEY_FILE', isDevelopment ? () => ensureDevSecret(dataDir, 'dev-pseudonym-key') : undefined),
+    cache: loadCacheConfig(env, () => secretFromEnv(env, 'PROOFLESS_CACHE_KEY_FILE', isDevelopment ? () => ensureDevSecret(dataDir, 'dev-cache-key') : undefined)),
     audit: loadAuditConfig(env),
     auditWriteTimeoutMs: integerFromEnv(env, 'PROOFLESS_AUDIT_WRITE_TIMEOUT_MS', 5000, { min: 10, max: 120000 }),
   };
@@ -161,7 +165,8 @@ function authConfig(env: NodeJS.ProcessEnv, isDevelopment: boolean, dataDir: str
   return config;
 }
 
-function secretFromEnv(env: NodeJS.ProcessEnv, name: string, developmentDefault: (() => Buffer) | undefined): Buffer {
+/** A key file of at least 32 random bytes, base64url: the file `name` gives, else the development default, else (production) an error. */
+export function secretFromEnv(env: NodeJS.ProcessEnv, name: string, developmentDefault: (() => Buffer) | undefined): Buffer {
   const file = env[name];
   if (file) {
     const secret = Buffer.from(readFile(file, name).trim(), 'base64url');

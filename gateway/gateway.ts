@@ -12,6 +12,8 @@ import type { AuditLog } from '../audit/log';
 import { catalogProblems, loadCatalog } from '../lib/catalog';
 import { ConfigError } from '../lib/env';
 import { createAuthenticator } from './auth';
+import type { DepartmentCache } from './cache/department-cache';
+import { inProcessDepartmentCache } from './cache/open';
 import type { Config } from './config';
 import type { GatewayContext } from './context';
 import { CircuitBreaker } from './circuit-breaker';
@@ -35,12 +37,16 @@ export interface GatewayDependencies {
   rateLimitStore?: RateLimitStore;
   /** The clock rate-limit windows follow; default `Date.now`. */
   now?: () => number;
+  /** Where departments' answers are kept when the cache is on; default an LRU in this process (server.ts passes the Redis one when configured). */
+  cache?: DepartmentCache;
 }
 
 export interface Gateway {
   server: ApolloServer<GatewayContext>;
   /** Each department's data source by name, once the server has started (readiness reads their circuits). */
   departments: Map<string, DepartmentDataSource>;
+  /** The department-answer cache, when on (metrics read its counters). */
+  cache?: DepartmentCache;
   /** Builds a request's context: verifies its bearer token (401 on a bad one). */
   context(req: IncomingMessage): Promise<GatewayContext>;
 }
@@ -66,12 +72,14 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const departments = new Map<string, DepartmentDataSource>();
   const calls = config.departmentCalls;
+  const cache = config.cache.isEnabled ? dependencies.cache ?? inProcessDepartmentCache(config.cache, config.pseudonymKey) : undefined;
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.gatewaySdl,
     buildService: ({ name, url }) => {
       const department = new DepartmentDataSource(name, config.subgraphUrls[name] ?? url ?? '', {
         fetcher: departmentFetcher({ timeoutMs: calls.timeoutMs[name] ?? 3000, maxSockets: calls.maxSockets }),
         breaker: new CircuitBreaker({ failureThreshold: calls.breakerFailures, openMs: calls.breakerOpenMs }),
+        cache,
       });
       departments.set(name, department);
       return department;
@@ -104,6 +112,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   return {
     server,
     departments,
+    ...(cache ? { cache } : {}),
     async context(req) {
       const context: GatewayContext = { caller: null, requestId: requestIdOf(req), startedAt: Date.now(), departmentsCalled: new Set() };
       try {

@@ -6,6 +6,7 @@ import { ensureSigningKeyFile } from '../audit/signing';
 import type { AuditStore } from '../audit/store';
 import { ConfigError } from '../lib/env';
 import { serveGraphQL } from '../lib/graphql-http';
+import { openRedisDepartmentCache } from './cache/open';
 import type { Config } from './config';
 import { createGateway } from './gateway';
 import { liveness, readinessCheck } from './health';
@@ -28,7 +29,8 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const rateLimitStore = redis
     ? fallbackRateLimitStore(redisRateLimitStore(redis, config.rateLimits), memoryRateLimitStore(config.rateLimits), (message) => console.warn(message))
     : undefined;
-  const gateway = createGateway(config, { auditLog: log, rateLimitStore });
+  const sharedCache = redis && config.cache.isEnabled ? await openRedisDepartmentCache(redis, config.cache, config.pseudonymKey, (message) => console.warn(message)) : undefined;
+  const gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache });
   const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, chainId: config.audit.chainId, redis });
   const served = await serveGraphQL(gateway.server, {
     host: config.host,
@@ -57,6 +59,7 @@ async function openConfiguredAuditLog(config: Config): Promise<{ store: AuditSto
   const store = await openAuditStore(audit);
   const log = await openAuditLog({
     store,
+      sharedCache?.close();
     chainId: audit.chainId,
     signingKeyFile: audit.signingKeyFile,
     groupCommitWindowMs: audit.groupCommitWindowMs,

@@ -38,6 +38,10 @@ export interface Config {
   limits: OperationLimits;
   /** PROOFLESS_INTROSPECTION=true|false; default true in development only. */
   introspection: boolean;
+  /** PROOFLESS_EXPLORER=true|false; default true in development only: GraphiQL for a browser opening /graphql. */
+  isExplorerEnabled: boolean;
+  /** PROOFLESS_AUDIT_CONSOLE=true|false, default true: the auditors' console at /audit (auditors use it in production). */
+  isAuditConsoleEnabled: boolean;
   /** PROOFLESS_TRUSTED_OPERATIONS: a persisted-query manifest; when set, only its operations are accepted. */
   trustedOperationsFile?: string;
   /** Token verification: PROOFLESS_JWT_ISSUER, _AUDIENCE, _CLOCK_SKEW_SECONDS, _PUBLIC_KEY_FILE, PROOFLESS_JWKS_FILE, PROOFLESS_JWT_SECRET_FILE. */
@@ -110,6 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQueryLength: integerFromEnv(env, 'PROOFLESS_MAX_QUERY_LENGTH', DEFAULT_OPERATION_LIMITS.maxQueryLength, { min: 100, max: 1000000 }),
     },
     introspection: booleanFromEnv(env, 'PROOFLESS_INTROSPECTION', isDevelopment),
+    isExplorerEnabled: booleanFromEnv(env, 'PROOFLESS_EXPLORER', isDevelopment),
+    isAuditConsoleEnabled: booleanFromEnv(env, 'PROOFLESS_AUDIT_CONSOLE', true),
     ...(trustedOperationsFile ? { trustedOperationsFile } : {}),
     auth: authConfig(env, isDevelopment, dataDir),
     ...(urlFromEnv(env, 'PROOFLESS_REDIS_URL', ['redis:', 'rediss:']) ? { redisUrl: env.PROOFLESS_REDIS_URL } : {}),

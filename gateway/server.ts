@@ -5,11 +5,13 @@ import { openAuditStore } from '../audit/open-store';
 import { ensureSigningKeyFile } from '../audit/signing';
 import type { AuditStore } from '../audit/store';
 import { ConfigError } from '../lib/env';
-import { serveGraphQL } from '../lib/graphql-http';
+import { serveGraphQL, type RouteHandler } from '../lib/graphql-http';
 import { openRedisDepartmentCache } from './cache/open';
 import type { Config } from './config';
 import { createGateway } from './gateway';
 import { liveness, readinessCheck } from './health';
+import { auditConsoleRoutes } from './pages/audit-console';
+import { explorerPages } from './pages/explorer';
 import { fallbackRateLimitStore, memoryRateLimitStore, redisRateLimitStore } from './rate-limit-store';
 
 
@@ -24,6 +26,13 @@ export interface RunningGateway {
  * and serves it at `/graphql`.
  */
 export async function startGateway(config: Config): Promise<RunningGateway> {
+  // Pages read their files now, before anything is opened that a missing file would leave open.
+  const explorer = config.isExplorerEnabled ? explorerPages() : undefined;
+  // Every path served beside /graphql, one line each (exact paths; anything else is a coded 404).
+  const routes: Record<string, RouteHandler> = {
+    ...explorer?.routes,
+    ...(config.isAuditConsoleEnabled ? auditConsoleRoutes() : {}),
+  };
   const { store, log } = await openConfiguredAuditLog(config);
   const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
   const rateLimitStore = redis
@@ -32,12 +41,15 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const sharedCache = redis && config.cache.isEnabled ? await openRedisDepartmentCache(redis, config.cache, config.pseudonymKey, (message) => console.warn(message)) : undefined;
   const gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache });
   const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, chainId: config.audit.chainId, redis });
+  routes['/healthz'] = liveness;
+  routes['/readyz'] = readiness.route;
   const served = await serveGraphQL(gateway.server, {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
     context: gateway.context,
-    routes: { '/healthz': liveness, '/readyz': readiness.route },
+    routes,
+    browserPage: explorer?.page,
   });
   return {
     url: served.url,

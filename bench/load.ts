@@ -1,0 +1,139 @@
+import { StringDecoder } from 'node:string_decoder';
+import autocannon from 'autocannon';
+import { cpuSnapshot, machineLoadBetween, type MachineLoad } from './machine-load';
+import { sampleRss, type RssSummary } from './rss';
+import type { ScenarioRequest } from './scenarios';
+
+export interface LoadOptions {
+  url: string;
+  headers: Record<string, string>;
+  connections: number;
+  warmupSeconds: number;
+  seconds: number;
+  /** Builds each request and the check its answer must pass. */
+  next: () => ScenarioRequest;
+  /** The process whose RSS is sampled during the measured run. */
+  pid: number;
+  rssIntervalMs: number;
+  /** The benchmark's own processes, whose CPU time is not counted as others' load. */
+  benchPids: number[];
+}
+
+export interface ErrorCounts {
+  /** Connection errors and timeouts. */
+  transport: number;
+  non2xx: number;
+  /** 2xx answers carrying `errors`. */
+  graphql: number;
+  /** 2xx answers without `errors` whose data is not the right answer. */
+  wrongAnswers: number;
+  total: number;
+  /** The first few problems, word for word, to see what went wrong. */
+  examples: string[];
+}
+
+export interface LoadResult {
+  requests: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p99: number; mean: number };
+  errors: ErrorCounts;
+  rss: RssSummary;
+  machine: MachineLoad;
+}
+
+const MAX_EXAMPLES = 3;
+
+/** Drives one target: a warm-up whose figures are dropped, then the measured run, checking every answer and sampling RSS. */
+export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
+  if (options.warmupSeconds > 0) await run(options, options.warmupSeconds, newErrorCounts());
+  const errors = newErrorCounts();
+  const sampler = sampleRss(options.pid, options.rssIntervalMs);
+  const before = cpuSnapshot(options.benchPids);
+  let result;
+  try {
+    result = await run(options, options.seconds, errors);
+  } catch (error) {
+    sampler.stop();
+    throw error;
+  }
+  const rss = sampler.stop();
+  const machine = machineLoadBetween(before, cpuSnapshot(options.benchPids));
+  errors.transport = result.errors + result.timeouts;
+  errors.non2xx = result.non2xx;
+  errors.total = errors.transport + errors.non2xx + errors.graphql + errors.wrongAnswers;
+  return {
+    requests: result['2xx'] + result.non2xx,
+    requestsPerSecond: Math.round(result.requests.average),
+    latencyMs: { p50: result.latency.p50, p99: result.latency.p99, mean: Math.round(result.latency.mean * 100) / 100 },
+    errors,
+    rss,
+    machine,
+  };
+}
+
+function newErrorCounts(): ErrorCounts {
+  return { transport: 0, non2xx: 0, graphql: 0, wrongAnswers: 0, total: 0, examples: [] };
+}
+
+function run(options: LoadOptions, seconds: number, errors: ErrorCounts) {
+  const note = (problem: string) => {
+    if (errors.examples.length < MAX_EXAMPLES) errors.examples.push(problem);
+  };
+  return autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: seconds,
+    // One request in flight per connection: the context a request is built with is the one its answer is checked against.
+    pipelining: 1,
+    method: 'POST',
+    headers: { ...options.headers, 'content-type': 'application/json' },
+    setupClient: decodeBodiesWhole,
+    requests: [{
+      setupRequest(request, context) {
+        const { body, check } = options.next();
+        context.check = check;
+        return { ...request, body: JSON.stringify(body) };
+      },
+      onResponse(status, body, context) {
+        if (status < 200 || status > 299) {
+          note(`HTTP ${status}: ${body.slice(0, 300)}`);
+          return;
+        }
+        let answer: { data?: unknown; errors?: { message?: string }[] };
+        try {
+          answer = JSON.parse(body);
+        } catch {
+          errors.wrongAnswers += 1;
+          note(`unreadable JSON: ${body.slice(0, 300)}`);
+          return;
+        }
+        if (answer.errors?.length) {
+          errors.graphql += 1;
+          note(`errors: ${JSON.stringify(answer.errors).slice(0, 300)}`);
+          return;
+        }
+        const problem = (context.check as ScenarioRequest['check'])(answer.data);
+        if (problem) {
+          errors.wrongAnswers += 1;
+          note(`wrong answer: ${problem}`);
+        }
+      },
+    }],
+  });
+}
+
+/**
+ * autocannon 9 builds each response body with `body += chunk`, decoding every chunk on its
+ * own, so a multi-byte character (every Chinese name) split across two chunks arrives as
+ * U+FFFD and a right answer would count as wrong. Decoding through one StringDecoder per
+ * response keeps split characters whole.
+ */
+function decodeBodiesWhole(client: autocannon.Client): void {
+  const queue = client.pipelinedRequests;
+  queue.addBody = (data: Buffer) => {
+    const pending = queue.peek();
+    if (!pending) return;
+    pending.decoder ??= new StringDecoder('utf8');
+    pending.body += (pending.decoder as StringDecoder).write(data);
+  };
+}

@@ -1,0 +1,312 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { loadSupergraph } from '../gateway/supergraph';
+import { loadCatalog } from '../lib/catalog';
+import { SUPERGRAPH_FILE } from '../lib/composition';
+import { REPO_ROOT } from '../lib/paths';
+import { ensureSeeded, seedingOf } from '../synthetic/seed';
+import { drawCitizenPool, type CitizenPool } from './citizens';
+import { checkFetchCount, type FetchCountCheck } from './fetch-count';
+import { driveLoad } from './load';
+import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileWindow } from './profile-summary';
+import { formatFetchCheck, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
+import { SCENARIOS, type Scenario } from './scenarios';
+import { createBenchSecrets, type BenchSecrets } from './secrets';
+import { BENCH_RATE_LIMIT, PROOFLESS_GATEWAYS, startStack, type Stack, type StackOptions, type TargetName } from './stack';
+
+/**
+ * `npm run bench -- [--quick] [--scale | --soak | --profile]`
+ *
+ *   (none)     every scenario against every target it lists, in one run: bench/results/latest.json
+ *   --scale    (A) and (C) against Proofless at 10,000 and at 1,000,000 citizens: scale.json
+ *   --soak     (A) against Proofless for 5 minutes, sampling its RSS each second: soak.json
+ *   --profile  (A) against Proofless started with --cpu-prof; where its CPU time went: profile.json
+ *   --quick    short runs, for developing the harness (under a minute without --scale)
+ *
+ * Figures are for comparing with each other within one run: the machine is shared, and
+ * each row says how much CPU others used while it ran.
+ */
+
+const USAGE = 'usage: npm run bench -- [--quick] [--scale | --soak | --profile]';
+
+interface Timing {
+  warmupSeconds: number;
+  seconds: number;
+}
+
+const FULL: Timing = { warmupSeconds: 5, seconds: 15 };
+const QUICK: Timing = { warmupSeconds: 1, seconds: 3 };
+const SOAK_SECONDS = { full: 300, quick: 30 };
+/** Concurrent keep-alive connections, each with one request in flight. */
+const CONNECTIONS = 10;
+const CITIZENS = 10_000;
+const SCALE_CITIZENS = 1_000_000;
+/** Citizens requests are drawn from, uniformly over the registry (all of them at 10,000). */
+const POOL_SIZE = 50_000;
+const FETCH_CHECK_OPERATIONS = { full: 20, quick: 5 };
+const RSS_INTERVAL_MS = { load: 250, soak: 1000 };
+/** Medians over this many samples at each end of a soak give its growth, so one GC-timed sample does not decide it. */
+const SOAK_EDGE_SAMPLES = 10;
+const OFFICER = 'bench-officer-01';
+
+/** What the Proofless gateway runs with, as the results record it. */
+const PROOFLESS_SETTINGS = {
+  nodeEnv: 'production',
+  authentication: 'RS256 JWT verified against a public key file (PROOFLESS_JWT_PUBLIC_KEY_FILE)',
+  purpose: 'X-Service-Item and X-Case-Number checked against the token and the proof catalog',
+  operationLimits: 'defaults',
+  auditLog: 'SQLite in the run folder, hash chain, signed checkpoints, group commit defaults',
+  rateLimits: `in process, ${BENCH_RATE_LIMIT} per application and per officer per minute and distinct citizens per hour (the maximum, raised so they never refuse the benchmark)`,
+  trustedOperations: 'off (the service bureau sends generated documents no manifest lists)',
+  gateways: PROOFLESS_GATEWAYS,
+};
+
+const BASELINE_SETTINGS = '@apollo/gateway 2.14.4 with defaults (make-fetch-happen), Apollo Server standalone, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true';
+
+type Mode = 'standard' | 'scale' | 'soak' | 'profile';
+
+function parseArguments(args: string[]): { mode: Mode; isQuick: boolean } {
+  let values: Partial<Record<'quick' | 'scale' | 'soak' | 'profile', boolean>>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { quick: { type: 'boolean' }, scale: { type: 'boolean' }, soak: { type: 'boolean' }, profile: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+  const modes = (['scale', 'soak', 'profile'] as const).filter((mode) => values[mode]);
+  if (modes.length > 1) throw new UsageError(`choose one of --scale, --soak and --profile, got ${modes.map((m) => `--${m}`).join(' ')}\n${USAGE}`);
+  return { mode: modes[0] ?? 'standard', isQuick: values.quick === true };
+}
+
+class UsageError extends Error {}
+
+/** The seeded registries for `citizens`, kept under data/bench/ between runs (seeding 1,000,000 takes about a minute). */
+function seededRegistry(citizens: number): string {
+  const dir = path.join(REPO_ROOT, 'data', 'bench', `citizens-${citizens}`);
+  if (seedingOf(dir)?.citizens !== citizens) console.log(`seeding ${citizens} citizens into ${dir} (first run at this size only)...`);
+  const started = performance.now();
+  if (ensureSeeded(dir, { citizens })) console.log(`  seeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return dir;
+}
+
+/** Starts a stack with fresh secrets in a fresh run folder, hands it over, and stops and removes everything afterwards. */
+async function withStack<T>(registryDir: string, options: Pick<StackOptions, 'gateways' | 'gatewayNodeFlags'>, use: (stack: Stack, secrets: BenchSecrets) => Promise<T>): Promise<T> {
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-bench-'));
+  let stack: Stack | undefined;
+  try {
+    const secrets = await createBenchSecrets(runDir, [...loadCatalog().items.keys()]);
+    const started = performance.now();
+    stack = await startStack({ registryDir, runDir, secrets, ...options });
+    console.log(`stack started in ${((performance.now() - started) / 1000).toFixed(1)} s (departments, ${options.gateways.map(targetLabel).join(', ')})`);
+    return await use(stack, secrets);
+  } finally {
+    await stack?.stop();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+/** The same headers for every target: a token granted the scenario's service item, and its purpose. */
+async function purposeHeaders(secrets: BenchSecrets, scenario: Scenario): Promise<Record<string, string>> {
+  return {
+    authorization: `Bearer ${await secrets.serviceToken([scenario.serviceItem], OFFICER)}`,
+    'x-service-item': scenario.serviceItem,
+    'x-case-number': scenario.caseNumber,
+  };
+}
+
+/** The gateways (not departments) the scenarios drive, each once. */
+function gatewaysOf(scenarios: readonly Scenario[]): TargetName[] {
+  return [...new Set(scenarios.flatMap((scenario) => scenario.targets))].filter((target) => target === 'plain' || target in PROOFLESS_GATEWAYS);
+}
+
+async function measure(stack: Stack, scenario: Scenario, target: TargetName, citizens: CitizenPool, headers: Record<string, string>, timing: Timing, rssIntervalMs = RSS_INTERVAL_MS.load): Promise<Measurement> {
+  process.stdout.write(`(${scenario.id}) ${targetLabel(target)}: `);
+  const loadAverageAtStart = os.loadavg()[0];
+  const result = await driveLoad({
+    url: stack.url(target),
+    headers,
+    connections: CONNECTIONS,
+    ...timing,
+    next: () => scenario.next(citizens),
+    pid: stack.pid(target),
+    rssIntervalMs,
+    benchPids: [process.pid, ...stack.pids()],
+  });
+  console.log(`${result.requestsPerSecond} req/s, p99 ${result.latencyMs.p99} ms, ${result.errors.total} errors${result.errors.examples.length ? ` (${result.errors.examples[0]})` : ''}`);
+  return { scenario: scenario.id, title: scenario.title, target, citizensInRegistry: citizens.registrySize, loadAverageAtStart, result, ratios: null };
+}
+
+function machine() {
+  return { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg() };
+}
+
+const LEGEND = '× columns: the figure divided by the reference\'s; others CPU %: share of all cores used by processes outside the benchmark during the row';
+
+async function standardRun(timing: Timing, isQuick: boolean): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const machineAtStart = machine();
+  const registryDir = seededRegistry(CITIZENS);
+  const citizens = drawCitizenPool(registryDir, POOL_SIZE);
+  const { gatewaySdl } = loadSupergraph(SUPERGRAPH_FILE);
+  const { measurements, fetchChecks } = await withStack(registryDir, { gateways: gatewaysOf(SCENARIOS) }, async (stack, secrets) => {
+    const measurements: Measurement[] = [];
+    const fetchChecks: FetchCountCheck[] = [];
+    for (const scenario of SCENARIOS) {
+      const headers = await purposeHeaders(secrets, scenario);
+      const rows: Measurement[] = [];
+      for (const target of scenario.targets) rows.push(await measure(stack, scenario, target, citizens, headers, timing));
+      const baseline = rows.find((row) => row.target === 'plain');
+      for (const row of rows) row.ratios = baseline ? ratiosOf(row.result, baseline.result) : null;
+      measurements.push(...rows);
+      if (!scenario.isFetchCountChecked) continue;
+      for (const target of gatewaysOf([scenario])) {
+        fetchChecks.push(await checkFetchCount({ stack, target, scenario, citizens, headers, gatewaySdl, operations: FETCH_CHECK_OPERATIONS[isQuick ? 'quick' : 'full'] }));
+      }
+    }
+    return { measurements, fetchChecks };
+  });
+
+  console.log(`\n${formatMeasurements(measurements)}\n${LEGEND}; reference: the plain gateway in the same scenario`);
+  for (const scenario of SCENARIOS) {
+    console.log(`(${scenario.id}) ${scenario.title}${scenario.whyNoBaseline ? `; no baseline: ${scenario.whyNoBaseline}` : ''}`);
+  }
+  for (const check of fetchChecks) console.log(formatFetchCheck(check));
+  const file = writeResults('latest', {
+    kind: 'standard',
+    isQuick,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: { atStart: machineAtStart, atEnd: machine() },
+    settings: { connections: CONNECTIONS, ...timing, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS, baseline: BASELINE_SETTINGS },
+    ratiosTo: 'the plain gateway in the same scenario',
+    scenarios: SCENARIOS.map(({ id, title, serviceItem, targets, whyNoBaseline }) => ({ id, title, serviceItem, targets, whyNoBaseline })),
+    measurements,
+    fetchChecks,
+  });
+  console.log(`written to ${path.relative(process.cwd(), file)}`);
+}
+
+async function scaleRun(timing: Timing, isQuick: boolean): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const scenarios = SCENARIOS.filter((scenario) => scenario.id === 'A' || scenario.id === 'C');
+  const measurements: Measurement[] = [];
+  for (const size of [CITIZENS, SCALE_CITIZENS]) {
+    const registryDir = seededRegistry(size);
+    const citizens = drawCitizenPool(registryDir, POOL_SIZE);
+    await withStack(registryDir, { gateways: ['proofless'] }, async (stack, secrets) => {
+      for (const scenario of scenarios) measurements.push(await measure(stack, scenario, 'proofless', citizens, await purposeHeaders(secrets, scenario), timing));
+    });
+  }
+  for (const row of measurements) {
+    const reference = measurements.find((other) => other.scenario === row.scenario && other.citizensInRegistry === CITIZENS);
+    row.ratios = reference ? ratiosOf(row.result, reference.result) : null;
+  }
+  console.log(`\n${formatMeasurements(measurements, true)}\n${LEGEND}; reference: the same scenario at ${CITIZENS} citizens`);
+  const file = writeResults('scale', {
+    kind: 'scale',
+    isQuick,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: machine(),
+    settings: { connections: CONNECTIONS, ...timing, poolSize: POOL_SIZE, proofless: PROOFLESS_SETTINGS },
+    ratiosTo: `the same scenario at ${CITIZENS} citizens`,
+    measurements,
+  });
+  console.log(`written to ${path.relative(process.cwd(), file)}`);
+}
+
+async function soakRun(timing: Timing, isQuick: boolean): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const scenario = SCENARIOS.find((s) => s.id === 'A') as Scenario;
+  const registryDir = seededRegistry(CITIZENS);
+  const citizens = drawCitizenPool(registryDir, POOL_SIZE);
+  const soak: Timing = { warmupSeconds: timing.warmupSeconds, seconds: SOAK_SECONDS[isQuick ? 'quick' : 'full'] };
+  console.log(`soak: (A) against Proofless for ${soak.seconds} s`);
+  const measurement = await withStack(registryDir, { gateways: ['proofless'] }, async (stack, secrets) =>
+    measure(stack, scenario, 'proofless', citizens, await purposeHeaders(secrets, scenario), soak, RSS_INTERVAL_MS.soak));
+  const samples = measurement.result.rss.samplesMb;
+  const startMb = median(samples.slice(0, SOAK_EDGE_SAMPLES));
+  const endMb = median(samples.slice(-SOAK_EDGE_SAMPLES));
+  const growthPercent = Math.round(((endMb - startMb) / startMb) * 1000) / 10;
+  console.log(`\n${formatMeasurements([measurement])}`);
+  console.log(`gateway RSS: ${startMb} MB at the start, ${endMb} MB at the end (medians of ${SOAK_EDGE_SAMPLES} one-second samples), peak ${measurement.result.rss.peakMb} MB: growth ${growthPercent}%`);
+  const file = writeResults('soak', {
+    kind: 'soak',
+    isQuick,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: machine(),
+    settings: { connections: CONNECTIONS, ...soak, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS },
+    rss: { startMb, endMb, peakMb: measurement.result.rss.peakMb, growthPercent },
+    measurement,
+  });
+  console.log(`written to ${path.relative(process.cwd(), file)}`);
+}
+
+/**
+ * The gateway under (A) with V8's sampling profiler on. The profile covers the whole
+ * process, start-up included, so only samples taken during the measured run are summarised
+ * (V8 stamps samples with the monotonic clock process.hrtime reads).
+ */
+async function profileRun(timing: Timing, isQuick: boolean): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const scenario = SCENARIOS.find((s) => s.id === 'A') as Scenario;
+  const registryDir = seededRegistry(CITIZENS);
+  const citizens = drawCitizenPool(registryDir, POOL_SIZE);
+  const profileDir = path.join(RESULTS_DIR, 'profiles');
+  mkdirSync(profileDir, { recursive: true });
+  const profileName = `gateway-A-${startedAt.replace(/[:.]/g, '-')}.cpuprofile`;
+  const nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`];
+  const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+  let window: ProfileWindow | undefined;
+  const measurement = await withStack(registryDir, { gateways: ['proofless'], gatewayNodeFlags: nodeFlags }, async (stack, secrets) => {
+    const headers = await purposeHeaders(secrets, scenario);
+    await measure(stack, scenario, 'proofless', citizens, headers, { warmupSeconds: 0, seconds: timing.warmupSeconds });
+    const fromMicros = monotonicMicros();
+    const measured = await measure(stack, scenario, 'proofless', citizens, headers, { warmupSeconds: 0, seconds: timing.seconds });
+    window = { fromMicros, toMicros: monotonicMicros() };
+    return measured;
+  });
+  // The gateway writes its profile as it exits, which withStack has waited for.
+  const profileFile = path.join(profileDir, profileName);
+  const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile;
+  const summary = summariseProfile(profile, 15, window);
+  console.log(`\n${formatMeasurements([measurement])}\n(figures under the profiler: not comparable with a plain run)\n`);
+  console.log(formatProfileSummary(summary));
+  const file = writeResults('profile', {
+    kind: 'profile',
+    isQuick,
+    startedAt,
+    machine: machine(),
+    settings: { connections: CONNECTIONS, ...timing, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS },
+    profileFile: path.relative(REPO_ROOT, profileFile),
+    measurement,
+    summary,
+  });
+  console.log(`written to ${path.relative(process.cwd(), file)}; the whole profile (open it in Chrome DevTools) is ${path.relative(process.cwd(), profileFile)}`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : Math.round(((sorted[middle - 1] + sorted[middle]) / 2) * 10) / 10;
+}
+
+async function main(): Promise<void> {
+  const { mode, isQuick } = parseArguments(process.argv.slice(2));
+  const timing = isQuick ? QUICK : FULL;
+  const runs: Record<Mode, (timing: Timing, isQuick: boolean) => Promise<void>> = { standard: standardRun, scale: scaleRun, soak: soakRun, profile: profileRun };
+  await runs[mode](timing, isQuick);
+}
+
+main().catch((error: Error) => {
+  console.error(`bench: ${error.message}`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});

@@ -1,0 +1,220 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { listDepartments, SUPERGRAPH_FILE } from '../lib/composition';
+import { REPO_ROOT } from '../lib/paths';
+import type { DepartmentName } from '../subgraphs/shared/provenance';
+import { loadSupergraph } from '../gateway/supergraph';
+import type { RequestCountAnswer, RequestCountQuery } from './request-counter';
+import type { BenchSecrets } from './secrets';
+
+/**
+ * The processes a benchmark drives, each in its own process as they deploy, so the load
+ * generator in the harness process never shares an event loop with what it measures:
+ * every department over the seeded registries, the Proofless gateway with production
+ * settings, and the plain @apollo/gateway baseline over the same departments.
+ */
+
+/** Rate limits high enough never to refuse the benchmark's one application and officer (the configuration's maximum). */
+export const BENCH_RATE_LIMIT = 10_000_000;
+
+/**
+ * The Proofless gateways a scenario can drive, by target name: each its own process, with
+ * these settings on top of the production ones below. The department-answer cache is off
+ * for `proofless`: the scenarios measure the gateway's own work on every request, where a
+ * cache would make a figure depend on how often a uniformly drawn citizen happens to
+ * repeat within a run. A scenario measuring the cache adds a gateway here with it on.
+ */
+export const PROOFLESS_GATEWAYS = {
+  proofless: { PROOFLESS_CACHE: 'off' },
+} satisfies Record<string, NodeJS.ProcessEnv>;
+
+/** A Proofless gateway, the plain @apollo/gateway baseline, or a department called directly. */
+export type TargetName = keyof typeof PROOFLESS_GATEWAYS | 'plain' | DepartmentName;
+
+export interface StackOptions {
+  /** The seeded household, residence and license registries. */
+  registryDir: string;
+  /** This run's own folder: the audit log, the service bureau's commitments, the baseline's supergraph. */
+  runDir: string;
+  secrets: BenchSecrets;
+  /** The gateways to start (departments always start): Proofless ones and `plain`. The first Proofless one serves the service bureau's reads. */
+  gateways: TargetName[];
+  /** Extra node flags for the Proofless gateways (`--cpu-prof`). */
+  gatewayNodeFlags?: string[];
+}
+
+export interface Stack {
+  url(target: TargetName): string;
+  /** The process serving `target`, whose RSS the report gives. */
+  pid(target: TargetName): number;
+  /** Every process of the stack. */
+  pids(): number[];
+  /** HTTP requests each department has received since the last reset; `reset` starts the count again. */
+  departmentRequests(action: RequestCountQuery['benchRequestCount']): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 15_000;
+const COUNT_TIMEOUT_MS = 5_000;
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { secrets } = options;
+  const started = new Map<TargetName, Started>();
+  const departments = listDepartments().map((entry) => entry.name as DepartmentName);
+  // The gateways first, so the Proofless gateway drains and writes its last audit records while its departments still answer.
+  const stop = async () => {
+    const isDepartment = (target: TargetName) => departments.includes(target as DepartmentName);
+    const stopEach = (children: ChildProcess[]) => Promise.all(children.map(stopChild));
+    await stopEach([...started].filter(([target]) => !isDepartment(target)).map(([, s]) => s.child));
+    await stopEach([...started].filter(([target]) => isDepartment(target)).map(([, s]) => s.child));
+  };
+  try {
+    const base = inheritedEnv();
+    const departmentEnv = (name: DepartmentName): NodeJS.ProcessEnv => ({
+      ...base,
+      [`PROOFLESS_${name.toUpperCase()}_PORT`]: '0',
+      // Registries are read from the seeded folder; what departments write (commitments, the audit log) goes to this run's folder.
+      PROOFLESS_DATA_DIR: ['household', 'residence', 'license'].includes(name) ? options.registryDir : options.runDir,
+      PROOFLESS_AUDIT_KEY_FILE: secrets.auditKeyFile,
+      PROOFLESS_AUDIT_CHAIN_ID: 'bench',
+      PROOFLESS_SERVICE_TOKEN_FILE: secrets.serviceTokenFile,
+      PROOFLESS_COMMITMENT_CHECK_INTERVAL_SECONDS: '0',
+    });
+    const counter = path.join(__dirname, 'request-counter.ts');
+    await Promise.all(departments.map(async (name) => {
+      started.set(name, await startChild(name, `subgraphs/${name}/index.ts`, departmentEnv(name), ['--import', counter]));
+    }));
+    const departmentUrls = Object.fromEntries(departments.map((name) => [name, (started.get(name) as Started).url]));
+
+    const gatewayEnv: NodeJS.ProcessEnv = {
+      ...base,
+      PROOFLESS_DATA_DIR: options.runDir,
+      PROOFLESS_GATEWAY_PORT: '0',
+      PROOFLESS_JWT_ISSUER: secrets.issuer,
+      PROOFLESS_JWT_AUDIENCE: secrets.audience,
+      PROOFLESS_JWT_PUBLIC_KEY_FILE: secrets.jwtPublicKeyFile,
+      PROOFLESS_PSEUDONYM_KEY_FILE: secrets.pseudonymKeyFile,
+      PROOFLESS_AUDIT_KEY_FILE: secrets.auditKeyFile,
+      PROOFLESS_AUDIT_CHAIN_ID: 'bench',
+      PROOFLESS_RATE_LIMIT_APPLICATION_PER_MINUTE: String(BENCH_RATE_LIMIT),
+      PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE: String(BENCH_RATE_LIMIT),
+      PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: String(BENCH_RATE_LIMIT),
+    };
+    for (const name of departments) gatewayEnv[`PROOFLESS_${name.toUpperCase()}_URL`] = departmentUrls[name];
+    const startGateway = async (target: keyof typeof PROOFLESS_GATEWAYS) => {
+      const gateway = await startChild('gateway', 'gateway/index.ts', { ...gatewayEnv, ...PROOFLESS_GATEWAYS[target] }, options.gatewayNodeFlags ?? []);
+      started.set(target, gateway);
+    };
+    const startBaseline = async () => {
+      const supergraphFile = path.join(options.runDir, 'baseline-supergraph.graphql');
+      writeFileSync(supergraphFile, withSubgraphUrls(loadSupergraph(SUPERGRAPH_FILE).gatewaySdl, departmentUrls));
+      started.set('plain', await startChild('baseline', 'bench/baseline.ts', { ...base, BENCH_SUPERGRAPH_FILE: supergraphFile }, []));
+    };
+    const proofless = options.gateways.filter((target): target is keyof typeof PROOFLESS_GATEWAYS => target in PROOFLESS_GATEWAYS);
+    if (proofless.length === 0) throw new Error('a stack needs a Proofless gateway: the service bureau reads through one');
+    await Promise.all([...proofless.map(startGateway), ...(options.gateways.includes('plain') ? [startBaseline()] : [])]);
+    // As `npm start` does: the bureau learns where the gateway listens once it does.
+    (started.get('service') as Started).child.send({ gatewayUrl: (started.get(proofless[0]) as Started).url });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  const get = (target: TargetName): Started => {
+    const entry = started.get(target);
+    if (!entry) throw new Error(`no ${target} process in this stack`);
+    return entry;
+  };
+  return {
+    url: (target) => get(target).url,
+    pid: (target) => get(target).child.pid as number,
+    pids: () => [...started.values()].map((s) => s.child.pid as number),
+    async departmentRequests(action) {
+      const counts = await Promise.all(departments.map((name) => askRequestCount(get(name).child, action)));
+      return Object.fromEntries(departments.map((name, i) => [name, counts[i]]));
+    },
+    stop,
+  };
+}
+
+/**
+ * The harness's environment without any PROOFLESS_ or APOLLO_ setting of the shell it
+ * runs in, so every process gets exactly the configuration the report states; production
+ * mode, and Apollo's telemetry off for the baseline (ours turns it off itself).
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(PROOFLESS_|APOLLO_)/.test(name)));
+  return { ...env, NODE_ENV: 'production', APOLLO_TELEMETRY_DISABLED: 'true' };
+}
+
+/** The supergraph with each department's `@join__graph` URL replaced by where this run's department listens. */
+export function withSubgraphUrls(sdl: string, urls: Record<string, string>): string {
+  return sdl.replace(/@join__graph\(name: "([^"]+)", url: "[^"]*"\)/g, (whole, name: string) =>
+    urls[name] ? `@join__graph(name: "${name}", url: "${urls[name]}")` : whole);
+}
+
+function startChild(name: string, entry: string, env: NodeJS.ProcessEnv, nodeFlags: string[]): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(REPO_ROOT, entry), [], {
+      cwd: REPO_ROOT,
+      env,
+      execArgv: ['--import', 'tsx', ...nodeFlags],
+      // Their "listening" lines would interleave with the report; their errors still show.
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`));
+    }, READY_TIMEOUT_MS);
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited while starting (${signal ?? `code ${code}`})`));
+    };
+    child.once('exit', onExit);
+    child.on('message', function onReady(message: { ready?: string; url?: string }) {
+      if (message?.ready !== name || !message.url) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.off('message', onReady);
+      resolve({ child, url: message.url });
+    });
+  });
+}
+
+function askRequestCount(child: ChildProcess, action: RequestCountQuery['benchRequestCount']): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onAnswer);
+      reject(new Error(`process ${child.pid} did not report its request count`));
+    }, COUNT_TIMEOUT_MS);
+    function onAnswer(message: Partial<RequestCountAnswer>) {
+      if (typeof message?.benchRequestCount !== 'number') return;
+      clearTimeout(timer);
+      child.off('message', onAnswer);
+      resolve(message.benchRequestCount);
+    }
+    child.on('message', onAnswer);
+    const query: RequestCountQuery = { benchRequestCount: action };
+    child.send(query);
+  });
+}
+
+/** SIGTERM, and SIGKILL if it outlives the grace period. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(killTimer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

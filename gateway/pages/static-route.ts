@@ -5,12 +5,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../../lib/error-codes';
 import { sendError, type RouteHandler } from '../../lib/graphql-http';
 
-/**
+/*
  * Fixed files the gateway serves to browsers (its pages, their scripts and styles, the
  * GraphiQL and React bundles from node_modules): read once when the route is built, so a
  * missing file stops the gateway at start rather than failing a page later, and
  * answered with headers that keep each page to its own origin.
  */
+
+/** A file's bytes as served. */
 export interface StaticBody {
   body: Buffer;
   contentType: string;

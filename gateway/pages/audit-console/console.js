@@ -75,24 +75,24 @@
     }
   }
 
-
-  async function query(document, variables, token) {
+  /** The data of one GraphQL request under `token`; a GatewayError carrying the answer's errors otherwise. */
+  async function query(source, variables, token) {
     let response;
     try {
       response = await fetch(ENDPOINT, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: 'Bearer ' + token },
-        body: JSON.stringify({ query: document, variables }),
+        body: JSON.stringify({ query: source, variables }),
       });
     } catch (cause) {
-      throw new GatewayError([{ message: 'the gateway cannot be reached (' + cause.message + ')', extensions: { code: 'NETWORK' } }]);
+      throw new GatewayError([{ message: 'the gateway cannot be reached (' + cause.message + ')' }]);
     }
     const text = await response.text();
     let body;
     try {
       body = JSON.parse(text);
     } catch {
-      throw new GatewayError([{ message: 'HTTP ' + response.status + ': the answer is not JSON', extensions: { code: 'HTTP_' + response.status } }]);
+      throw new GatewayError([{ message: 'HTTP ' + response.status + ': the answer is not JSON (a proxy in between?)' }]);
     }
     if (body.errors && body.errors.length > 0) throw new GatewayError(body.errors);
     return body.data;
@@ -128,7 +128,6 @@
       showError(error);
     }
   }
-
 
   const currentToken = () => sessionStorage.getItem(TOKEN_KEY);
 
@@ -176,7 +175,6 @@
 
   $('sign-out').addEventListener('click', () => signOut());
 
-
   function renderChains(chains) {
     const rows = $('chain-rows');
     rows.replaceChildren();
@@ -205,7 +203,6 @@
   }
 
   $('verify-chains').addEventListener('click', () => guarded(async () => renderChains((await query(CHAINS_QUERY, {}, currentToken())).auditChains)));
-
 
   /** The search being paged: its variables and the cursor that starts each page seen so far. */
   const search = { variables: null, cursors: [null], page: 0, records: [] };
@@ -317,7 +314,6 @@
   $('records-next').addEventListener('click', () => guarded(() => loadRecordsPage(search.page + 1)));
   $('records-previous').addEventListener('click', () => guarded(() => loadRecordsPage(search.page - 1)));
 
-
   const breaches = { cursors: [null], page: 0 };
 
   /** Shows page `index` (from 0) of breached commitments. */
@@ -357,7 +353,6 @@
   }));
   $('breaches-next').addEventListener('click', () => guarded(() => loadBreachesPage(breaches.page + 1)));
   $('breaches-previous').addEventListener('click', () => guarded(() => loadBreachesPage(breaches.page - 1)));
-
 
   const saved = currentToken();
   if (saved) {

@@ -8,6 +8,7 @@ import { listDepartments, SUPERGRAPH_FILE } from '../lib/composition';
 import { ensureDevSecret } from '../lib/dev-secrets';
 import { ConfigError, integerFromEnv, stringFromEnv, urlFromEnv } from '../lib/env';
 import { DEFAULT_MAX_IDENTIFIER_LIST } from '../lib/identifier-arguments';
+import { logLevelFromEnv, type LogLevel } from '../lib/logger';
 import { dataDirFromEnv } from '../lib/paths';
 import type { AuthConfig } from './auth';
 import { loadCacheConfig, type CacheConfig } from './cache/config';
@@ -28,6 +29,8 @@ export interface Config {
   catalogFile: string;
   /** Per-department subgraph URL overrides: PROOFLESS_<DEPARTMENT>_URL, e.g. PROOFLESS_HOUSEHOLD_URL. */
   subgraphUrls: Record<string, string>;
+  /** PROOFLESS_LOG_LEVEL: trace, debug, info (default), warn, error, fatal or silent. JSON lines on standard output. */
+  logLevel: LogLevel;
   /** How departments are called: timeouts, circuit breakers, connection pools. */
   departmentCalls: DepartmentCallConfig;
   /** PROOFLESS_MAX_BODY_BYTES, default 102400: larger request bodies get 413 REQUEST_TOO_LARGE. */
@@ -48,12 +51,12 @@ export interface Config {
   auth: AuthConfig;
   /** PROOFLESS_REDIS_URL: shared rate limits and department-answer cache; unset counts and caches in this process. */
   redisUrl?: string;
+  /** PROOFLESS_CACHE, PROOFLESS_CACHE_TTL_<DEPARTMENT>, _MAX_ENTRIES, _KEY_FILE (cache/config.ts). */
+  cache: CacheConfig;
   /** PROOFLESS_RATE_LIMIT_APPLICATION_PER_MINUTE, _OFFICER_PER_MINUTE, _DISTINCT_CITIZENS_PER_HOUR. */
   rateLimits: RateLimits;
   /** PROOFLESS_PSEUDONYM_KEY_FILE: HMAC key for identifiers kept in Redis; a generated file in development. */
   pseudonymKey: Buffer;
-  /** PROOFLESS_CACHE, PROOFLESS_CACHE_TTL_<DEPARTMENT>, _MAX_ENTRIES, _KEY_FILE (cache/config.ts). */
-  cache: CacheConfig;
   /** The audit log: PROOFLESS_AUDIT_* (audit/config.ts). */
   audit: AuditConfig;
   /** PROOFLESS_AUDIT_WRITE_TIMEOUT_MS, default 5000: an answer whose record is not durable by then is refused with 503. */
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     supergraphFile: path.resolve(stringFromEnv(env, 'PROOFLESS_SUPERGRAPH', SUPERGRAPH_FILE)),
     catalogFile: path.resolve(stringFromEnv(env, 'PROOFLESS_CATALOG', CATALOG_FILE)),
     subgraphUrls,
+    logLevel: logLevelFromEnv(env),
     departmentCalls: {
       timeoutMs,
       breakerFailures: integerFromEnv(env, 'PROOFLESS_BREAKER_FAILURES', 5, { min: 1, max: 1000 }),
@@ -119,13 +123,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(trustedOperationsFile ? { trustedOperationsFile } : {}),
     auth: authConfig(env, isDevelopment, dataDir),
     ...(urlFromEnv(env, 'PROOFLESS_REDIS_URL', ['redis:', 'rediss:']) ? { redisUrl: env.PROOFLESS_REDIS_URL } : {}),
+    cache: loadCacheConfig(env, () => secretFromEnv(env, 'PROOFLESS_CACHE_KEY_FILE', isDevelopment ? () => ensureDevSecret(dataDir, 'dev-cache-key') : undefined)),
     rateLimits: {
       applicationPerMinute: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_APPLICATION_PER_MINUTE', DEFAULT_RATE_LIMITS.applicationPerMinute, { min: 1, max: 10_000_000 }),
       officerPerMinute: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE', DEFAULT_RATE_LIMITS.officerPerMinute, { min: 1, max: 10_000_000 }),
       distinctCitizensPerHour: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR', DEFAULT_RATE_LIMITS.distinctCitizensPerHour, { min: 1, max: 10_000_000 }),
     },
     pseudonymKey: secretFromEnv(env, 'PROOFLESS_PSEUDONYM_KEY_FILE', isDevelopment ? () => ensureDevSecret(dataDir, 'dev-pseudonym-key') : undefined),
-    cache: loadCacheConfig(env, () => secretFromEnv(env, 'PROOFLESS_CACHE_KEY_FILE', isDevelopment ? () => ensureDevSecret(dataDir, 'dev-cache-key') : undefined)),
     audit: loadAuditConfig(env),
     auditWriteTimeoutMs: integerFromEnv(env, 'PROOFLESS_AUDIT_WRITE_TIMEOUT_MS', 5000, { min: 10, max: 120000 }),
   };

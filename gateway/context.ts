@@ -2,6 +2,7 @@ import type { GraphQLRequestContext } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { beforeExecution } from '../lib/error-codes';
 import type { Caller } from './auth';
+import type { Outcome } from './outcome';
 
 /** Per-request state the gateway's plugins share. */
 export interface GatewayContext {
@@ -19,6 +20,14 @@ export interface GatewayContext {
   citizensAsked?: string[];
   /** The first check that refused the request; later checks then do nothing. */
   refusal?: GraphQLError;
+  /**
+   * How the request ended, once its answer is final (the audit plugin fills it in after
+   * its write), for metrics and the request log, which read it after the answer is
+   * written. An object built with the context, because Apollo Server hands plugins a
+   * shallow copy of the context: fields set on that copy are not seen here, fields of a
+   * shared object are.
+   */
+  ending: { outcome?: Outcome; refusalCode?: string; serviceItem?: string };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Fetcher } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../lib/error-codes';
 import type { DepartmentAnswer, DepartmentCache } from './cache/department-cache';
+import type { DepartmentCallOutcome } from './metrics';
 import { CircuitBreaker } from './circuit-breaker';
 import type { GatewayContext } from './context';
 import { DepartmentTimeoutError } from './department-fetch';
@@ -21,6 +22,8 @@ export interface DepartmentDataSourceOptions {
   breaker?: CircuitBreaker;
   /** Where the department's answers are kept (gateway/cache/); default none: every fetch goes to the department. */
   cache?: DepartmentCache;
+  /** Told how each fetch ended and how long it took (metrics); default nothing. */
+  observeCall?: (outcome: DepartmentCallOutcome, seconds: number) => void;
 }
 
 /**
@@ -38,11 +41,13 @@ export interface DepartmentDataSourceOptions {
 export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly breaker: CircuitBreaker;
   private readonly cache?: DepartmentCache;
+  private readonly observeCall: (outcome: DepartmentCallOutcome, seconds: number) => void;
 
   constructor(readonly department: string, url: string, options: DepartmentDataSourceOptions = {}) {
     super({ url, ...(options.fetcher ? { fetcher: options.fetcher } : {}) });
     this.breaker = options.breaker ?? new CircuitBreaker();
     this.cache = options.cache;
+    this.observeCall = options.observeCall ?? (() => undefined);
   }
 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
@@ -71,8 +76,12 @@ export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext
     const { query, variables } = options.request;
     const fetch = this.cache && 'incomingRequestContext' in options && query ? this.cache.cacheableFetch(this.department, { query, variables }) : undefined;
     if (!this.cache || !fetch) return this.callDepartment(options);
+    const started = performance.now();
     const kept = await this.cache.lookUp(fetch);
-    if (kept) return this.answeredFromCache(options, kept);
+    if (kept) {
+      this.observeCall('cache_hit', (performance.now() - started) / 1000);
+      return this.answeredFromCache(options, kept);
+    }
     const response = await this.callDepartment(options);
     await this.cache.rememberAnswer(fetch, response);
     return response;
@@ -88,7 +97,12 @@ export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext
   }
 
   private async callDepartment(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
-    if (!this.breaker.tryAcquire()) throw this.unavailable();
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    if (!this.breaker.tryAcquire()) {
+      this.observeCall('circuit_open', seconds());
+      throw this.unavailable();
+    }
     // The query planner writes each fetch as `query ...`, `mutation ...` or a bare selection set.
     const mayRetry = !/^\s*mutation\b/.test(options.request.query ?? '');
     try {
@@ -97,10 +111,13 @@ export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext
         throw error;
       });
       this.breaker.recordSuccess();
+      this.observeCall('ok', seconds());
       return response;
     } catch (error) {
       this.breaker.recordFailure();
-      throw error instanceof DepartmentTimeoutError ? this.timedOut(error.timeoutMs) : this.unavailable();
+      const isTimeout = error instanceof DepartmentTimeoutError;
+      this.observeCall(isTimeout ? 'timeout' : 'error', seconds());
+      throw isTimeout ? this.timedOut(error.timeoutMs) : this.unavailable();
     }
   }
 

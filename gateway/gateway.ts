@@ -18,6 +18,9 @@ import type { Config } from './config';
 import type { GatewayContext } from './context';
 import { CircuitBreaker } from './circuit-breaker';
 import { DepartmentDataSource } from './data-source';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics';
+import { outcomeOfStatus, type Outcome } from './outcome';
+import type { Logger } from '../lib/logger';
 import { departmentFetcher } from './department-fetch';
 import { maskGatewayErrors } from './errors';
 import { auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
@@ -39,6 +42,8 @@ export interface GatewayDependencies {
   now?: () => number;
   /** Where departments' answers are kept when the cache is on; default an LRU in this process (server.ts passes the Redis one when configured). */
   cache?: DepartmentCache;
+  /** Where the request log and circuit changes go; default nowhere. */
+  log?: Logger;
 }
 
 export interface Gateway {
@@ -47,8 +52,12 @@ export interface Gateway {
   departments: Map<string, DepartmentDataSource>;
   /** The department-answer cache, when on (metrics read its counters). */
   cache?: DepartmentCache;
+  /** Prometheus metrics: requests, departments, cache, audit writes, circuits; served at `/metrics`. */
+  metrics: GatewayMetrics;
   /** Builds a request's context: verifies its bearer token (401 on a bad one). */
   context(req: IncomingMessage): Promise<GatewayContext>;
+  /** Counts and logs an answer once it is written (the HTTP layer calls it). */
+  didAnswer(answer: { context?: GatewayContext; status: number; seconds: number }): void;
 }
 
 /**
@@ -73,13 +82,23 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   const departments = new Map<string, DepartmentDataSource>();
   const calls = config.departmentCalls;
   const cache = config.cache.isEnabled ? dependencies.cache ?? inProcessDepartmentCache(config.cache, config.pseudonymKey) : undefined;
+  const metrics = createGatewayMetrics({
+    circuits: () => [...departments].map(([name, department]) => [name, department.breaker.state]),
+    ...(cache ? { cacheCounters: () => cache.counters } : {}),
+  });
+  const log = dependencies.log;
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.gatewaySdl,
     buildService: ({ name, url }) => {
       const department = new DepartmentDataSource(name, config.subgraphUrls[name] ?? url ?? '', {
         fetcher: departmentFetcher({ timeoutMs: calls.timeoutMs[name] ?? 3000, maxSockets: calls.maxSockets }),
-        breaker: new CircuitBreaker({ failureThreshold: calls.breakerFailures, openMs: calls.breakerOpenMs }),
+        breaker: new CircuitBreaker({
+          failureThreshold: calls.breakerFailures,
+          openMs: calls.breakerOpenMs,
+          onStateChange: (state) => log?.[state === 'open' ? 'warn' : 'info']({ department: name, circuit: state }, `the ${name} department's circuit is ${state}`),
+        }),
         cache,
+        observeCall: (outcome, seconds) => metrics.observeDepartmentCall(name, outcome, seconds),
       });
       departments.set(name, department);
       return department;
@@ -105,7 +124,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
         pseudonymKey: config.pseudonymKey,
         now: dependencies.now,
       }),
-      auditPlugin({ log: dependencies.auditLog, writeTimeoutMs: config.auditWriteTimeoutMs }),
+      auditPlugin({ log: dependencies.auditLog, writeTimeoutMs: config.auditWriteTimeoutMs, observeWrite: metrics.observeAuditWrite }),
     ],
   });
   const authenticate = createAuthenticator(config.auth);
@@ -113,8 +132,14 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
     server,
     departments,
     ...(cache ? { cache } : {}),
+    metrics,
+    didAnswer({ context, status, seconds }) {
+      const outcome = context?.ending.outcome ?? outcomeOfStatus(status);
+      metrics.observeRequest(outcome, seconds);
+      log?.info(requestLogLine(context, status, outcome, seconds), 'answered');
+    },
     async context(req) {
-      const context: GatewayContext = { caller: null, requestId: requestIdOf(req), startedAt: Date.now(), departmentsCalled: new Set() };
+      const context: GatewayContext = { caller: null, requestId: requestIdOf(req), startedAt: Date.now(), departmentsCalled: new Set(), ending: {} };
       try {
         context.caller = await authenticate(req.headers.authorization);
       } catch (error) {
@@ -137,6 +162,25 @@ function auditorFields(supergraph: LoadedSupergraph): { auditorCoordinates: Set<
   const commitment = supergraph.apiSchema.getType('Commitment');
   const auditorAlsoReads = new Set(isObjectType(commitment) ? Object.keys(commitment.getFields()).map((field) => `Commitment.${field}`) : []);
   return { auditorCoordinates, auditorAlsoReads };
+}
+
+/**
+ * One line per answer for operations: who called, for which item, how it ended and how
+ * long it took. Never which citizens or which case (the audit log holds those, for
+ * auditors), and never the document.
+ */
+function requestLogLine(context: GatewayContext | undefined, status: number, outcome: Outcome, seconds: number) {
+  return {
+    requestId: context?.requestId,
+    status,
+    outcome,
+    ms: Math.round(seconds * 1000),
+    application: context?.caller?.application,
+    officer: context?.caller?.officer,
+    serviceItem: context?.ending.serviceItem,
+    departments: context ? [...context.departmentsCalled] : [],
+    refusal: context?.ending.refusalCode,
+  };
 }
 
 /** The caller's own request ID when it sent a sensible one (to follow a request across systems), else a new one. */

@@ -1,12 +1,14 @@
 import { ConfigError } from '../lib/env';
+import { createLogger } from '../lib/logger';
 import { loadConfig } from './config';
 import { startGateway } from './server';
 
 /** The gateway process: read configuration, build, listen, and drain on SIGTERM / SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const gateway = await startGateway(config);
-  console.log(`gateway listening on ${gateway.url}`);
+  const logger = createLogger('gateway', { level: config.logLevel });
+  const gateway = await startGateway(config, { logger });
+  logger.info({ url: gateway.url }, `gateway listening on ${gateway.url}`);
   process.send?.({ ready: 'gateway', url: gateway.url });
   let isStopping = false;
   const stop = () => {

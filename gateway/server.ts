@@ -6,6 +6,7 @@ import { ensureSigningKeyFile } from '../audit/signing';
 import type { AuditStore } from '../audit/store';
 import { ConfigError } from '../lib/env';
 import { serveGraphQL, type RouteHandler } from '../lib/graphql-http';
+import type { Logger } from '../lib/logger';
 import { openRedisDepartmentCache } from './cache/open';
 import type { Config } from './config';
 import { createGateway } from './gateway';
@@ -25,7 +26,9 @@ export interface RunningGateway {
  * Builds the gateway with its infrastructure, the audit log and Redis (when configured),
  * and serves it at `/graphql`.
  */
-export async function startGateway(config: Config): Promise<RunningGateway> {
+export async function startGateway(config: Config, options: { logger?: Logger } = {}): Promise<RunningGateway> {
+  const { logger } = options;
+  const warn = (message: string) => logger?.warn(message);
   // Pages read their files now, before anything is opened that a missing file would leave open.
   const explorer = config.isExplorerEnabled ? explorerPages() : undefined;
   // Every path served beside /graphql, one line each (exact paths; anything else is a coded 404).
@@ -36,18 +39,20 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const { store, log } = await openConfiguredAuditLog(config);
   const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
   const rateLimitStore = redis
-    ? fallbackRateLimitStore(redisRateLimitStore(redis, config.rateLimits), memoryRateLimitStore(config.rateLimits), (message) => console.warn(message))
+    ? fallbackRateLimitStore(redisRateLimitStore(redis, config.rateLimits), memoryRateLimitStore(config.rateLimits), warn)
     : undefined;
-  const sharedCache = redis && config.cache.isEnabled ? await openRedisDepartmentCache(redis, config.cache, config.pseudonymKey, (message) => console.warn(message)) : undefined;
-  const gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache });
+  const sharedCache = redis && config.cache.isEnabled ? await openRedisDepartmentCache(redis, config.cache, config.pseudonymKey, warn) : undefined;
+  const gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache, log: logger });
   const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, chainId: config.audit.chainId, redis });
   routes['/healthz'] = liveness;
   routes['/readyz'] = readiness.route;
+  routes['/metrics'] = gateway.metrics.route;
   const served = await serveGraphQL(gateway.server, {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
     context: gateway.context,
+    didAnswer: gateway.didAnswer,
     routes,
     browserPage: explorer?.page,
   });
@@ -59,6 +64,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       await served.stop();
       await log.close();
       await store.close();
+      sharedCache?.close();
       redis?.disconnect();
     },
   };
@@ -71,7 +77,6 @@ async function openConfiguredAuditLog(config: Config): Promise<{ store: AuditSto
   const store = await openAuditStore(audit);
   const log = await openAuditLog({
     store,
-      sharedCache?.close();
     chainId: audit.chainId,
     signingKeyFile: audit.signingKeyFile,
     groupCommitWindowMs: audit.groupCommitWindowMs,

@@ -16,6 +16,12 @@ export interface GraphQLHttpOptions<Context extends BaseContext> {
   maxBodyBytes?: number;
   /** Builds the per-request context (fresh loaders, the caller). */
   context: (req: IncomingMessage) => Promise<Context>;
+  /**
+   * Told of every answer once it is written, for metrics and the request log: the
+   * request's context (absent when none was built: a body refused before GraphQL, a bad
+   * token), the HTTP status and the seconds since the request arrived.
+   */
+  didAnswer?: (answer: { context?: Context; status: number; seconds: number }) => void;
 }
 
 /** Answers one HTTP request outside the GraphQL endpoint (a page, a health check, metrics). */
@@ -75,6 +81,10 @@ export async function serveGraphQL<Context extends BaseContext>(server: ApolloSe
 export function graphqlHttpHandler<Context extends BaseContext>(server: ApolloServer<Context>, options: GraphQLHttpOptions<Context>) {
   const maxBodyBytes = options.maxBodyBytes ?? 102400;
   return async function handleGraphQL(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    let context: Context | undefined;
+    const { didAnswer } = options;
+    if (didAnswer) res.once('finish', () => didAnswer({ context, status: res.statusCode, seconds: (performance.now() - started) / 1000 }));
     const body = await readBody(req, maxBodyBytes);
     if (body.kind === 'too-large') {
       sendError(res, 413, ErrorCode.REQUEST_TOO_LARGE, `request body must be at most ${maxBodyBytes} bytes, got ${body.bytes} or more`, {
@@ -109,7 +119,7 @@ export function graphqlHttpHandler<Context extends BaseContext>(server: ApolloSe
         search: queryStart === -1 ? '' : url.slice(queryStart),
         body: parsedBody,
       },
-      context: () => options.context(req),
+      context: async () => (context = await options.context(req)),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;

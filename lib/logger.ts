@@ -1,6 +1,9 @@
+import { ConfigError } from './env';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 
 export type { Logger };
+
+export type LogLevel = Level | 'silent';
 
 /**
  * Anything shaped like a resident ID number (GB 11643: 17 digits and a check digit),
@@ -27,7 +30,7 @@ function masked(value: unknown, depth = 0): unknown {
 
 export interface LoggerOptions {
   /** PROOFLESS_LOG_LEVEL: trace, debug, info (default), warn, error, fatal or silent. */
-  level?: Level | 'silent';
+  level?: LogLevel;
   /** Where lines go; default standard output. */
   destination?: DestinationStream;
 }
@@ -35,10 +38,10 @@ export interface LoggerOptions {
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** The log level PROOFLESS_LOG_LEVEL names; default info. */
-export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): Level | 'silent' {
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
   const level = env.PROOFLESS_LOG_LEVEL || 'info';
-  if (!LEVELS.includes(level)) throw new Error(`PROOFLESS_LOG_LEVEL must be one of ${LEVELS.join(', ')}, got "${level}"`);
-  return level as Level | 'silent';
+  if (!LEVELS.includes(level)) throw new ConfigError(`PROOFLESS_LOG_LEVEL must be one of ${LEVELS.join(', ')}, got "${level}"`);
+  return level as LogLevel;
 }
 
 /**

@@ -37,7 +37,7 @@ test('no answered request is missing from the audit log after a SIGKILL under lo
     let out = '';
     gateway.stdout.on('data', (chunk) => {
       out += chunk;
-      const match = /gateway listening on (\S+)/.exec(out);
+      const match = /gateway listening on (http:\/\/[^\s"]+)/.exec(out);
       if (match) resolve(match[1]);
     });
     gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));

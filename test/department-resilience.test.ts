@@ -25,10 +25,11 @@ function connectionReset(): Error {
 let fixture: ReturnType<typeof writeFixtureRegistries>;
 let stack: Stack;
 
+/** Every case calls the department: the cache, which would answer repeated fetches itself, is off. */
 function startResilienceStack(env: Record<string, string> = {}): Promise<Stack> {
   return startStack({
     dataDir: fixture.dataDir,
-    env: { PROOFLESS_RESIDENCE_URL: `${RESIDENCE}/graphql`, PROOFLESS_RESIDENCE_TIMEOUT_MS: '300', ...env },
+    env: { PROOFLESS_RESIDENCE_URL: `${RESIDENCE}/graphql`, PROOFLESS_RESIDENCE_TIMEOUT_MS: '300', PROOFLESS_CACHE: 'off', ...env },
   });
 }
 

@@ -134,7 +134,7 @@ test('SIGTERM: the request in flight is answered in full, /readyz is not ready m
       let out = '';
       gateway.stdout.on('data', (chunk) => {
         out += chunk;
-        const match = /gateway listening on (\S+)/.exec(out);
+        const match = /gateway listening on (http:\/\/[^\s"]+)/.exec(out);
         if (match) resolve(match[1]);
       });
       exited.then((code) => reject(new Error(`gateway exited with ${code}`)));

@@ -2,18 +2,21 @@ import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin, GraphQLRequestContext, GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError, Kind, print, type DocumentNode, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
-import type { AuditEntry, Outcome } from '../../audit/entry';
+import type { AuditEntry } from '../../audit/entry';
 import type { AuditLog } from '../../audit/log';
 import { ErrorCode } from '../../lib/error-codes';
 import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers';
 import { identifiersIn } from './identifier-arguments';
 import type { GatewayContext } from '../context';
 import { analyseOperation, isIntrospectionCoordinate } from '../operation-analysis';
+import { outcomeOf } from '../outcome';
 
 export interface AuditOptions {
   log: AuditLog;
   /** How long an answer waits for its record to be durable before it is refused with 503; default 5000 ms. */
   writeTimeoutMs?: number;
+  /** Told how long each record took to become durable (or to fail); default nothing. */
+  observeWrite?: (seconds: number, isDurable: boolean) => void;
 }
 
 /** The 503 a caller gets when the audit store cannot take the record: no personal data leaves unrecorded. */
@@ -56,12 +59,20 @@ export function auditPlugin(options: AuditOptions): ApolloServerPlugin<GatewayCo
         },
         async willSendResponse(requestContext) {
           requestContext.response.http.headers.set('x-request-id', requestContext.contextValue.requestId);
+          const context = requestContext.contextValue;
           const entry = auditEntryFor(requestContext, callerDocument, requested ?? []);
+          context.ending.outcome = entry?.outcome ?? outcomeOfResponse(requestContext);
+          context.ending.serviceItem = context.purpose?.serviceItem;
+          context.ending.refusalCode = context.refusal?.extensions.code as string | undefined;
           if (!entry) return;
+          const started = performance.now();
           try {
             await withTimeout(options.log.record(entry), options.writeTimeoutMs ?? 5000);
+            options.observeWrite?.((performance.now() - started) / 1000, true);
           } catch {
+            options.observeWrite?.((performance.now() - started) / 1000, false);
             failClosed(requestContext);
+            context.ending.outcome = 'error';
           }
         },
       };
@@ -106,16 +117,15 @@ function auditEntryFor(
   };
 }
 
-function outcomeOf(context: GatewayContext, data: unknown, errors: readonly GraphQLFormattedError[]): Outcome {
-  if (context.refusal) return 'refused';
-  if (errors.length === 0) return 'ok';
-  const hasData = data !== null && data !== undefined && Object.values(data as object).some((value) => value !== null);
-  return hasData ? 'partial' : 'error';
-}
-
 /** For a request refused before its document resolved (unparseable, invalid): the hash of the text as sent. */
 function sourceHash(requestContext: GraphQLRequestContext<GatewayContext>): string | null {
   return requestContext.source ? createHash('sha256').update(requestContext.source).digest('hex') : null;
+}
+
+function outcomeOfResponse(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>) {
+  const body = requestContext.response.body;
+  const result = body.kind === 'single' ? body.singleResult : undefined;
+  return outcomeOf(requestContext.contextValue, result?.data, result?.errors ?? []);
 }
 
 const hashes = new WeakMap<DocumentNode, string>();

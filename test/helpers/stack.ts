@@ -10,6 +10,7 @@ import { SUPERGRAPH_FILE } from '../../lib/composition';
 import { ensureDevSecret } from '../../lib/dev-secrets';
 import { signDevToken, type DevTokenClaims } from '../../lib/dev-token';
 import { startGateway, type RunningGateway } from '../../gateway/server';
+import type { Logger } from '../../lib/logger';
 import { householdSubgraph } from '../../subgraphs/household';
 import { openHouseholdRegistry } from '../../subgraphs/household/registry';
 import { licenseSubgraph } from '../../subgraphs/license';
@@ -83,7 +84,7 @@ export interface Stack {
  * subgraphs over the SQLite registries in `dataDir`, the service bureau over its
  * commitments store there, and a gateway routed to them.
  */
-export async function startStack(options: { dataDir: string; clock?: () => Date; env?: NodeJS.ProcessEnv }): Promise<Stack> {
+export async function startStack(options: { dataDir: string; clock?: () => Date; env?: NodeJS.ProcessEnv; logger?: Logger }): Promise<Stack> {
   const catalogFile = writeEveryFieldCatalog(options.dataDir);
   const file = (name: string) => path.join(options.dataDir, `${name}.sqlite`);
   const household = recordBatches(openHouseholdRegistry(file('household')));
@@ -143,6 +144,7 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
         PROOFLESS_AUDIT_URL: auditDepartment.url,
         ...options.env,
       }),
+      { logger: options.logger },
     );
   } catch (error) {
     await stopDepartments();

@@ -1,7 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../gateway/config';
 import { loadCatalog } from '../lib/catalog';
+import { listDepartments } from '../lib/composition';
 import { ensureDevSecret } from '../lib/dev-secrets';
 import { signDevToken } from '../lib/dev-token';
 import { integerFromEnv } from '../lib/env';
@@ -15,22 +17,24 @@ import { ensureSeeded, sampleIdNumbers, seedingOf } from '../synthetic/seed';
  * gateway listens, and prints where it listens with a query to paste. Ctrl-C or SIGTERM
  * stops every child before this process exits.
  */
-const DEPARTMENTS = ['household', 'residence', 'license', 'service', 'audit'] as const;
+const DEPARTMENTS = listDepartments().map((department) => department.name);
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 const children: ChildProcess[] = [];
 let isStopping = false;
 
-function startChild(name: string, entry: string, env: NodeJS.ProcessEnv): Promise<string> {
+function startChild(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string): Promise<string> {
   return new Promise((resolve, reject) => {
+    const log = openSync(path.join(logDir, `${name}.log`), 'a');
     const child = fork(path.join(REPO_ROOT, entry), [], {
       cwd: REPO_ROOT,
       env,
       execArgv: ['--import', 'tsx'],
-      // Children's own "listening" lines would bury the one line this script prints; their errors still show.
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      // Each process's JSON log goes to <data dir>/logs/<name>.log: on this terminal it would bury the one line this script prints. Start-up errors still show.
+      stdio: ['ignore', log, 'inherit', 'ipc'],
     });
+    closeSync(log);
     children.push(child);
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
     child.on('message', (message: { ready?: string; url?: string }) => {
@@ -101,12 +105,14 @@ async function main(): Promise<void> {
   // Created before the gateway starts so it and the printed token share the secret.
   ensureDevSecret(dataDir, 'dev-jwt-secret');
   const env = { ...process.env, PROOFLESS_DATA_DIR: dataDir };
-  const urls = await Promise.all(DEPARTMENTS.map((name) => startChild(name, `subgraphs/${name}/index.ts`, env)));
+  const logDir = path.join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const urls = await Promise.all(DEPARTMENTS.map((name) => startChild(name, `subgraphs/${name}/index.ts`, env, logDir)));
   const gatewayEnv: NodeJS.ProcessEnv = { ...env };
   DEPARTMENTS.forEach((name, i) => {
     gatewayEnv[`PROOFLESS_${name.toUpperCase()}_URL`] = urls[i];
   });
-  const gatewayUrl = await startChild('gateway', 'gateway/index.ts', gatewayEnv);
+  const gatewayUrl = await startChild('gateway', 'gateway/index.ts', gatewayEnv, logDir);
   // Children were started, and so listed, in DEPARTMENTS order.
   children[DEPARTMENTS.indexOf('service')].send({ gatewayUrl });
   const [idNumber] = sampleIdNumbers(dataDir, 1);

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/paths';
@@ -71,6 +71,15 @@ test('npm start seeds, starts every process, prints a query that works as pasted
   expect(await exited).toBe(0);
   expect(processes.filter(isRunning)).toEqual([]);
   await expect(fetch(gatewayUrl, { method: 'POST', headers, body })).rejects.toThrow();
+
+  // Each process logs JSON lines to <data dir>/logs/<name>.log; the gateway's record the answer, with no ID number.
+  const gatewayLog = readFileSync(path.join(dataDir, 'logs', 'gateway.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  expect(gatewayLog).toContainEqual(expect.objectContaining({ name: 'gateway', level: 'info', msg: `gateway listening on ${gatewayUrl}` }));
+  expect(gatewayLog).toContainEqual(expect.objectContaining({ msg: 'answered', status: 200, outcome: 'ok', serviceItem: '330100-ZJ-0001' }));
+  expect(JSON.stringify(gatewayLog)).not.toMatch(/\d{17}[\dX]/);
+  for (const name of ['household', 'residence', 'license', 'service', 'audit']) {
+    expect(readFileSync(path.join(dataDir, 'logs', `${name}.log`), 'utf8')).toContain(`"msg":"${name} subgraph listening on`);
+  }
 });
 
 function descendantsOf(root: number): number[] {

@@ -2,11 +2,17 @@ import path from 'node:path';
 import { ConfigError, integerFromEnv, stringFromEnv } from '../../lib/env';
 import { DEFAULT_MAX_IDENTIFIER_LIST } from '../../lib/identifier-arguments';
 import { dataDirFromEnv } from '../../lib/paths';
+import { listDepartments } from '../../lib/composition';
+import { createLogger } from '../../lib/logger';
 import type { DepartmentName } from './provenance';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './server';
 
-/** Default ports on loopback, one per department, as `npm start` runs them. */
-export const DEFAULT_PORTS: Record<DepartmentName, number> = { household: 4001, residence: 4002, license: 4003, service: 4004, audit: 4005 };
+/** The department's port on loopback as `npm start` runs it: the one its routing URL in `schema/departments.json` names. */
+export function defaultPortOf(name: DepartmentName): number {
+  const entry = listDepartments().find((department) => department.name === name);
+  if (!entry) throw new ConfigError(`the ${name} department is not listed in schema/departments.json`);
+  return Number(new URL(entry.url).port);
+}
 
 export interface DepartmentConfig {
   host: string;
@@ -22,7 +28,7 @@ export function loadDepartmentConfig(name: DepartmentName, env: NodeJS.ProcessEn
   const portVariable = `PROOFLESS_${name.toUpperCase()}_PORT`;
   return {
     host: stringFromEnv(env, 'PROOFLESS_HOST', '127.0.0.1'),
-    port: integerFromEnv(env, portVariable, DEFAULT_PORTS[name], { min: 0, max: 65535 }),
+    port: integerFromEnv(env, portVariable, defaultPortOf(name), { min: 0, max: 65535 }),
     registryFile: path.join(dataDirFromEnv(env), `${name}.sqlite`),
     maxCitizensPerRequest: integerFromEnv(env, 'PROOFLESS_MAX_CITIZENS', DEFAULT_MAX_IDENTIFIER_LIST, { min: 1, max: 10000 }),
   };
@@ -62,7 +68,7 @@ async function start<Context extends object>(name: DepartmentName, build: (confi
   } catch (error) {
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
-  console.log(`${name} subgraph listening on ${running.url}`);
+  createLogger(name).info({ url: running.url }, `${name} subgraph listening on ${running.url}`);
   process.send?.({ ready: name, url: running.url });
   let isStopping = false;
   const stop = () => {

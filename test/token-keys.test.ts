@@ -85,3 +85,47 @@ test('production needs its own pseudonym key, and a Redis URL never echoes its p
     /^PROOFLESS_REDIS_URL must be a redis or rediss URL$/,
   );
 });
+
+describe('a verified token is remembered until it expires', () => {
+  const keys = generateKeyPairSync('ed25519');
+  const auth = { issuer: 'proofless-dev', audience: 'proofless-gateway', clockSkewSeconds: 30, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }) as string };
+  const issuedAt = 1_790_000_000;
+  const token = (claims: { nbf?: number } = {}) =>
+    new SignJWT({ app: 'window', role: 'service', ...claims })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setIssuer('proofless-dev')
+      .setAudience('proofless-gateway')
+      .setSubject('officer-9')
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + 300)
+      .sign(keys.privateKey);
+
+  test('past its expiry (and the skew) a remembered token is refused as expired', async () => {
+    let now = (issuedAt + 10) * 1000;
+    const authenticate = createAuthenticator(auth, () => now);
+    const bearer = `Bearer ${await token()}`;
+    expect(await authenticate(bearer)).toMatchObject({ officer: 'officer-9' });
+    now = (issuedAt + 300 + 30) * 1000;
+    expect(await authenticate(bearer)).toMatchObject({ officer: 'officer-9' });
+    now += 1001;
+    await expect(authenticate(bearer)).rejects.toThrow('the bearer token has expired');
+  });
+
+  test('a token not valid yet is refused, and accepted once its time has come', async () => {
+    let now = (issuedAt + 10) * 1000;
+    const authenticate = createAuthenticator(auth, () => now);
+    const bearer = `Bearer ${await token({ nbf: issuedAt + 100 })}`;
+    await expect(authenticate(bearer)).rejects.toThrow('the bearer token is not valid yet (nbf)');
+    now = (issuedAt + 100) * 1000;
+    expect(await authenticate(bearer)).toMatchObject({ officer: 'officer-9' });
+  });
+
+  test('a remembered token with its signature changed is verified afresh, and refused', async () => {
+    const authenticate = createAuthenticator(auth, () => (issuedAt + 10) * 1000);
+    const genuine = await token();
+    expect(await authenticate(`Bearer ${genuine}`)).toMatchObject({ officer: 'officer-9' });
+    const [header, payload, signature] = genuine.split('.');
+    const forged = `${header}.${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BA' : 'AA'}`;
+    await expect(authenticate(`Bearer ${forged}`)).rejects.toThrow('the bearer token\'s signature is invalid');
+  });
+});

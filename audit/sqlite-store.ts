@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { checkStoredRecord, type StoredRecord } from './entry';
 import { CorruptRecordError } from './errors';
 import { EQUALITY_FILTER_COLUMNS, RECORD_COLUMNS } from './record-columns';
+import { startSqliteWriter, type Statement } from './sqlite-writer';
 import type { AuditStore, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
 
 export interface SqliteAuditStoreOptions {
@@ -35,19 +36,11 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
     throw error;
   }
 
-  const insertRecord = db.prepare(`INSERT INTO audit_record (${RECORD_COLUMNS.map(([column]) => column).join(', ')})
-    VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`);
-  const insertCitizen = db.prepare('INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) VALUES (?, ?, ?, ?)');
-  const appendRecords = db.transaction((records: readonly StoredRecord[]) => {
-    for (const record of records) {
-      insertRecord.run(...RECORD_COLUMNS.map(([, field]) => toColumn(record[field])));
-      for (const idNumber of record.citizens) insertCitizen.run(idNumber, record.time, record.chainId, record.sequence);
-    }
-  });
+  // Records and checkpoints are written from a worker thread, so their fsync never stalls this one.
+  const writer = startSqliteWriter(file, options.busyTimeoutMs ?? 5000);
   const lastRecord = db.prepare('SELECT sequence, hash FROM audit_record WHERE chain_id = ? ORDER BY sequence DESC LIMIT 1');
   const lastAnchor = db.prepare(`SELECT first_kept_sequence - 1 AS sequence, previous_hash AS hash FROM audit_anchor
     WHERE chain_id = ? ORDER BY first_kept_sequence DESC LIMIT 1`);
-  const insertCheckpoint = db.prepare('INSERT INTO audit_checkpoint (chain_id, sequence, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)');
   const lastCheckpoint = db.prepare('SELECT MAX(sequence) AS sequence FROM audit_checkpoint WHERE chain_id = ?');
   const chains = db.prepare(`SELECT chain_id FROM audit_record GROUP BY chain_id
     UNION SELECT chain_id FROM audit_checkpoint UNION SELECT chain_id FROM audit_anchor ORDER BY chain_id`);
@@ -74,10 +67,13 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       return head ?? null;
     },
     async append(records) {
-      appendRecords.immediate(records);
+      await writer.write(records.flatMap((record): Statement[] => [
+        [INSERT_RECORD, RECORD_COLUMNS.map(([, field]) => toColumn(record[field]))],
+        ...record.citizens.map((idNumber): Statement => [INSERT_CITIZEN, [idNumber, record.time, record.chainId, record.sequence]]),
+      ]));
     },
     async appendCheckpoint(c: SignedCheckpoint) {
-      insertCheckpoint.run(c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature);
+      await writer.write([[INSERT_CHECKPOINT, [c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature]]]);
     },
     async lastCheckpointSequence(chainId) {
       return (lastCheckpoint.get(chainId) as { sequence: number | null }).sequence;
@@ -105,6 +101,7 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       removeArchived.immediate(anchor);
     },
     async close() {
+      await writer.close();
       db.close();
     },
   };
@@ -166,6 +163,11 @@ const SCHEMA = `
     PRIMARY KEY (chain_id, first_kept_sequence)
   ) WITHOUT ROWID;
 `;
+
+const INSERT_RECORD = `INSERT INTO audit_record (${RECORD_COLUMNS.map(([column]) => column).join(', ')})
+  VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`;
+const INSERT_CITIZEN = 'INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) VALUES (?, ?, ?, ?)';
+const INSERT_CHECKPOINT = 'INSERT INTO audit_checkpoint (chain_id, sequence, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)';
 
 const LIST_FIELDS = new Set<string>(['coordinates', 'citizens', 'departments', 'errorCodes']);
 

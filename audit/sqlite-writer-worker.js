@@ -1,0 +1,42 @@
+'use strict';
+/**
+ * The audit store's SQLite writer, in a worker thread (audit/sqlite-writer.ts starts it).
+ * Plain JavaScript: a worker thread does not get its parent's TypeScript loader (tsx, or
+ * jest's transform). It runs each batch of statements in one IMMEDIATE transaction on its
+ * own connection and answers when the commit, fsync included, is done.
+ */
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require('better-sqlite3');
+
+const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+
+const statements = new Map();
+function prepared(sql) {
+  let statement = statements.get(sql);
+  if (!statement) {
+    statement = db.prepare(sql);
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
+const runBatch = db.transaction((batch) => {
+  for (const [sql, params] of batch) prepared(sql).run(...params);
+});
+
+parentPort.on('message', (message) => {
+  if (message.close) {
+    db.close();
+    parentPort.postMessage({ id: message.id });
+    parentPort.close();
+    return;
+  }
+  try {
+    runBatch.immediate(message.batch);
+    parentPort.postMessage({ id: message.id });
+  } catch (error) {
+    parentPort.postMessage({ id: message.id, error: { message: String(error && error.message), code: error && error.code } });
+  }
+});

@@ -63,12 +63,16 @@ export async function serveGraphQL<Context extends BaseContext>(server: ApolloSe
       sendError(res, 404, ErrorCode.NOT_FOUND, 'the GraphQL endpoint is /graphql');
       return;
     }
-    Promise.resolve()
-      .then(() => handle(req, res))
-      .catch(() => {
-        if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'internal error');
-        else res.destroy();
-      });
+    const fail = () => {
+      if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'internal error');
+      else res.destroy();
+    };
+    // Called in this tick, not a later one: the body is read from the first chunk, even when another listener has set the request flowing.
+    try {
+      Promise.resolve(handle(req, res)).catch(fail);
+    } catch {
+      fail();
+    }
   });
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

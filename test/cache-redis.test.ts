@@ -9,6 +9,7 @@ import { createDepartmentCache } from '../gateway/cache/department-cache';
 import { open } from '../gateway/cache/encryption';
 import { ANSWER_PREFIX, redisAnswerStore, TAG_PREFIX } from '../gateway/cache/redis-store';
 import { ensureDevSecret } from '../lib/dev-secrets';
+import { createLogger } from '../lib/logger';
 import { pseudonym } from '../lib/pseudonym';
 import { REPO_ROOT } from '../lib/paths';
 import { publishRegistryChange } from '../subgraphs/shared/registry-changes';
@@ -25,13 +26,16 @@ let redis: Redis;
 let fixture: ReturnType<typeof writeFixtureRegistries>;
 let first: Stack;
 let second: Stack;
+/** What the first gateway logged at warn and above. */
+const firstLog: string[] = [];
 
 beforeAll(async () => {
   redisServer = await startOwnRedis();
   redis = new Redis(redisServer.url);
   fixture = writeFixtureRegistries();
   const env = { PROOFLESS_REDIS_URL: redisServer.url };
-  first = await startStack({ dataDir: fixture.dataDir, env });
+  const logger = createLogger('gateway', { level: 'warn', destination: { write: (line: string) => void firstLog.push(JSON.parse(line).msg) } });
+  first = await startStack({ dataDir: fixture.dataDir, env, logger });
   second = await startStack({ dataDir: fixture.dataDir, env });
 });
 
@@ -185,16 +189,21 @@ describe('a registry change', () => {
   });
 });
 
-test('Redis stopped mid-run: requests keep being answered by the departments, the gateway says so once, and the cache comes back with Redis', async () => {
-  const warnings: string[] = [];
-  const warn = jest.spyOn(console, 'warn').mockImplementation((message: string) => {
-    warnings.push(message);
+const PERMIT_QUERY = 'query Permit($id: ID!) { citizen(idNumber: $id) { residence { permitNumber } } }';
+const PERMIT = { data: { citizen: { residence: { permitNumber: '330106202300456' } } } };
+
+/** Asks until an answer comes from the cache (the residence department is not asked), every answer right. */
+async function untilCached(stack: Stack): Promise<void> {
+  await eventually(async () => {
+    const before = stack.subgraphRequests.residence;
+    expect((await stack.query(PERMIT_QUERY, { id: CHEN_QIANG })).body).toEqual(PERMIT);
+    return stack.subgraphRequests.residence === before;
   });
-  try {
-    const ask = async () => {
-      const response = await first.query('query Permit($id: ID!) { citizen(idNumber: $id) { residence { permitNumber } } }', { id: CHEN_QIANG });
-      expect(response.body).toEqual({ data: { citizen: { residence: { permitNumber: '330106202300456' } } } });
-    };
+}
+
+describe('Redis going away', () => {
+  test('stopped mid-run: requests keep being answered by the departments, the gateway says so once, and the cache comes back with Redis', async () => {
+    const ask = async () => expect((await first.query(PERMIT_QUERY, { id: CHEN_QIANG })).body).toEqual(PERMIT);
     await ask();
     await ask();
     expect(first.subgraphRequests.residence).toBe(1);
@@ -204,16 +213,23 @@ test('Redis stopped mid-run: requests keep being answered by the departments, th
     expect(first.subgraphRequests.residence).toBe(4);
 
     await redisServer.start();
-    await eventually(async () => {
-      const before = first.subgraphRequests.residence;
-      await ask();
-      return first.subgraphRequests.residence === before;
-    });
-    expect(warnings.filter((message) => message.startsWith('cache:'))).toEqual([
+    await untilCached(first);
+    expect(firstLog.filter((message) => message.startsWith('cache:'))).toEqual([
       'cache: Redis is unavailable; asking departments directly until it is back',
       'cache: Redis is back; caching department answers again',
     ]);
-  } finally {
-    warn.mockRestore();
-  }
+  });
+
+  test('down when the gateway starts: it starts, asks the departments (no in-process fallback), and caches once Redis is up', async () => {
+    await redisServer.stop();
+    const late = await startStack({ dataDir: fixture.dataDir, env: { PROOFLESS_REDIS_URL: redisServer.url } });
+    try {
+      for (let i = 0; i < 2; i += 1) expect((await late.query(PERMIT_QUERY, { id: CHEN_QIANG })).body).toEqual(PERMIT);
+      expect(late.subgraphRequests.residence).toBe(2);
+      await redisServer.start();
+      await untilCached(late);
+    } finally {
+      await late.stop();
+    }
+  });
 });

@@ -44,6 +44,7 @@ export async function openRedisDepartmentCache(
   // The gateway's client fails commands at once while Redis is away; a subscription should instead wait for Redis, however long.
   const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', () => undefined);
-  await listenForRegistryChanges(subscriber, (change) => void cache.citizenChanged(change.department, change.citizen), 2000);
+  // server.ts has already waited for Redis; when it did not come, the gateway starts without waiting again.
+  await listenForRegistryChanges(subscriber, (change) => void cache.citizenChanged(change.department, change.citizen), redis.status === 'ready' ? 2000 : 0);
   return { cache, close: () => subscriber.disconnect() };
 }

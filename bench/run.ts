@@ -18,19 +18,20 @@ import { createBenchSecrets, type BenchSecrets } from './secrets';
 import { BENCH_RATE_LIMIT, PROOFLESS_GATEWAYS, startStack, type Stack, type StackOptions, type TargetName } from './stack';
 
 /**
- * `npm run bench -- [--quick] [--scale | --soak | --profile]`
+ * `npm run bench -- [--quick] [--scale | --soak | --profile] [--scenario ID]`
  *
- *   (none)     every scenario against every target it lists, in one run: bench/results/latest.json
- *   --scale    (A) and (C) against Proofless at 10,000 and at 1,000,000 citizens: scale.json
- *   --soak     (A) against Proofless for 5 minutes, sampling its RSS each second: soak.json
- *   --profile  (A) against Proofless started with --cpu-prof; where its CPU time went: profile.json
- *   --quick    short runs, for developing the harness (under a minute without --scale)
+ *   (none)       every scenario against every target it lists, in one run: bench/results/latest.json
+ *   --scale      (A) and (C) against Proofless at 10,000 and at 1,000,000 citizens: scale.json
+ *   --soak       (A) against Proofless for 5 minutes, sampling its RSS each second: soak.json
+ *   --profile    (A) against Proofless started with --cpu-prof; where its CPU time went: profile.json
+ *   --scenario   another scenario than (A) for --soak or --profile
+ *   --quick      short runs, for developing the harness (under a minute without --scale)
  *
  * Figures are for comparing with each other within one run: the machine is shared, and
  * each row says how much CPU others used while it ran.
  */
 
-const USAGE = 'usage: npm run bench -- [--quick] [--scale | --soak | --profile]';
+const USAGE = 'usage: npm run bench -- [--quick] [--scale | --soak | --profile] [--scenario ID]';
 
 interface Timing {
   warmupSeconds: number;
@@ -68,12 +69,19 @@ const BASELINE_SETTINGS = '@apollo/gateway 2.14.4 with defaults (make-fetch-happ
 
 type Mode = 'standard' | 'scale' | 'soak' | 'profile';
 
-function parseArguments(args: string[]): { mode: Mode; isQuick: boolean } {
-  let values: Partial<Record<'quick' | 'scale' | 'soak' | 'profile', boolean>>;
+interface RunArguments {
+  mode: Mode;
+  isQuick: boolean;
+  /** The scenario --soak and --profile drive. */
+  scenario: Scenario;
+}
+
+function parseArguments(args: string[]): RunArguments {
+  let values: Partial<Record<'quick' | 'scale' | 'soak' | 'profile', boolean> & { scenario: string }>;
   try {
     ({ values } = parseArgs({
       args,
-      options: { quick: { type: 'boolean' }, scale: { type: 'boolean' }, soak: { type: 'boolean' }, profile: { type: 'boolean' } },
+      options: { quick: { type: 'boolean' }, scale: { type: 'boolean' }, soak: { type: 'boolean' }, profile: { type: 'boolean' }, scenario: { type: 'string' } },
       strict: true,
       allowPositionals: false,
     }));
@@ -82,7 +90,11 @@ function parseArguments(args: string[]): { mode: Mode; isQuick: boolean } {
   }
   const modes = (['scale', 'soak', 'profile'] as const).filter((mode) => values[mode]);
   if (modes.length > 1) throw new UsageError(`choose one of --scale, --soak and --profile, got ${modes.map((m) => `--${m}`).join(' ')}\n${USAGE}`);
-  return { mode: modes[0] ?? 'standard', isQuick: values.quick === true };
+  const mode = modes[0] ?? 'standard';
+  if (values.scenario !== undefined && mode !== 'soak' && mode !== 'profile') throw new UsageError(`--scenario goes with --soak or --profile\n${USAGE}`);
+  const scenario = SCENARIOS.find((s) => s.id === (values.scenario ?? 'A'));
+  if (!scenario) throw new UsageError(`--scenario must be one of ${SCENARIOS.map((s) => s.id).join(', ')}, got "${values.scenario}"`);
+  return { mode, isQuick: values.quick === true, scenario };
 }
 
 class UsageError extends Error {}
@@ -149,7 +161,7 @@ function machine() {
 
 const LEGEND = '× columns: the figure divided by the reference\'s; others CPU %: share of all cores used by processes outside the benchmark during the row';
 
-async function standardRun(timing: Timing, isQuick: boolean): Promise<void> {
+async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();
   const machineAtStart = machine();
   const registryDir = seededRegistry(CITIZENS);
@@ -193,7 +205,7 @@ async function standardRun(timing: Timing, isQuick: boolean): Promise<void> {
   console.log(`written to ${path.relative(process.cwd(), file)}`);
 }
 
-async function scaleRun(timing: Timing, isQuick: boolean): Promise<void> {
+async function scaleRun(timing: Timing, { isQuick }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();
   const scenarios = SCENARIOS.filter((scenario) => scenario.id === 'A' || scenario.id === 'C');
   const measurements: Measurement[] = [];
@@ -222,13 +234,12 @@ async function scaleRun(timing: Timing, isQuick: boolean): Promise<void> {
   console.log(`written to ${path.relative(process.cwd(), file)}`);
 }
 
-async function soakRun(timing: Timing, isQuick: boolean): Promise<void> {
+async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();
-  const scenario = SCENARIOS.find((s) => s.id === 'A') as Scenario;
   const registryDir = seededRegistry(CITIZENS);
   const citizens = drawCitizenPool(registryDir, POOL_SIZE);
   const soak: Timing = { warmupSeconds: timing.warmupSeconds, seconds: SOAK_SECONDS[isQuick ? 'quick' : 'full'] };
-  console.log(`soak: (A) against Proofless for ${soak.seconds} s`);
+  console.log(`soak: (${scenario.id}) against Proofless for ${soak.seconds} s`);
   const measurement = await withStack(registryDir, { gateways: ['proofless'] }, async (stack, secrets) =>
     measure(stack, scenario, 'proofless', citizens, await purposeHeaders(secrets, scenario), soak, RSS_INTERVAL_MS.soak));
   const samples = measurement.result.rss.samplesMb;
@@ -251,18 +262,17 @@ async function soakRun(timing: Timing, isQuick: boolean): Promise<void> {
 }
 
 /**
- * The gateway under (A) with V8's sampling profiler on. The profile covers the whole
+ * The gateway under a scenario, (A) unless told, with V8's sampling profiler on. The profile covers the whole
  * process, start-up included, so only samples taken during the measured run are summarised
  * (V8 stamps samples with the monotonic clock process.hrtime reads).
  */
-async function profileRun(timing: Timing, isQuick: boolean): Promise<void> {
+async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();
-  const scenario = SCENARIOS.find((s) => s.id === 'A') as Scenario;
   const registryDir = seededRegistry(CITIZENS);
   const citizens = drawCitizenPool(registryDir, POOL_SIZE);
   const profileDir = path.join(RESULTS_DIR, 'profiles');
   mkdirSync(profileDir, { recursive: true });
-  const profileName = `gateway-A-${startedAt.replace(/[:.]/g, '-')}.cpuprofile`;
+  const profileName = `gateway-${scenario.id}-${startedAt.replace(/[:.]/g, '-')}.cpuprofile`;
   const nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`];
   const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
   let window: ProfileWindow | undefined;
@@ -300,10 +310,9 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { mode, isQuick } = parseArguments(process.argv.slice(2));
-  const timing = isQuick ? QUICK : FULL;
-  const runs: Record<Mode, (timing: Timing, isQuick: boolean) => Promise<void>> = { standard: standardRun, scale: scaleRun, soak: soakRun, profile: profileRun };
-  await runs[mode](timing, isQuick);
+  const args = parseArguments(process.argv.slice(2));
+  const runs: Record<Mode, (timing: Timing, args: RunArguments) => Promise<void>> = { standard: standardRun, scale: scaleRun, soak: soakRun, profile: profileRun };
+  await runs[args.mode](args.isQuick ? QUICK : FULL, args);
 }
 
 main().catch((error: Error) => {

@@ -49,8 +49,12 @@ const SCALE_CITIZENS = 1_000_000;
 const POOL_SIZE = 50_000;
 const FETCH_CHECK_OPERATIONS = { full: 20, quick: 5 };
 const RSS_INTERVAL_MS = { load: 250, soak: 1000 };
-/** Medians over this many samples at each end of a soak give its growth, so one GC-timed sample does not decide it. */
-const SOAK_EDGE_SAMPLES = 10;
+/**
+ * A soak's growth compares the mean RSS over its first and its last fifth (a minute each
+ * in a full soak): RSS saws up and down by a hundred megabytes between collections, so a
+ * few samples at each end would measure where the saw happened to be.
+ */
+const SOAK_EDGE_FRACTION = 0.2;
 const OFFICER = 'bench-officer-01';
 
 /** What the Proofless gateway runs with, as the results record it. */
@@ -243,11 +247,12 @@ async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Pro
   const measurement = await withStack(registryDir, { gateways: ['proofless'] }, async (stack, secrets) =>
     measure(stack, scenario, 'proofless', citizens, await purposeHeaders(secrets, scenario), soak, RSS_INTERVAL_MS.soak));
   const samples = measurement.result.rss.samplesMb;
-  const startMb = median(samples.slice(0, SOAK_EDGE_SAMPLES));
-  const endMb = median(samples.slice(-SOAK_EDGE_SAMPLES));
-  const growthPercent = Math.round(((endMb - startMb) / startMb) * 1000) / 10;
+  const edge = Math.max(1, Math.round(samples.length * SOAK_EDGE_FRACTION));
+  const start = rssWindow(samples.slice(0, edge));
+  const end = rssWindow(samples.slice(-edge));
+  const growthPercent = Math.round(((end.meanMb - start.meanMb) / start.meanMb) * 1000) / 10;
   console.log(`\n${formatMeasurements([measurement])}`);
-  console.log(`gateway RSS: ${startMb} MB at the start, ${endMb} MB at the end (medians of ${SOAK_EDGE_SAMPLES} one-second samples), peak ${measurement.result.rss.peakMb} MB: growth ${growthPercent}%`);
+  console.log(`gateway RSS over the first ${edge} s: mean ${start.meanMb} MB (${start.minMb}-${start.maxMb}); over the last ${edge} s: mean ${end.meanMb} MB (${end.minMb}-${end.maxMb}); peak ${measurement.result.rss.peakMb} MB; growth ${growthPercent}%`);
   const file = writeResults('soak', {
     kind: 'soak',
     isQuick,
@@ -255,7 +260,7 @@ async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Pro
     finishedAt: new Date().toISOString(),
     machine: machine(),
     settings: { connections: CONNECTIONS, ...soak, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS },
-    rss: { startMb, endMb, peakMb: measurement.result.rss.peakMb, growthPercent },
+    rss: { start, end, peakMb: measurement.result.rss.peakMb, growthPercent },
     measurement,
   });
   console.log(`written to ${path.relative(process.cwd(), file)}`);
@@ -303,10 +308,10 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
   console.log(`written to ${path.relative(process.cwd(), file)}; the whole profile (open it in Chrome DevTools) is ${path.relative(process.cwd(), profileFile)}`);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : Math.round(((sorted[middle - 1] + sorted[middle]) / 2) * 10) / 10;
+/** Mean, lowest and highest of RSS samples, in MB. */
+function rssWindow(samplesMb: number[]): { meanMb: number; minMb: number; maxMb: number } {
+  const mean = samplesMb.reduce((sum, mb) => sum + mb, 0) / samplesMb.length;
+  return { meanMb: Math.round(mean * 10) / 10, minMb: Math.min(...samplesMb), maxMb: Math.max(...samplesMb) };
 }
 
 async function main(): Promise<void> {

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { loadAuditConfig, loadTrustedPublicKeys } from '../audit/config';
 import { verifyChains } from '../audit/verify';
-import { REPO_ROOT } from '../lib/paths';
 import { CHEN_QIANG, LI_NA, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
+import { spawnGateway } from './helpers/gateway-process';
 import { useFixtureStack } from './helpers/stack';
 
 /**
@@ -17,30 +15,9 @@ const CHAIN = 'sigkill-test';
 
 test('no answered request is missing from the audit log after a SIGKILL under load, and the chain verifies', async () => {
   const { stack, dataDir } = city;
-  const gateway = spawn(process.execPath, ['--import', 'tsx', 'gateway/index.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      PROOFLESS_GATEWAY_PORT: '0',
-      PROOFLESS_DATA_DIR: dataDir,
-      PROOFLESS_CATALOG: path.join(dataDir, 'test-catalog.json'),
-      PROOFLESS_AUDIT_CHAIN_ID: CHAIN,
-      PROOFLESS_HOUSEHOLD_URL: stack.subgraphs.household.url,
-      PROOFLESS_RESIDENCE_URL: stack.subgraphs.residence.url,
-      PROOFLESS_LICENSE_URL: stack.subgraphs.license.url,
-      PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE: '1000000',
-      PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: '1000000',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    gateway.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /gateway listening on (http:\/\/[^\s"]+)/.exec(out);
-      if (match) resolve(match[1]);
-    });
-    gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+  const { child: gateway, url } = await spawnGateway(stack, dataDir, CHAIN, {
+    PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE: '1000000',
+    PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: '1000000',
   });
 
   const headers = { 'content-type': 'application/json', ...(await stack.serviceHeaders()) };

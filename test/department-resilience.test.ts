@@ -150,18 +150,24 @@ describe('circuit breaker', () => {
 
   afterAll(() => breakerStack.stop());
 
+  /** While open the department is not called at all: an answer waits for it, unused. Returns that answer's interceptor. */
+  async function expectOpen() {
+    const waiting = nock(RESIDENCE).post('/graphql').reply(200, RESIDENCE_ANSWER);
+    expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
+    expect(waiting.isDone()).toBe(false);
+    return waiting;
+  }
+
+  const openPeriodPassed = () => new Promise((resolve) => setTimeout(resolve, 450));
+
   test('opens after repeated failures, fails at once while open, lets one probe through, and closes on its success', async () => {
     nock(RESIDENCE).post('/graphql').times(2).reply(500, {});
     expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
     expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
+    const waiting = await expectOpen();
 
-    // Open: the department is not called at all (an answer waits for it, unused).
-    const waiting = nock(RESIDENCE).post('/graphql').reply(200, RESIDENCE_ANSWER);
-    expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
-    expect(waiting.isDone()).toBe(false);
-
-    // After the open period, one probe goes through; it succeeds, and the circuit is closed again.
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    // After the open period, one probe goes through (the waiting answer); it succeeds, and the circuit is closed again.
+    await openPeriodPassed();
     expect((await breakerStack.query(QUERY)).body.data.citizen.residence).toEqual({ status: 'REGISTERED' });
     expect(waiting.isDone()).toBe(true);
     nock(RESIDENCE).post('/graphql').reply(200, RESIDENCE_ANSWER);
@@ -172,13 +178,11 @@ describe('circuit breaker', () => {
     nock(RESIDENCE).post('/graphql').times(2).reply(500, {});
     await breakerStack.query(QUERY);
     await breakerStack.query(QUERY);
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    await openPeriodPassed();
     nock(RESIDENCE).post('/graphql').reply(500, {});
     expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
-    const waiting = nock(RESIDENCE).post('/graphql').reply(200, RESIDENCE_ANSWER);
-    expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
-    expect(waiting.isDone()).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    await expectOpen();
+    await openPeriodPassed();
     expect((await breakerStack.query(QUERY)).body.data.citizen.residence).toEqual({ status: 'REGISTERED' });
   });
 });

@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { ZHANG_WEI } from './fixtures/registries';
 import type { AuditStore } from '../audit/store';
 import { readinessCheck } from '../gateway/health';
-import { REPO_ROOT } from '../lib/paths';
+import { spawnGateway } from './helpers/gateway-process';
 import { startStack, useFixtureStack } from './helpers/stack';
 
 /** `/healthz` and `/readyz` for load balancers, and SIGTERM draining what is in flight. */
@@ -114,31 +112,10 @@ test('SIGTERM: the request in flight is answered in full, /readyz is not ready m
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => slowResidence.listen(0, '127.0.0.1', resolve));
-  const gateway = spawn(process.execPath, ['--import', 'tsx', 'gateway/index.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      PROOFLESS_GATEWAY_PORT: '0',
-      PROOFLESS_DATA_DIR: dataDir,
-      PROOFLESS_CATALOG: path.join(dataDir, 'test-catalog.json'),
-      PROOFLESS_AUDIT_CHAIN_ID: 'drain-test',
-      PROOFLESS_HOUSEHOLD_URL: stack.subgraphs.household.url,
-      PROOFLESS_RESIDENCE_URL: `http://127.0.0.1:${(slowResidence.address() as AddressInfo).port}/graphql`,
-      PROOFLESS_LICENSE_URL: stack.subgraphs.license.url,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const { child: gateway, url, exited } = await spawnGateway(stack, dataDir, 'drain-test', {
+    PROOFLESS_RESIDENCE_URL: `http://127.0.0.1:${(slowResidence.address() as AddressInfo).port}/graphql`,
   });
   try {
-    const exited = new Promise<number | null>((resolve) => gateway.once('exit', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      gateway.stdout.on('data', (chunk) => {
-        out += chunk;
-        const match = /gateway listening on (http:\/\/[^\s"]+)/.exec(out);
-        if (match) resolve(match[1]);
-      });
-      exited.then((code) => reject(new Error(`gateway exited with ${code}`)));
-    });
     const inFlight = fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(await stack.serviceHeaders()) },

@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import autocannon from 'autocannon';
-import { cpuSnapshot, machineLoadBetween, type MachineLoad } from './machine-load';
+import { cpuMillisBetween, cpuSnapshot, machineLoadBetween, type MachineLoad } from './machine-load';
 import { sampleRss, type RssSummary } from './rss';
 import type { ScenarioRequest } from './scenarios';
 
@@ -12,8 +12,10 @@ export interface LoadOptions {
   seconds: number;
   /** Builds each request and the check its answer must pass. */
   next: () => ScenarioRequest;
-  /** The process whose RSS is sampled during the measured run. */
+  /** The process serving the target: its RSS is sampled and its CPU time counted during the measured run. */
   pid: number;
+  /** The departments' processes besides the target: their CPU time is counted too. */
+  departmentPids: number[];
   rssIntervalMs: number;
   /** The benchmark's own processes, whose CPU time is not counted as others' load. */
   benchPids: number[];
@@ -38,6 +40,8 @@ export interface LoadResult {
   latencyMs: { p50: number; p99: number; mean: number };
   errors: ErrorCounts;
   rss: RssSummary;
+  /** CPU milliseconds per answered request: the target's process, and the departments' besides it. */
+  cpuMsPerRequest: { target: number; departments: number };
   machine: MachineLoad;
 }
 
@@ -48,7 +52,8 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
   if (options.warmupSeconds > 0) await run(options, options.warmupSeconds, newErrorCounts());
   const errors = newErrorCounts();
   const sampler = sampleRss(options.pid, options.rssIntervalMs);
-  const before = cpuSnapshot(options.benchPids);
+  const watched = [...new Set([...options.benchPids, options.pid, ...options.departmentPids])];
+  const before = cpuSnapshot(watched);
   let result;
   try {
     result = await run(options, options.seconds, errors);
@@ -57,16 +62,20 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
     throw error;
   }
   const rss = sampler.stop();
-  const machine = machineLoadBetween(before, cpuSnapshot(options.benchPids));
+  const after = cpuSnapshot(watched);
+  const machine = machineLoadBetween(before, after);
+  const requests = result['2xx'] + result.non2xx;
+  const perRequest = (pids: number[]) => (requests > 0 ? Math.round((cpuMillisBetween(before, after, pids) / requests) * 100) / 100 : Number.NaN);
   errors.transport = result.errors + result.timeouts;
   errors.non2xx = result.non2xx;
   errors.total = errors.transport + errors.non2xx + errors.graphql + errors.wrongAnswers;
   return {
-    requests: result['2xx'] + result.non2xx,
+    requests,
     requestsPerSecond: Math.round(result.requests.average),
     latencyMs: { p50: result.latency.p50, p99: result.latency.p99, mean: Math.round(result.latency.mean * 100) / 100 },
     errors,
     rss,
+    cpuMsPerRequest: { target: perRequest([options.pid]), departments: perRequest(options.departmentPids) },
     machine,
   };
 }

@@ -45,11 +45,12 @@ export function ratiosOf(of: LoadResult, to: LoadResult): Ratios {
 
 /**
  * The results table: one row per scenario and target, then each figure as a ratio to the
- * reference, and the share of the machine's CPU others used meanwhile. With
+ * reference, the CPU time the target's process and the departments' processes spent per
+ * request, and the share of the machine's CPU others used meanwhile. With
  * `isRegistrySizeShown` the scenario reads `A@1000k`.
  */
 export function formatMeasurements(rows: Measurement[], isRegistrySizeShown = false): string {
-  const header = ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'RSS MB', 'req/s ×', 'p50 ×', 'p99 ×', 'RSS ×', 'others CPU %'];
+  const header = ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'RSS MB', 'req/s ×', 'p50 ×', 'p99 ×', 'RSS ×', 'CPU ms/req', 'depts CPU ms/req', 'others CPU %'];
   const x = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '-' : `${value.toFixed(2)}`);
   const lines = rows.map((row) => [
     isRegistrySizeShown ? `${row.scenario}@${row.citizensInRegistry / 1000}k` : row.scenario,
@@ -63,6 +64,8 @@ export function formatMeasurements(rows: Measurement[], isRegistrySizeShown = fa
     x(row.ratios?.p50),
     x(row.ratios?.p99),
     x(row.ratios?.rssPeak),
+    row.result.cpuMsPerRequest.target.toFixed(2),
+    row.result.cpuMsPerRequest.departments.toFixed(2),
     row.result.machine.othersPercent.toFixed(1),
   ]);
   return formatTable(header, lines);

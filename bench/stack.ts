@@ -50,6 +50,8 @@ export interface Stack {
   pid(target: TargetName): number;
   /** Every process of the stack. */
   pids(): number[];
+  /** The departments' processes. */
+  departmentPids(): number[];
   /** HTTP requests each department has received since the last reset; `reset` starts the count again. */
   departmentRequests(action: RequestCountQuery['benchRequestCount']): Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -136,6 +138,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     url: (target) => get(target).url,
     pid: (target) => get(target).child.pid as number,
     pids: () => [...started.values()].map((s) => s.child.pid as number),
+    departmentPids: () => departments.map((name) => get(name).child.pid as number),
     async departmentRequests(action) {
       const counts = await Promise.all(departments.map((name) => askRequestCount(get(name).child, action)));
       return Object.fromEntries(departments.map((name, i) => [name, counts[i]]));

@@ -311,6 +311,8 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
     machine: machine(),
     settings: { connections: CONNECTIONS, ...timing, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS },
     profileFile: path.relative(REPO_ROOT, profileFile),
+    // For summarising the same stretch again with summariseProfile (bench/profile-summary.ts).
+    window,
     measurement,
     summary,
   });

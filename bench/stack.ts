@@ -5,6 +5,7 @@ import { listDepartments, SUPERGRAPH_FILE } from '../lib/composition';
 import { REPO_ROOT } from '../lib/paths';
 import type { DepartmentName } from '../subgraphs/shared/provenance';
 import { loadSupergraph } from '../gateway/supergraph';
+import { registryFiles } from '../synthetic/seed';
 import type { RequestCountAnswer, RequestCountQuery } from './request-counter';
 import type { BenchSecrets } from './secrets';
 
@@ -83,9 +84,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...base,
       [`PROOFLESS_${name.toUpperCase()}_PORT`]: '0',
       // Registries are read from the seeded folder; what departments write (commitments, the audit log) goes to this run's folder.
-      PROOFLESS_DATA_DIR: ['household', 'residence', 'license'].includes(name) ? options.registryDir : options.runDir,
+      PROOFLESS_DATA_DIR: name in registryFiles(options.registryDir) ? options.registryDir : options.runDir,
       PROOFLESS_AUDIT_KEY_FILE: secrets.auditKeyFile,
-      PROOFLESS_AUDIT_CHAIN_ID: 'bench',
       PROOFLESS_SERVICE_TOKEN_FILE: secrets.serviceTokenFile,
       PROOFLESS_COMMITMENT_CHECK_INTERVAL_SECONDS: '0',
     });
@@ -104,14 +104,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PROOFLESS_JWT_PUBLIC_KEY_FILE: secrets.jwtPublicKeyFile,
       PROOFLESS_PSEUDONYM_KEY_FILE: secrets.pseudonymKeyFile,
       PROOFLESS_AUDIT_KEY_FILE: secrets.auditKeyFile,
-      PROOFLESS_AUDIT_CHAIN_ID: 'bench',
       PROOFLESS_RATE_LIMIT_APPLICATION_PER_MINUTE: String(BENCH_RATE_LIMIT),
       PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE: String(BENCH_RATE_LIMIT),
       PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: String(BENCH_RATE_LIMIT),
     };
     for (const name of departments) gatewayEnv[`PROOFLESS_${name.toUpperCase()}_URL`] = departmentUrls[name];
     const startGateway = async (target: keyof typeof PROOFLESS_GATEWAYS) => {
-      const gateway = await startChild('gateway', 'gateway/index.ts', { ...gatewayEnv, ...PROOFLESS_GATEWAYS[target] }, options.gatewayNodeFlags ?? []);
+      // Each gateway instance writes its own audit chain, as instances sharing a store must.
+      const env = { ...gatewayEnv, PROOFLESS_AUDIT_CHAIN_ID: `bench-${target}`, ...PROOFLESS_GATEWAYS[target] };
+      const gateway = await startChild('gateway', 'gateway/index.ts', env, options.gatewayNodeFlags ?? []);
       started.set(target, gateway);
     };
     const startBaseline = async () => {

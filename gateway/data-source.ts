@@ -1,13 +1,13 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import type { Fetcher } from '@apollo/utils.fetcher';
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayCachePolicy, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../lib/error-codes';
 import type { DepartmentAnswer, DepartmentCache } from './cache/department-cache';
 import type { DepartmentCallOutcome } from './metrics';
 import { CircuitBreaker } from './circuit-breaker';
 import type { GatewayContext } from './context';
-import { DepartmentTimeoutError } from './department-fetch';
+import { departmentFetcher, DepartmentTimeoutError } from './department-fetch';
 
 /** Headers passed on to every department: who asks (the token, for departments that check it themselves) and why. */
 const FORWARDED_HEADERS = ['authorization', 'x-service-item', 'x-case-number', 'x-request-id'];
@@ -16,7 +16,7 @@ const FORWARDED_HEADERS = ['authorization', 'x-service-item', 'x-case-number', '
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export interface DepartmentDataSourceOptions {
-  /** How the department is called (gateway/department-fetch.ts); default @apollo/gateway's own. */
+  /** How the department is called; default gateway/department-fetch.ts with a 3 s timeout. */
   fetcher?: Fetcher;
   /** The department's circuit; default one with CircuitBreaker's defaults. */
   breaker?: CircuitBreaker;
@@ -37,30 +37,36 @@ export interface DepartmentDataSourceOptions {
  * pooled connection the department had just closed fails this way); a mutation never is,
  * since the department may have acted on it. Every outcome feeds the department's
  * circuit breaker, and while it is open calls fail at once.
+ *
+ * It does what @apollo/gateway's RemoteGraphQLDataSource does for a plain POST (no
+ * automatic persisted queries, no hooks), without the node-fetch Request and Headers
+ * that class builds around every call for hooks we do not use: under load they were a
+ * measurable share of the gateway's CPU (`npm run bench -- --profile`).
  */
-export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
+  readonly fetcher: Fetcher;
   readonly breaker: CircuitBreaker;
   private readonly cache?: DepartmentCache;
   private readonly observeCall: (outcome: DepartmentCallOutcome, seconds: number) => void;
 
-  constructor(readonly department: string, url: string, options: DepartmentDataSourceOptions = {}) {
-    super({ url, ...(options.fetcher ? { fetcher: options.fetcher } : {}) });
+  constructor(readonly department: string, readonly url: string, options: DepartmentDataSourceOptions = {}) {
+    this.fetcher = options.fetcher ?? departmentFetcher({ timeoutMs: 3000 });
     this.breaker = options.breaker ?? new CircuitBreaker();
     this.cache = options.cache;
     this.observeCall = options.observeCall ?? (() => undefined);
   }
 
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    // Only calls made for an incoming operation have a caller to speak for (not health checks).
-    if (!('incomingRequestContext' in options)) return;
+  /** The headers of one call: JSON, and the caller's who and why (a call made for an incoming operation only). */
+  private headersFor(options: GraphQLDataSourceProcessOptions<GatewayContext>): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (!('incomingRequestContext' in options)) return headers;
     options.incomingRequestContext.context.departmentsCalled?.add(this.department);
     const incoming = options.incomingRequestContext.request.http?.headers;
-    const { request } = options;
-    if (!incoming || !request.http) return;
     for (const name of FORWARDED_HEADERS) {
-      const value = incoming.get(name);
-      if (value) request.http.headers.set(name, value);
+      const value = incoming?.get(name);
+      if (value) headers[name] = value;
     }
+    return headers;
   }
 
   /**
@@ -72,7 +78,7 @@ export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext
    * the audit record: the facts are the department's. It also serves while the
    * department's circuit is open.
    */
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const { query, variables } = options.request;
     const fetch = this.cache && 'incomingRequestContext' in options && query ? this.cache.cacheableFetch(this.department, { query, variables }) : undefined;
     if (!this.cache || !fetch) return this.callDepartment(options);
@@ -106,8 +112,8 @@ export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext
     // The query planner writes each fetch as `query ...`, `mutation ...` or a bare selection set.
     const mayRetry = !/^\s*mutation\b/.test(options.request.query ?? '');
     try {
-      const response = await super.process(options).catch((error: unknown) => {
-        if (mayRetry && isConnectionError(error)) return super.process(options);
+      const response = await this.exchange(options).catch((error: unknown) => {
+        if (mayRetry && isConnectionError(error)) return this.exchange(options);
         throw error;
       });
       this.breaker.recordSuccess();
@@ -121,6 +127,22 @@ export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext
     }
   }
 
+  /** One POST to the department; any answer but a 2xx JSON object is a failure. */
+  private async exchange(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    const { query, variables, operationName, extensions } = options.request;
+    const response = await this.fetcher(this.url, {
+      method: 'POST',
+      headers: this.headersFor(options),
+      body: JSON.stringify({ query, variables, operationName, extensions }),
+    });
+    if (!response.ok) throw new Error(`the department answered HTTP ${response.status}`);
+    if (!/^application\/(graphql-response\+)?json\b/.test(response.headers.get('content-type') ?? '')) throw new Error('the department did not answer JSON');
+    const body: unknown = await response.json();
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('the department did not answer a JSON object');
+    if ('incomingRequestContext' in options) restrictCachePolicy(options.incomingRequestContext.overallCachePolicy, response);
+    return { ...(body as GatewayGraphQLResponse), http: response } as GatewayGraphQLResponse;
+  }
+
   private unavailable(): GraphQLError {
     return new GraphQLError(`the ${this.department} department could not answer`, {
       extensions: { code: ErrorCode.DEPARTMENT_UNAVAILABLE, department: this.department },
@@ -132,6 +154,21 @@ export class DepartmentDataSource extends RemoteGraphQLDataSource<GatewayContext
       extensions: { code: ErrorCode.DEPARTMENT_TIMEOUT, department: this.department },
     });
   }
+}
+
+/**
+ * The caller's answer may be cached no longer than the department's: its `cache-control`
+ * restricts the request's overall policy, as RemoteGraphQLDataSource does (our departments
+ * send `no-store`, so the gateway's answers are never cacheable).
+ */
+function restrictCachePolicy(policy: GatewayCachePolicy | undefined, response: FetcherResponse): void {
+  if (!policy || !('restrict' in policy)) return;
+  const header = response.headers.get('cache-control') ?? '';
+  const maxAge = /(?:^|,)\s*max-age=(\d+)/.exec(header);
+  policy.restrict({
+    maxAge: maxAge ? Number(maxAge[1]) : 0,
+    ...(/(?:^|,)\s*private\b/.test(header) ? { scope: 'PRIVATE' as const } : /(?:^|,)\s*public\b/.test(header) ? { scope: 'PUBLIC' as const } : {}),
+  });
 }
 
 function isConnectionError(error: unknown): boolean {

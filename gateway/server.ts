@@ -9,7 +9,7 @@ import { serveGraphQL, type RouteHandler } from '../lib/graphql-http';
 import type { Logger } from '../lib/logger';
 import { openRedisDepartmentCache } from './cache/open';
 import type { Config } from './config';
-import { createGateway } from './gateway';
+import { createGateway, type Gateway } from './gateway';
 import { liveness, readinessCheck } from './health';
 import { auditConsoleRoutes } from './pages/audit-console';
 import { explorerPages } from './pages/explorer';
@@ -37,37 +37,50 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     ...(config.isAuditConsoleEnabled ? auditConsoleRoutes() : {}),
   };
   const { store, log } = await openConfiguredAuditLog(config);
-  const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
-  const rateLimitStore = redis
-    ? fallbackRateLimitStore(redisRateLimitStore(redis, config.rateLimits), memoryRateLimitStore(config.rateLimits), warn)
-    : undefined;
-  const sharedCache = redis && config.cache.isEnabled ? await openRedisDepartmentCache(redis, config.cache, config.pseudonymKey, warn) : undefined;
-  const gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache, log: logger });
-  const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, chainId: config.audit.chainId, redis });
-  routes['/healthz'] = liveness;
-  routes['/readyz'] = readiness.route;
-  routes['/metrics'] = gateway.metrics.route;
-  const served = await serveGraphQL(gateway.server, {
-    host: config.host,
-    port: config.port,
-    maxBodyBytes: config.maxBodyBytes,
-    context: gateway.context,
-    didAnswer: gateway.didAnswer,
-    routes,
-    browserPage: explorer?.page,
-  });
-  return {
-    url: served.url,
-    async stop() {
-      // Load balancers see 503 from now on, while requests already in flight are answered.
-      readiness.startDraining();
-      await served.stop();
-      await log.close();
-      await store.close();
-      sharedCache?.close();
-      redis?.disconnect();
-    },
+  let redis: Redis | undefined;
+  let sharedCache: Awaited<ReturnType<typeof openRedisDepartmentCache>> | undefined;
+  let gateway: Gateway | undefined;
+  const closeInfrastructure = async () => {
+    await log.close();
+    await store.close();
+    sharedCache?.close();
+    redis?.disconnect();
   };
+  try {
+    redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
+    const rateLimitStore = redis
+      ? fallbackRateLimitStore(redisRateLimitStore(redis, config.rateLimits), memoryRateLimitStore(config.rateLimits), warn)
+      : undefined;
+    sharedCache = redis && config.cache.isEnabled ? await openRedisDepartmentCache(redis, config.cache, config.pseudonymKey, warn) : undefined;
+    gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache, log: logger });
+    const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, chainId: config.audit.chainId, redis });
+    routes['/healthz'] = liveness;
+    routes['/readyz'] = readiness.route;
+    routes['/metrics'] = gateway.metrics.route;
+    const served = await serveGraphQL(gateway.server, {
+      host: config.host,
+      port: config.port,
+      maxBodyBytes: config.maxBodyBytes,
+      context: gateway.context,
+      didAnswer: gateway.didAnswer,
+      routes,
+      browserPage: explorer?.page,
+    });
+    return {
+      url: served.url,
+      async stop() {
+        // Load balancers see 503 from now on, while requests already in flight are answered.
+        readiness.startDraining();
+        await served.stop();
+        await closeInfrastructure();
+      },
+    };
+  } catch (error) {
+    // A gateway that cannot start (a catalog that does not fit, a port in use) leaves nothing open behind it.
+    await gateway?.server.stop().catch(() => undefined);
+    await closeInfrastructure();
+    throw error;
+  }
 }
 
 async function openConfiguredAuditLog(config: Config): Promise<{ store: AuditStore; log: AuditLog }> {

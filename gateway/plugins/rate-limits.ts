@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../lib/error-codes';
-import { pseudonym } from '../../lib/pseudonym';
+import { memoisedPseudonym } from '../../lib/pseudonym';
 import { refuse, type GatewayContext } from '../context';
 import { operationCheckPlugin } from '../operation-check';
 import type { RateLimitStore } from '../rate-limit-store';
@@ -27,7 +27,7 @@ const MESSAGES = {
  */
 export function rateLimitsPlugin(options: RateLimitsOptions): ApolloServerPlugin<GatewayContext> {
   const now = options.now ?? Date.now;
-  const hide = (value: string) => pseudonym(options.pseudonymKey, value);
+  const hide = memoisedPseudonym(options.pseudonymKey);
   return operationCheckPlugin(async (requestContext) => {
     const { caller, citizensAsked } = requestContext.contextValue;
     if (!caller) return;

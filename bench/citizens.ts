@@ -15,6 +15,12 @@ export interface CitizenPool {
   pick(): KnownCitizen;
   /** `n` distinct citizens, uniformly at random from the pool. */
   pickDistinct(n: number): KnownCitizen[];
+  /**
+   * One citizen, Zipf-distributed (exponent 1) over the pool: the k-th most asked-for is
+   * asked for 1/k as often as the first, as a few residents come back to the service hall
+   * again and again while most come once. For the cache scenario.
+   */
+  pickRepeated(): KnownCitizen;
 }
 
 /**
@@ -44,7 +50,26 @@ export function drawCitizenPool(dataDir: string, maxSize: number, seed = 7): Cit
   }
   if (pool.length === 0) throw new Error(`the household registry in ${dataDir} holds no persons`);
   const pick = () => pool[Math.floor(Math.random() * pool.length)];
+  // Cumulative Zipf weights over the pool's ranks, built once on first use; a pick is a binary search.
+  let zipf: Float64Array | undefined;
+  const pickRepeated = () => {
+    if (!zipf) {
+      zipf = new Float64Array(pool.length);
+      let total = 0;
+      for (let rank = 0; rank < pool.length; rank += 1) zipf[rank] = total += 1 / (rank + 1);
+    }
+    const target = Math.random() * zipf[zipf.length - 1];
+    let low = 0;
+    let high = zipf.length - 1;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (zipf[middle] < target) low = middle + 1;
+      else high = middle;
+    }
+    return pool[low];
+  };
   return {
+    pickRepeated,
     registrySize: seen,
     pick,
     pickDistinct(n) {

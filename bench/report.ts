@@ -17,6 +17,8 @@ export interface Measurement {
   result: LoadResult;
   /** Each figure divided by the reference's (the plain gateway in the same scenario and run, unless the results say otherwise); null without one. */
   ratios: Ratios | null;
+  /** Department fetches answered from the cache during the measurement (scenarios that measure the cache). */
+  cache?: { hits: number; misses: number; hitRatio: number };
 }
 
 /** Higher is better for requests/s; lower is better for the others. */
@@ -29,6 +31,8 @@ export interface Ratios {
 
 export function targetLabel(target: TargetName): string {
   if (target === 'proofless') return 'Proofless';
+  if (target === 'proofless-cache') return 'Proofless, cache in process';
+  if (target === 'proofless-redis') return 'Proofless, cache in Redis';
   if (target === 'plain') return 'plain gateway';
   return target in PROOFLESS_GATEWAYS ? target : `${target} direct`;
 }

@@ -186,8 +186,13 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
       const rows: Measurement[] = [];
       // Every target warms up before any is measured: the departments warm up with the first, which would favour the ones after it.
       for (const target of scenario.targets) await warmUp(stack, scenario, target, citizens, headers, timing.warmupSeconds);
-      for (const target of scenario.targets) rows.push(await measure(stack, scenario, target, citizens, headers, { warmupSeconds: 0, seconds: timing.seconds }));
-      const baseline = rows.find((row) => row.target === 'plain');
+      for (const target of scenario.targets) {
+        const before = scenario.isCacheMeasured ? await cacheCounts(stack, target) : undefined;
+        const row = await measure(stack, scenario, target, citizens, headers, { warmupSeconds: 0, seconds: timing.seconds });
+        if (before) row.cache = cacheDelta(before, await cacheCounts(stack, target));
+        rows.push(row);
+      }
+      const baseline = rows.find((row) => row.target === (scenario.reference ?? 'plain'));
       for (const row of rows) row.ratios = baseline ? ratiosOf(row.result, baseline.result) : null;
       measurements.push(...rows);
       if (!scenario.isFetchCountChecked) continue;
@@ -198,9 +203,13 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
     return { measurements, fetchChecks };
   });
 
-  console.log(`\n${formatMeasurements(measurements)}\n${LEGEND}; reference: the plain gateway in the same scenario`);
+  console.log(`\n${formatMeasurements(measurements)}\n${LEGEND}; reference: the plain gateway in the same scenario, unless the scenario names another`);
   for (const scenario of SCENARIOS) {
     console.log(`(${scenario.id}) ${scenario.title}${scenario.whyNoBaseline ? `; no baseline: ${scenario.whyNoBaseline}` : ''}`);
+  }
+  for (const row of measurements.filter((measurement) => measurement.cache)) {
+    const { hits, misses, hitRatio } = row.cache as NonNullable<Measurement['cache']>;
+    console.log(`(${row.scenario}) ${targetLabel(row.target)}: cache hit ratio ${(hitRatio * 100).toFixed(1)}% (${hits} hits, ${misses} misses), ×${row.ratios?.requestsPerSecond ?? '?'} req/s over the cache off`);
   }
   for (const check of fetchChecks) console.log(formatFetchCheck(check));
   const file = writeResults('latest', {
@@ -210,12 +219,25 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
     finishedAt: new Date().toISOString(),
     machine: { atStart: machineAtStart, atEnd: machine() },
     settings: { connections: CONNECTIONS, ...timing, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS, baseline: BASELINE_SETTINGS },
-    ratiosTo: 'the plain gateway in the same scenario',
+    ratiosTo: 'the plain gateway in the same scenario, or the scenario\'s reference target',
     scenarios: SCENARIOS.map(({ id, title, serviceItem, targets, whyNoBaseline }) => ({ id, title, serviceItem, targets, whyNoBaseline })),
     measurements,
     fetchChecks,
   });
   console.log(`written to ${path.relative(process.cwd(), file)}`);
+}
+
+/** A Proofless gateway's cache counters, from its /metrics; zero for a gateway without the cache. */
+async function cacheCounts(stack: Stack, target: TargetName): Promise<{ hits: number; misses: number }> {
+  const text = await (await fetch(new URL('/metrics', stack.url(target)))).text();
+  const counter = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { hits: counter('proofless_cache_hits_total'), misses: counter('proofless_cache_misses_total') };
+}
+
+function cacheDelta(before: { hits: number; misses: number }, after: { hits: number; misses: number }): NonNullable<Measurement['cache']> {
+  const hits = after.hits - before.hits;
+  const misses = after.misses - before.misses;
+  return { hits, misses, hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses) };
 }
 
 async function scaleRun(timing: Timing, { isQuick }: RunArguments): Promise<void> {

@@ -35,6 +35,10 @@ export interface Scenario {
   whyNoBaseline?: string;
   /** Compare the departments' HTTP requests per operation with the query plan's fetches. */
   isFetchCountChecked?: boolean;
+  /** The target every row's ratios are taken against; default the plain gateway. */
+  reference?: TargetName;
+  /** Read each Proofless target's cache hits and misses from its /metrics around the measurement. */
+  isCacheMeasured?: boolean;
   next(citizens: CitizenPool): ScenarioRequest;
 }
 
@@ -122,6 +126,20 @@ export const SCENARIOS: readonly Scenario[] = [
     next(citizens) {
       const citizen = citizens.pick();
       return { body: { query: CITIZEN_IDENTITY, variables: { id: citizen.idNumber } }, check: (data) => checkCitizen(data, 'citizen', citizen) };
+    },
+  },
+  {
+    id: 'E',
+    title: "A's query for repeated citizens (Zipf), cache off, in process, and in Redis",
+    serviceItem: '330100-ZJ-0001',
+    caseNumber: 'BENCH-E-000001',
+    targets: ['proofless', 'proofless-cache', 'proofless-redis'],
+    reference: 'proofless',
+    whyNoBaseline: 'it measures the department-answer cache: the reference is the same Proofless gateway with the cache off',
+    isCacheMeasured: true,
+    next(citizens) {
+      const citizen = citizens.pickRepeated();
+      return { body: { query: CITIZEN_FACTS, variables: { id: citizen.idNumber } }, check: (data) => checkCitizen(data, 'citizen', citizen) };
     },
   },
 ];

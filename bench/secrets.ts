@@ -16,6 +16,8 @@ export interface BenchSecrets {
   audience: string;
   jwtPublicKeyFile: string;
   pseudonymKeyFile: string;
+  /** Names and encrypts cached answers in Redis. */
+  cacheKeyFile: string;
   auditKeyFile: string;
   serviceTokenFile: string;
   /** A service token granted `serviceItems`, as a service system's identity provider would issue it. */
@@ -31,12 +33,14 @@ export async function createBenchSecrets(folder: string, catalogItems: string[])
   writeFileSync(jwtPublicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
   const pseudonymKeyFile = path.join(folder, 'pseudonym-key');
   writeFileSync(pseudonymKeyFile, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  const cacheKeyFile = path.join(folder, 'cache-key');
+  writeFileSync(cacheKeyFile, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
   const auditKeyFile = path.join(folder, 'audit-signing-key.pem');
   ensureSigningKeyFile(auditKeyFile);
   const serviceToken = (serviceItems: string[], officer: string) => signToken(privateKey, { app: 'bench-service-system', sub: officer, serviceItems });
   const serviceTokenFile = path.join(folder, 'service-bureau-token');
   writeFileSync(serviceTokenFile, await signToken(privateKey, { app: 'service-bureau', sub: 'commitment-follow-up', serviceItems: catalogItems }), { mode: 0o600 });
-  return { issuer: BENCH_ISSUER, audience: BENCH_AUDIENCE, jwtPublicKeyFile, pseudonymKeyFile, auditKeyFile, serviceTokenFile, serviceToken };
+  return { issuer: BENCH_ISSUER, audience: BENCH_AUDIENCE, jwtPublicKeyFile, pseudonymKeyFile, cacheKeyFile, auditKeyFile, serviceTokenFile, serviceToken };
 }
 
 /** The claim layout the gateway reads (gateway/auth.ts); valid for a day, longer than any run. */

@@ -28,6 +28,9 @@ export const BENCH_RATE_LIMIT = 10_000_000;
  */
 export const PROOFLESS_GATEWAYS = {
   proofless: { PROOFLESS_CACHE: 'off' },
+  // The cache scenario's: answers kept in this process (no Redis), and in the machine's Redis shared by instances.
+  'proofless-cache': { PROOFLESS_CACHE: 'on' },
+  'proofless-redis': { PROOFLESS_CACHE: 'on', PROOFLESS_REDIS_URL: 'redis://127.0.0.1:6379' },
 } satisfies Record<string, NodeJS.ProcessEnv>;
 
 /** A Proofless gateway, the plain @apollo/gateway baseline, or a department called directly. */
@@ -103,6 +106,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PROOFLESS_JWT_AUDIENCE: secrets.audience,
       PROOFLESS_JWT_PUBLIC_KEY_FILE: secrets.jwtPublicKeyFile,
       PROOFLESS_PSEUDONYM_KEY_FILE: secrets.pseudonymKeyFile,
+      PROOFLESS_CACHE_KEY_FILE: secrets.cacheKeyFile,
       PROOFLESS_AUDIT_KEY_FILE: secrets.auditKeyFile,
       PROOFLESS_RATE_LIMIT_APPLICATION_PER_MINUTE: String(BENCH_RATE_LIMIT),
       PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE: String(BENCH_RATE_LIMIT),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { listDepartments, SUPERGRAPH_FILE } from '../lib/composition';
 import { REPO_ROOT } from '../lib/paths';
 import type { DepartmentName } from '../subgraphs/shared/provenance';
+import { GATEWAY_NODE_FLAGS } from '../gateway/config';
 import { loadSupergraph } from '../gateway/supergraph';
 import { registryFiles } from '../synthetic/seed';
 import type { RequestCountAnswer, RequestCountQuery } from './request-counter';
@@ -116,7 +117,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const startGateway = async (target: keyof typeof PROOFLESS_GATEWAYS) => {
       // Each gateway instance writes its own audit chain, as instances sharing a store must.
       const env = { ...gatewayEnv, PROOFLESS_AUDIT_CHAIN_ID: `bench-${target}`, ...PROOFLESS_GATEWAYS[target] };
-      const gateway = await startChild('gateway', 'gateway/index.ts', env, options.gatewayNodeFlags ?? []);
+      // As `npm start` runs it: the product's own Node flags (the baseline keeps Node's defaults).
+      const gateway = await startChild('gateway', 'gateway/index.ts', env, [...GATEWAY_NODE_FLAGS, ...(options.gatewayNodeFlags ?? [])]);
       started.set(target, gateway);
     };
     const startBaseline = async () => {

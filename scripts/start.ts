@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../gateway/config';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, GATEWAY_NODE_FLAGS } from '../gateway/config';
 import { loadCatalog } from '../lib/catalog';
 import { listDepartments } from '../lib/composition';
 import { ensureDevSecret } from '../lib/dev-secrets';
@@ -24,13 +24,13 @@ const STOP_TIMEOUT_MS = 10_000;
 const children: ChildProcess[] = [];
 let isStopping = false;
 
-function startChild(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string): Promise<string> {
+function startChild(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string, nodeFlags: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
     const log = openSync(path.join(logDir, `${name}.log`), 'a');
     const child = fork(path.join(REPO_ROOT, entry), [], {
       cwd: REPO_ROOT,
       env,
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...nodeFlags],
       // Each process's JSON log goes to <data dir>/logs/<name>.log: on this terminal it would bury the one line this script prints. Start-up errors still show.
       stdio: ['ignore', log, 'inherit', 'ipc'],
     });
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   DEPARTMENTS.forEach((name, i) => {
     gatewayEnv[`PROOFLESS_${name.toUpperCase()}_URL`] = urls[i];
   });
-  const gatewayUrl = await startChild('gateway', 'gateway/index.ts', gatewayEnv, logDir);
+  const gatewayUrl = await startChild('gateway', 'gateway/index.ts', gatewayEnv, logDir, GATEWAY_NODE_FLAGS);
   // Children were started, and so listed, in DEPARTMENTS order.
   children[DEPARTMENTS.indexOf('service')].send({ gatewayUrl });
   const [idNumber] = sampleIdNumbers(dataDir, 1);

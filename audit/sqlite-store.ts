@@ -37,7 +37,7 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
   }
 
   // Records and checkpoints are written from a worker thread, so their fsync never stalls this one.
-  const writer = startSqliteWriter(file, options.busyTimeoutMs ?? 5000);
+  const writer = startSqliteWriter(file, options.busyTimeoutMs ?? 5000, WRITES);
   const lastRecord = db.prepare('SELECT sequence, hash FROM audit_record WHERE chain_id = ? ORDER BY sequence DESC LIMIT 1');
   const lastAnchor = db.prepare(`SELECT first_kept_sequence - 1 AS sequence, previous_hash AS hash FROM audit_anchor
     WHERE chain_id = ? ORDER BY first_kept_sequence DESC LIMIT 1`);
@@ -68,12 +68,12 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
     },
     async append(records) {
       await writer.write(records.flatMap((record): Statement[] => [
-        [INSERT_RECORD, RECORD_COLUMNS.map(([, field]) => toColumn(record[field]))],
-        ...record.citizens.map((idNumber): Statement => [INSERT_CITIZEN, [idNumber, record.time, record.chainId, record.sequence]]),
+        ['record', RECORD_COLUMNS.map(([, field]) => toColumn(record[field]))],
+        ...record.citizens.map((idNumber): Statement => ['citizen', [idNumber, record.time, record.chainId, record.sequence]]),
       ]));
     },
     async appendCheckpoint(c: SignedCheckpoint) {
-      await writer.write([[INSERT_CHECKPOINT, [c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature]]]);
+      await writer.write([['checkpoint', [c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature]]]);
     },
     async lastCheckpointSequence(chainId) {
       return (lastCheckpoint.get(chainId) as { sequence: number | null }).sequence;
@@ -164,10 +164,13 @@ const SCHEMA = `
   ) WITHOUT ROWID;
 `;
 
-const INSERT_RECORD = `INSERT INTO audit_record (${RECORD_COLUMNS.map(([column]) => column).join(', ')})
-  VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`;
-const INSERT_CITIZEN = 'INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) VALUES (?, ?, ?, ?)';
-const INSERT_CHECKPOINT = 'INSERT INTO audit_checkpoint (chain_id, sequence, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)';
+/** What the writer thread runs, by the names `append` and `appendCheckpoint` give. */
+const WRITES = {
+  record: `INSERT INTO audit_record (${RECORD_COLUMNS.map(([column]) => column).join(', ')})
+    VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`,
+  citizen: 'INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) VALUES (?, ?, ?, ?)',
+  checkpoint: 'INSERT INTO audit_checkpoint (chain_id, sequence, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)',
+};
 
 const LIST_FIELDS = new Set<string>(['coordinates', 'citizens', 'departments', 'errorCodes']);
 

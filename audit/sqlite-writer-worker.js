@@ -2,7 +2,7 @@
 /**
  * The audit store's SQLite writer, in a worker thread (audit/sqlite-writer.ts starts it).
  * Plain JavaScript: a worker thread does not get its parent's TypeScript loader (tsx, or
- * jest's transform). It runs each batch of statements in one IMMEDIATE transaction on its
+ * jest's transform). It runs each batch of named statements in one IMMEDIATE transaction on its
  * own connection and answers when the commit, fsync included, is done.
  */
 const { parentPort, workerData } = require('node:worker_threads');
@@ -12,18 +12,11 @@ const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 
-const statements = new Map();
-function prepared(sql) {
-  let statement = statements.get(sql);
-  if (!statement) {
-    statement = db.prepare(sql);
-    statements.set(sql, statement);
-  }
-  return statement;
-}
+// Prepared once, by the names batches use: a batch carries names and parameters, not SQL text.
+const statements = new Map(Object.entries(workerData.statements).map(([name, sql]) => [name, db.prepare(sql)]));
 
 const runBatch = db.transaction((batch) => {
-  for (const [sql, params] of batch) prepared(sql).run(...params);
+  for (const [name, params] of batch) statements.get(name).run(...params);
 });
 
 parentPort.on('message', (message) => {

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
-/** One statement and its parameters, as better-sqlite3 runs them. */
-export type Statement = [sql: string, params: unknown[]];
+/** One of the writer's statements, by name, and its parameters. */
+export type Statement = [name: string, params: unknown[]];
 
 export interface SqliteWriter {
   /** Runs the statements in one transaction; resolves once it is committed and fsynced, rejects with SQLite's error. */
@@ -21,8 +21,9 @@ export interface SqliteWriter {
  * The thread keeps the process alive only while a write is outstanding, so a forgotten
  * store never holds a process open, and a write awaited is never cut short by an exit.
  */
-export function startSqliteWriter(file: string, busyTimeoutMs: number): SqliteWriter {
-  const worker = new Worker(path.join(__dirname, 'sqlite-writer-worker.js'), { workerData: { file, busyTimeoutMs } });
+export function startSqliteWriter(file: string, busyTimeoutMs: number, statements: Record<string, string>): SqliteWriter {
+  // Statements are prepared in the worker once; each batch names them, so only parameters cross threads.
+  const worker = new Worker(path.join(__dirname, 'sqlite-writer-worker.js'), { workerData: { file, busyTimeoutMs, statements } });
   worker.unref();
   const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   let nextId = 0;

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Redis from 'ioredis';
 import type { AuditStore } from '../audit/store';
-import type { RouteHandler } from '../lib/graphql-http';
+import { sendJson, type RouteHandler } from '../lib/graphql-http';
+import { withTimeout } from '../lib/with-timeout';
 import type { CircuitState } from './circuit-breaker';
 import type { DepartmentDataSource } from './data-source';
 
@@ -18,6 +19,9 @@ export interface ReadinessOptions {
   checkTimeoutMs?: number;
 }
 
+/** Health answers are about this moment: no cache on the way may keep one. */
+const NOT_STORED = { 'cache-control': 'no-store' };
+
 type Status = 'ready' | 'degraded' | 'unavailable' | 'draining';
 
 export interface Readiness {
@@ -28,7 +32,7 @@ export interface Readiness {
 }
 
 /** `/healthz`: the process is alive and serving HTTP. Nothing else is checked, so a load balancer never restarts a gateway for a department's fault. */
-export const liveness: RouteHandler = (_req, res) => sendJson(res, 200, { status: 'alive' });
+export const liveness: RouteHandler = (_req, res) => sendJson(res, 200, { status: 'alive' }, NOT_STORED);
 
 /**
  * `/readyz`, for load balancers: whether this instance should get traffic, with a body
@@ -49,7 +53,7 @@ export function readinessCheck(options: ReadinessOptions): { route: RouteHandler
     },
     async route(_req: IncomingMessage, res: ServerResponse) {
       const readiness = await checkReadiness(options, timeoutMs, isDraining);
-      sendJson(res, readiness.status === 'ready' || readiness.status === 'degraded' ? 200 : 503, readiness);
+      sendJson(res, readiness.status === 'ready' || readiness.status === 'degraded' ? 200 : 503, readiness, NOT_STORED);
     },
   };
 }
@@ -86,15 +90,5 @@ async function isDepartmentReachable(source: DepartmentDataSource, timeoutMs: nu
 
 /** True when `check` resolves true within `timeoutMs`; false on false, on any error and on time-out. */
 function withinTime(check: Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  return Promise.race([check.catch(() => false), timeout]).finally(() => clearTimeout(timer));
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), 'cache-control': 'no-store' });
-  res.end(payload);
+  return withTimeout(check, timeoutMs, 'check timed out').catch(() => false);
 }

@@ -143,7 +143,12 @@ function isBrowserPageRequest(req: IncomingMessage): boolean {
 
 /** Writes a GraphQL-shaped error answer for failures that happen before GraphQL runs. */
 export function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
-  const payload = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] }, headers);
+}
+
+/** Writes `body` as a whole JSON answer, with its length. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
   res.end(payload);
 }

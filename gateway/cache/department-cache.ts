@@ -1,4 +1,5 @@
 import { pseudonym } from '../../lib/pseudonym';
+import { withTimeout } from '../../lib/with-timeout';
 import type { AnswerStore } from './answer-store';
 import { answerKey } from './cache-key';
 import { keepForMs } from './cache-control';
@@ -96,12 +97,8 @@ export function createDepartmentCache(options: DepartmentCacheOptions): Departme
       markDown();
       return undefined;
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error('cache operation timed out')), timeoutMs);
-      });
-      const value = await Promise.race([operation(), timeout]);
+      const value = await withTimeout(operation(), timeoutMs, 'cache operation timed out');
       if (isStoreDown) warn(`cache: ${store.name} is back; caching department answers again`);
       isStoreDown = false;
       return { value };
@@ -109,8 +106,6 @@ export function createDepartmentCache(options: DepartmentCacheOptions): Departme
       counters.errors += 1;
       markDown();
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

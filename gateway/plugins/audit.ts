@@ -5,6 +5,7 @@ import { GraphQLError, Kind, print, type DocumentNode, type GraphQLFormattedErro
 import type { AuditEntry } from '../../audit/entry';
 import type { AuditLog } from '../../audit/log';
 import { ErrorCode } from '../../lib/error-codes';
+import { withTimeout } from '../../lib/with-timeout';
 import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers';
 import { identifiersIn } from './identifier-arguments';
 import type { GatewayContext } from '../context';
@@ -67,7 +68,7 @@ export function auditPlugin(options: AuditOptions): ApolloServerPlugin<GatewayCo
           if (!entry) return;
           const started = performance.now();
           try {
-            await withTimeout(options.log.record(entry), options.writeTimeoutMs ?? 5000);
+            await durableWithin(options.log.record(entry), options.writeTimeoutMs ?? 5000);
             options.observeWrite?.((performance.now() - started) / 1000, true);
           } catch {
             options.observeWrite?.((performance.now() - started) / 1000, false);
@@ -150,7 +151,7 @@ export async function recordRefusedBeforePipeline(log: AuditLog, context: Gatewa
     return typeof value === 'string' ? clip(value) : null;
   };
   try {
-    await withTimeout(log.record({
+    await durableWithin(log.record({
       time: new Date(context.startedAt).toISOString(),
       requestId: context.requestId,
       application: null,
@@ -173,12 +174,8 @@ export async function recordRefusedBeforePipeline(log: AuditLog, context: Gatewa
 }
 
 /** A store that hangs must not hold answers forever: past the timeout the answer is refused, the record may still land. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`audit write took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+function durableWithin(write: Promise<unknown>, ms: number): Promise<unknown> {
+  return withTimeout(write, ms, `audit write took longer than ${ms} ms`);
 }
 
 function failClosed(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>): void {

@@ -3,7 +3,7 @@ import type { GatewayCachePolicy, GatewayGraphQLResponse } from '@apollo/server-
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../lib/error-codes';
-import type { DepartmentAnswer, DepartmentCache } from './cache/department-cache';
+import { isQuery, type DepartmentAnswer, type DepartmentCache } from './cache/department-cache';
 import type { DepartmentCallOutcome } from './metrics';
 import { CircuitBreaker } from './circuit-breaker';
 import type { GatewayContext } from './context';
@@ -109,8 +109,7 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
       this.observeCall('circuit_open', seconds());
       throw this.unavailable();
     }
-    // The query planner writes each fetch as `query ...`, `mutation ...` or a bare selection set.
-    const mayRetry = !/^\s*mutation\b/.test(options.request.query ?? '');
+    const mayRetry = isQuery(options.request.query ?? '');
     try {
       const response = await this.exchange(options).catch((error: unknown) => {
         if (mayRetry && isConnectionError(error)) return this.exchange(options);

@@ -169,12 +169,13 @@ export function createDepartmentCache(options: DepartmentCacheOptions): Departme
 }
 
 /**
- * Whether a fetch is a query (only queries are cached). The query planner prints each
+ * Whether a query-plan fetch is a query: only queries are cached, and only queries are
+ * sent again after a connection error (data-source.ts). The query planner prints each
  * fetch's operation first, with ignored characters stripped (@apollo/query-planner
  * buildPlan), so it starts with `query` or, for an anonymous query, `{`; a mutation or
- * anything unexpected is not cached.
+ * anything unexpected is not a query.
  */
-function isQuery(operation: string): boolean {
+export function isQuery(operation: string): boolean {
   return operation.startsWith('{') || /^query\b/.test(operation);
 }
 

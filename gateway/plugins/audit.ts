@@ -10,7 +10,7 @@ import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers
 import { identifiersIn } from './identifier-arguments';
 import type { GatewayContext } from '../context';
 import { analyseOperation, isIntrospectionCoordinate } from '../operation-analysis';
-import { outcomeOf } from '../outcome';
+import { outcomeOf, type Outcome } from '../outcome';
 
 export interface AuditOptions {
   log: AuditLog;
@@ -61,8 +61,10 @@ export function auditPlugin(options: AuditOptions): ApolloServerPlugin<GatewayCo
         async willSendResponse(requestContext) {
           requestContext.response.http.headers.set('x-request-id', requestContext.contextValue.requestId);
           const context = requestContext.contextValue;
-          const entry = auditEntryFor(requestContext, callerDocument, requested ?? []);
-          context.ending.outcome = entry?.outcome ?? outcomeOfResponse(requestContext);
+          const result = singleResultOf(requestContext);
+          const outcome = outcomeOf(context, result?.data, result?.errors ?? []);
+          const entry = auditEntryFor(requestContext, callerDocument, requested ?? [], outcome);
+          context.ending.outcome = outcome;
           context.ending.serviceItem = context.purpose?.serviceItem;
           context.ending.refusalCode = context.refusal?.extensions.code as string | undefined;
           if (!entry) return;
@@ -86,18 +88,17 @@ function auditEntryFor(
   requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>,
   callerDocument: DocumentNode | undefined,
   requested: string[],
+  outcome: Outcome,
 ): AuditEntry | null {
   const context = requestContext.contextValue;
   const headers = requestContext.request.http?.headers;
   const serviceItem = headers?.get('x-service-item') ?? null;
   const caseNumber = headers?.get('x-case-number') ?? null;
-  const body = requestContext.response.body;
-  const result = body.kind === 'single' ? body.singleResult : undefined;
+  const result = singleResultOf(requestContext);
   const returned = result?.data ? takeAuditIdentifiers(result.data) : [];
   if (!context.caller && !serviceItem && !caseNumber && requested.length === 0) return null;
 
   const errors = result?.errors ?? [];
-  const outcome = outcomeOf(context, result?.data, errors);
   return {
     time: new Date(context.startedAt).toISOString(),
     requestId: context.requestId,
@@ -123,10 +124,10 @@ function sourceHash(requestContext: GraphQLRequestContext<GatewayContext>): stri
   return requestContext.source ? createHash('sha256').update(requestContext.source).digest('hex') : null;
 }
 
-function outcomeOfResponse(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>) {
+/** The answer about to leave, when it is a single result (the gateway sends no incremental ones). */
+function singleResultOf(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>) {
   const body = requestContext.response.body;
-  const result = body.kind === 'single' ? body.singleResult : undefined;
-  return outcomeOf(requestContext.contextValue, result?.data, result?.errors ?? []);
+  return body.kind === 'single' ? body.singleResult : undefined;
 }
 
 const hashes = new WeakMap<DocumentNode, string>();

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { TypeInfo, valueFromAST, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { TypeInfo, valueFromAST, visit, visitWithTypeInfo, type ArgumentNode, type DocumentNode, type GraphQLInputType, type GraphQLSchema } from 'graphql';
 import { badUserInput } from '../../lib/error-codes';
 import { checkIdentifierArgument, isIdentifierArgument } from '../../lib/identifier-arguments';
 import { refuse, type GatewayContext } from '../context';
@@ -26,25 +26,50 @@ export function identifierArgumentsPlugin(options: IdentifierArgumentsOptions = 
   });
 }
 
+/** Where a document passes an identifier argument: the argument, its value as written (a literal or a variable) and its input type. */
+interface IdentifierArgumentSite {
+  name: string;
+  valueNode: ArgumentNode['value'];
+  type: GraphQLInputType;
+}
+
+const sitesByDocument = new WeakMap<DocumentNode, IdentifierArgumentSite[]>();
+
+/**
+ * The identifier arguments of a document, in document order. Finding them takes a typed
+ * walk of the whole document, so it is done once per parsed document (Apollo Server
+ * reuses one per query text); only their values depend on the request's variables.
+ */
+function identifierArgumentSites(schema: GraphQLSchema, document: DocumentNode): IdentifierArgumentSite[] {
+  let sites = sitesByDocument.get(document);
+  if (!sites) {
+    const found: IdentifierArgumentSite[] = [];
+    const typeInfo = new TypeInfo(schema);
+    visit(
+      document,
+      visitWithTypeInfo(typeInfo, {
+        Argument(node) {
+          if (!isIdentifierArgument(node.name.value)) return;
+          const argument = typeInfo.getArgument();
+          if (argument) found.push({ name: node.name.value, valueNode: node.value, type: argument.type });
+        },
+      }),
+    );
+    sites = found;
+    sitesByDocument.set(document, sites);
+  }
+  return sites;
+}
+
 /** The first malformed identifier argument (as a message), and the normalised ID numbers the operation names. */
 export function identifiersIn(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, maxListLength: number) {
-  const typeInfo = new TypeInfo(schema);
   const idNumbers: string[] = [];
-  let problem: string | null = null;
-  visit(
-    document,
-    visitWithTypeInfo(typeInfo, {
-      Argument(node) {
-        if (problem || !isIdentifierArgument(node.name.value)) return;
-        const argument = typeInfo.getArgument();
-        if (!argument) return;
-        const value = valueFromAST(node.value, argument.type, variables);
-        if (value === undefined || value === null) return;
-        const result = checkIdentifierArgument(node.name.value, value, maxListLength);
-        if (!result.ok) problem = result.message;
-        else if (node.name.value.startsWith('idNumber')) idNumbers.push(...[result.value].flat());
-      },
-    }),
-  );
-  return { problem, idNumbers };
+  for (const site of identifierArgumentSites(schema, document)) {
+    const value = valueFromAST(site.valueNode, site.type, variables);
+    if (value === undefined || value === null) continue;
+    const result = checkIdentifierArgument(site.name, value, maxListLength);
+    if (!result.ok) return { problem: result.message, idNumbers };
+    if (site.name.startsWith('idNumber')) idNumbers.push(...[result.value].flat());
+  }
+  return { problem: null, idNumbers };
 }

@@ -67,10 +67,12 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       return head ?? null;
     },
     async append(records) {
-      await writer.write(records.flatMap((record): Statement[] => [
-        ['record', RECORD_COLUMNS.map(([, field]) => toColumn(record[field]))],
-        ...record.citizens.map((idNumber): Statement => ['citizen', [idNumber, record.time, record.chainId, record.sequence]]),
-      ]));
+      await writer.write(records.flatMap((record): Statement[] => {
+        const columns = RECORD_COLUMNS.map(([, field]) => toColumn(record[field]));
+        if (record.citizens.length === 0) return [['record', columns]];
+        // The index rows are read out of the citizens column's own JSON: one statement per record, not one per citizen.
+        return [['record', columns], ['citizens', [record.time, record.chainId, record.sequence, columns[CITIZENS_COLUMN]]]];
+      }));
     },
     async appendCheckpoint(c: SignedCheckpoint) {
       await writer.write([['checkpoint', [c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature]]]);
@@ -168,11 +170,13 @@ const SCHEMA = `
 const WRITES = {
   record: `INSERT INTO audit_record (${RECORD_COLUMNS.map(([column]) => column).join(', ')})
     VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`,
-  citizen: 'INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) VALUES (?, ?, ?, ?)',
+  citizens: 'INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) SELECT value, ?, ?, ? FROM json_each(?)',
   checkpoint: 'INSERT INTO audit_checkpoint (chain_id, sequence, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)',
 };
 
 const LIST_FIELDS = new Set<string>(['coordinates', 'citizens', 'departments', 'errorCodes']);
+
+const CITIZENS_COLUMN = RECORD_COLUMNS.findIndex(([, field]) => field === 'citizens');
 
 const SELECT_RECORD = (alias: string) => RECORD_COLUMNS.map(([column, field]) => `${alias}.${column} AS ${field}`).join(', ');
 

@@ -68,6 +68,23 @@ test('an answered operation: caller, purpose, document, what could be seen, of w
   });
 });
 
+test('citizens reached through aliases, inline and named fragments (one spread again below itself) are recorded, and no audit alias is left in the answer', async () => {
+  const query = `query Kin($id: ID!) {
+    child: citizen(idNumber: $id) { ...Kin household { members { citizen { ...Kin } } } }
+  }
+  fragment Kin on Citizen { identity { name } household { ... on Household { people: members { citizen { id: idNumber } } } } }`;
+  const response = await city.stack.query(query, { id: ZHANG_ZIHAN }, await enrolmentHeaders());
+  expect(response.status).toBe(200);
+  expect(JSON.stringify(response.body)).not.toContain('proofless_audit');
+  const { child } = response.body.data;
+  expect(Object.keys(child)).toEqual(['identity', 'household']);
+  expect(Object.keys(child.household)).toEqual(['people', 'members']);
+  expect(child.household.members[0].citizen).toEqual({ identity: { name: '张伟' }, household: { people: expect.any(Array) } });
+  expect(child.household.members[0].citizen.household.people[0]).toEqual({ citizen: { id: ZHANG_WEI } });
+  const record = await recordOf(response.headers.get('x-request-id'));
+  expect(record.citizens).toEqual([LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN].sort());
+});
+
 test('a refused operation is recorded with nothing disclosed and no department called', async () => {
   const response = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { licences { number } } }`, undefined, await enrolmentHeaders());
   expect(response.status).toBe(403);

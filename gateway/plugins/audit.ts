@@ -95,7 +95,8 @@ function auditEntryFor(
   const serviceItem = headers?.get('x-service-item') ?? null;
   const caseNumber = headers?.get('x-case-number') ?? null;
   const result = singleResultOf(requestContext);
-  const returned = result?.data ? takeAuditIdentifiers(result.data) : [];
+  // The operation is the rewritten one here: willSendResponse sees what the executor planned.
+  const returned = result?.data && requestContext.document && requestContext.operation ? takeAuditIdentifiers(result.data, requestContext.document, requestContext.operation) : [];
   if (!context.caller && !serviceItem && !caseNumber && requested.length === 0) return null;
 
   const errors = result?.errors ?? [];

@@ -32,11 +32,20 @@ export class DepartmentTimeoutError extends Error {
 export function departmentFetcher(options: DepartmentFetchOptions): Fetcher {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, timeout: 4000 };
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
-  return (url, init = {}) => exchange(url, init, agents, options.timeoutMs);
+  // A data source calls one URL over and over: parsed once, not per call.
+  const targets = new Map<string, URL>();
+  const targetOf = (url: string) => {
+    let target = targets.get(url);
+    if (!target) {
+      target = new URL(url);
+      targets.set(url, target);
+    }
+    return target;
+  };
+  return (url, init = {}) => exchange(url, targetOf(url), init, agents, options.timeoutMs);
 }
 
-function exchange(url: string, init: FetcherRequestInit, agents: Record<'http:' | 'https:', http.Agent>, timeoutMs: number): Promise<FetcherResponse> {
-  const target = new URL(url);
+function exchange(url: string, target: URL, init: FetcherRequestInit, agents: Record<'http:' | 'https:', http.Agent>, timeoutMs: number): Promise<FetcherResponse> {
   const client = target.protocol === 'https:' ? https : http;
   const body = init.body ?? '';
   return new Promise((resolve, reject) => {
@@ -102,20 +111,18 @@ class BufferedResponse implements FetcherResponse {
   }
 }
 
-/** Node's parsed response headers behind the WHATWG Headers shape @apollo/gateway reads (`get`). */
+/** Node's parsed response headers (names already lower case) behind the WHATWG Headers shape @apollo/gateway reads (`get`), read where they lie. */
 class ReadOnlyHeaders implements FetcherHeaders {
-  private readonly map: Map<string, string>;
-
-  constructor(headers: http.IncomingHttpHeaders) {
-    this.map = new Map(Object.entries(headers).flatMap(([name, value]) => (value === undefined ? [] : [[name, Array.isArray(value) ? value.join(', ') : value]])));
-  }
+  constructor(private readonly headers: http.IncomingHttpHeaders) {}
 
   get(name: string): string | null {
-    return this.map.get(name.toLowerCase()) ?? null;
+    const value = this.headers[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
   }
 
   has(name: string): boolean {
-    return this.map.has(name.toLowerCase());
+    return this.headers[name.toLowerCase()] !== undefined;
   }
 
   append(): void {
@@ -131,18 +138,25 @@ class ReadOnlyHeaders implements FetcherHeaders {
   }
 
   entries(): Iterator<[string, string]> {
-    return this.map.entries();
+    return this.pairs().values();
   }
 
   keys(): Iterator<string> {
-    return this.map.keys();
+    return this.pairs().map(([name]) => name).values();
   }
 
   values(): Iterator<string> {
-    return this.map.values();
+    return this.pairs().map(([, value]) => value).values();
   }
 
   [Symbol.iterator](): Iterator<[string, string]> {
-    return this.map.entries();
+    return this.entries();
+  }
+
+  private pairs(): [string, string][] {
+    return Object.keys(this.headers).flatMap((name) => {
+      const value = this.get(name);
+      return value === null ? [] : [[name, value] as [string, string]];
+    });
   }
 }

@@ -31,6 +31,8 @@ import type { StoredRecord } from './entry';
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
+const LIST_MEMBERS: ReadonlySet<string> = new Set(['coordinates', 'citizens', 'departments', 'errorCodes']);
+
 export type CanonicalValue = string | number | null | CanonicalValue[] | { [member: string]: CanonicalValue };
 
 /** RFC 8785 for the value types audit data uses; any other number is refused rather than encoded ambiguously. */
@@ -49,29 +51,25 @@ function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** The canonical encoding of a record (without its `hash`), as hashed. */
+/** The 18 members, in the order RFC 8785 writes them (sorted by name), each with its `"name":` prefix. */
+const RECORD_MEMBERS = ([
+  'chainId', 'sequence', 'previousHash', 'time', 'requestId', 'application', 'officer', 'role', 'serviceItem',
+  'caseNumber', 'operationName', 'documentHash', 'coordinates', 'citizens', 'departments', 'outcome', 'errorCodes', 'latencyMs',
+] as const).slice().sort().map((name) => ({ name, prefix: `${JSON.stringify(name)}:`, isList: LIST_MEMBERS.has(name) }));
+
+/**
+ * The canonical encoding of a record (without its `hash`), as hashed: `canonicalJson` of
+ * the 18 members with the lists sorted, written member by member (every record is
+ * hashed as it is written, so no intermediate object is built and sorted each time).
+ */
 export function canonicalRecord(record: Omit<StoredRecord, 'hash'>): string {
-  const bySortOrder = (values: string[]) => [...values].sort();
-  return canonicalJson({
-    chainId: record.chainId,
-    sequence: record.sequence,
-    previousHash: record.previousHash,
-    time: record.time,
-    requestId: record.requestId,
-    application: record.application,
-    officer: record.officer,
-    role: record.role,
-    serviceItem: record.serviceItem,
-    caseNumber: record.caseNumber,
-    operationName: record.operationName,
-    documentHash: record.documentHash,
-    coordinates: bySortOrder(record.coordinates),
-    citizens: bySortOrder(record.citizens),
-    departments: bySortOrder(record.departments),
-    outcome: record.outcome,
-    errorCodes: bySortOrder(record.errorCodes),
-    latencyMs: record.latencyMs,
-  });
+  let text = '{';
+  for (const { name, prefix, isList } of RECORD_MEMBERS) {
+    const value = record[name];
+    // A list of strings sorted: JSON.stringify writes it as canonicalJson would.
+    text += `${text.length > 1 ? ',' : ''}${prefix}${isList ? JSON.stringify([...(value as string[])].sort()) : canonicalJson(value as CanonicalValue)}`;
+  }
+  return `${text}}`;
 }
 
 export function recordHash(record: Omit<StoredRecord, 'hash'>): string {

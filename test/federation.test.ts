@@ -136,3 +136,13 @@ test('a lower-case x check character is normalised', async () => {
   const { body } = await city.stack.query('query ($id: ID!) { citizen(idNumber: $id) { idNumber identity { name } } }', { id: LI_NA.toLowerCase() });
   expect(body).toEqual({ data: { citizen: { idNumber: LI_NA, identity: { name: '李娜' } } } });
 });
+
+test.each(['household', 'residence', 'license'] as const)('the %s department answers with cache-control: no-store: its answers hold personal data no cache on the way may keep', async (department) => {
+  const response = await fetch(city.stack.subgraphs[department].url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ _service { sdl } }' }),
+  });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('cache-control')).toBe('no-store');
+});

@@ -146,3 +146,49 @@ function decodeBodiesWhole(client: autocannon.Client): void {
     pending.body += (pending.decoder as StringDecoder).write(data);
   };
 }
+
+/**
+ * One target's rounds of a scenario as one result. The standard run measures the targets
+ * of a scenario in turns (plain, Proofless, plain, Proofless...), so a stretch of the
+ * machine being slower falls on every target, not on whichever ran then. Requests/s is
+ * over the rounds' whole time; p50 and p99 are the median round's (percentiles of
+ * different runs do not add up); CPU per request is over all the rounds' requests; RSS
+ * is over all samples, its peak the highest.
+ */
+export function combineRounds(rounds: readonly LoadResult[], secondsPerRound: number): LoadResult {
+  if (rounds.length === 0) throw new Error('no rounds to combine');
+  if (rounds.length === 1) return rounds[0];
+  const requests = rounds.reduce((sum, round) => sum + round.requests, 0);
+  const byRequests = (value: (round: LoadResult) => number) =>
+    requests > 0 ? Math.round((rounds.reduce((sum, round) => sum + value(round) * round.requests, 0) / requests) * 100) / 100 : Number.NaN;
+  const mean = (value: (round: LoadResult) => number) => Math.round((rounds.reduce((sum, round) => sum + value(round), 0) / rounds.length) * 10) / 10;
+  const samplesMb = rounds.flatMap((round) => round.rss.samplesMb);
+  const errors = newErrorCounts();
+  for (const round of rounds) {
+    for (const kind of ['transport', 'non2xx', 'graphql', 'wrongAnswers', 'total'] as const) errors[kind] += round.errors[kind];
+    errors.examples.push(...round.errors.examples);
+  }
+  errors.examples = errors.examples.slice(0, MAX_EXAMPLES);
+  return {
+    requests,
+    requestsPerSecond: Math.round(requests / (secondsPerRound * rounds.length)),
+    latencyMs: { p50: median(rounds.map((round) => round.latencyMs.p50)), p99: median(rounds.map((round) => round.latencyMs.p99)), mean: byRequests((round) => round.latencyMs.mean) },
+    errors,
+    rss: {
+      peakMb: Math.max(...rounds.map((round) => round.rss.peakMb)),
+      meanMb: Math.round((samplesMb.reduce((sum, mb) => sum + mb, 0) / samplesMb.length) * 10) / 10,
+      firstMb: rounds[0].rss.firstMb,
+      lastMb: rounds[rounds.length - 1].rss.lastMb,
+      samplesMb,
+    },
+    cpuMsPerRequest: { target: byRequests((round) => round.cpuMsPerRequest.target), departments: byRequests((round) => round.cpuMsPerRequest.departments) },
+    machine: { busyPercent: mean((round) => round.machine.busyPercent), othersPercent: mean((round) => round.machine.othersPercent) },
+  };
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}

@@ -17,6 +17,10 @@ export interface Measurement {
   result: LoadResult;
   /** Each figure divided by the reference's (the plain gateway in the same scenario and run, unless the results say otherwise); null without one. */
   ratios: Ratios | null;
+  /** Each round's own figures, when the target was measured in turns with the others (the result combines them). */
+  rounds?: { requestsPerSecond: number; p50: number; p99: number }[];
+  /** Requests/s divided by the reference's in the same round, round by round: the spread of the ratio within one run. */
+  roundRatios?: number[];
   /** Department fetches answered from the cache during the measurement (scenarios that measure the cache). */
   cache?: { hits: number; misses: number; hitRatio: number };
 }

@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../lib/paths';
 import { ensureSeeded, seedingOf } from '../synthetic/seed';
 import { drawCitizenPool, type CitizenPool } from './citizens';
 import { checkFetchCount, type FetchCountCheck } from './fetch-count';
-import { driveLoad } from './load';
+import { combineRounds, driveLoad } from './load';
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileWindow } from './profile-summary';
 import { formatFetchCheck, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
 import { SCENARIOS, type Scenario } from './scenarios';
@@ -20,7 +20,7 @@ import { BENCH_RATE_LIMIT, PROOFLESS_GATEWAYS, startStack, type Stack, type Stac
 /**
  * `npm run bench -- [--quick] [--scale | --soak | --profile] [--scenario ID]`
  *
- *   (none)       every scenario against every target it lists, in one run: bench/results/latest.json
+ *   (none)       every scenario against every target it lists, the targets in turns (three rounds): bench/results/latest.json
  *   --scale      (A) and (C) against Proofless at 10,000 and at 1,000,000 citizens: scale.json
  *   --soak       (A) against Proofless for 5 minutes, sampling its RSS each second: soak.json
  *   --profile    (A) against Proofless started with --cpu-prof; where its CPU time went: profile.json
@@ -36,10 +36,16 @@ const USAGE = 'usage: npm run bench -- [--quick] [--scale | --soak | --profile] 
 interface Timing {
   warmupSeconds: number;
   seconds: number;
+  /**
+   * The standard run measures a scenario's targets in turns, this many times each, for
+   * `seconds` in all: three full runs measured in one go had A's ratio to plain at 1.58,
+   * 1.40 and 1.26, as a slower minute of the machine fell on one target and not the other.
+   */
+  rounds: number;
 }
 
-const FULL: Timing = { warmupSeconds: 5, seconds: 15 };
-const QUICK: Timing = { warmupSeconds: 1, seconds: 3 };
+const FULL: Timing = { warmupSeconds: 5, seconds: 18, rounds: 3 };
+const QUICK: Timing = { warmupSeconds: 1, seconds: 3, rounds: 1 };
 const SOAK_SECONDS = { full: 300, quick: 30 };
 /** Concurrent keep-alive connections, each with one request in flight. */
 const CONNECTIONS = 10;
@@ -147,8 +153,8 @@ async function warmUp(stack: Stack, scenario: Scenario, target: TargetName, citi
   await driveLoad({ url: stack.url(target), headers, connections: CONNECTIONS, warmupSeconds: 0, seconds, next, pid: stack.pid(target), departmentPids: [], rssIntervalMs: RSS_INTERVAL_MS.load, benchPids: [] });
 }
 
-async function measure(stack: Stack, scenario: Scenario, target: TargetName, citizens: CitizenPool, headers: Record<string, string>, timing: Timing, rssIntervalMs = RSS_INTERVAL_MS.load): Promise<Measurement> {
-  process.stdout.write(`(${scenario.id}) ${targetLabel(target)}: `);
+async function measure(stack: Stack, scenario: Scenario, target: TargetName, citizens: CitizenPool, headers: Record<string, string>, timing: Pick<Timing, 'warmupSeconds' | 'seconds'>, rssIntervalMs = RSS_INTERVAL_MS.load, round?: string): Promise<Measurement> {
+  process.stdout.write(`(${scenario.id}) ${targetLabel(target)}${round ? `, round ${round}` : ''}: `);
   const loadAverageAtStart = os.loadavg()[0];
   const result = await driveLoad({
     url: stack.url(target),
@@ -186,14 +192,32 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
       const rows: Measurement[] = [];
       // Every target warms up before any is measured: the departments warm up with the first, which would favour the ones after it.
       for (const target of scenario.targets) await warmUp(stack, scenario, target, citizens, headers, timing.warmupSeconds);
+      const cacheBefore = new Map<TargetName, { hits: number; misses: number }>();
+      if (scenario.isCacheMeasured) for (const target of scenario.targets) cacheBefore.set(target, await cacheCounts(stack, target));
+      const secondsPerRound = timing.seconds / timing.rounds;
+      const rounds = new Map<TargetName, Measurement[]>(scenario.targets.map((target) => [target, []]));
+      for (let round = 1; round <= timing.rounds; round += 1) {
+        for (const target of scenario.targets) {
+          const label = timing.rounds > 1 ? `${round}/${timing.rounds}` : undefined;
+          (rounds.get(target) as Measurement[]).push(await measure(stack, scenario, target, citizens, headers, { warmupSeconds: 0, seconds: secondsPerRound }, RSS_INTERVAL_MS.load, label));
+        }
+      }
       for (const target of scenario.targets) {
-        const before = scenario.isCacheMeasured ? await cacheCounts(stack, target) : undefined;
-        const row = await measure(stack, scenario, target, citizens, headers, { warmupSeconds: 0, seconds: timing.seconds });
+        const measured = rounds.get(target) as Measurement[];
+        const row: Measurement = { ...measured[0], result: combineRounds(measured.map((m) => m.result), secondsPerRound) };
+        if (measured.length > 1) row.rounds = measured.map((m) => ({ requestsPerSecond: m.result.requestsPerSecond, p50: m.result.latencyMs.p50, p99: m.result.latencyMs.p99 }));
+        const before = cacheBefore.get(target);
         if (before) row.cache = cacheDelta(before, await cacheCounts(stack, target));
         rows.push(row);
       }
       const baseline = rows.find((row) => row.target === (scenario.reference ?? 'plain'));
-      for (const row of rows) row.ratios = baseline ? ratiosOf(row.result, baseline.result) : null;
+      for (const row of rows) {
+        row.ratios = baseline ? ratiosOf(row.result, baseline.result) : null;
+        if (baseline?.rounds && row.rounds) {
+          const reference = baseline.rounds;
+          row.roundRatios = row.rounds.map((round, i) => Math.round((round.requestsPerSecond / reference[i].requestsPerSecond) * 100) / 100);
+        }
+      }
       measurements.push(...rows);
       if (!scenario.isFetchCountChecked) continue;
       for (const target of gatewaysOf([scenario])) {
@@ -206,6 +230,9 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
   console.log(`\n${formatMeasurements(measurements)}\n${LEGEND}; reference: the plain gateway in the same scenario, unless the scenario names another`);
   for (const scenario of SCENARIOS) {
     console.log(`(${scenario.id}) ${scenario.title}${scenario.whyNoBaseline ? `; no baseline: ${scenario.whyNoBaseline}` : ''}`);
+  }
+  for (const row of measurements.filter((measurement) => measurement.roundRatios && measurement.ratios?.requestsPerSecond !== 1)) {
+    console.log(`(${row.scenario}) ${targetLabel(row.target)}: × reference req/s round by round ${row.roundRatios?.join(', ')}`);
   }
   for (const row of measurements.filter((measurement) => measurement.cache)) {
     const { hits, misses, hitRatio } = row.cache as NonNullable<Measurement['cache']>;
@@ -273,7 +300,7 @@ async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Pro
   const startedAt = new Date().toISOString();
   const registryDir = seededRegistry(CITIZENS);
   const citizens = drawCitizenPool(registryDir, POOL_SIZE);
-  const soak: Timing = { warmupSeconds: timing.warmupSeconds, seconds: SOAK_SECONDS[isQuick ? 'quick' : 'full'] };
+  const soak = { warmupSeconds: timing.warmupSeconds, seconds: SOAK_SECONDS[isQuick ? 'quick' : 'full'] };
   console.log(`soak: (${scenario.id}) against Proofless for ${soak.seconds} s`);
   const measurement = await withStack(registryDir, { gateways: ['proofless'] }, async (stack, secrets) =>
     measure(stack, scenario, 'proofless', citizens, await purposeHeaders(secrets, scenario), soak, RSS_INTERVAL_MS.soak));

@@ -232,7 +232,7 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
     console.log(`(${scenario.id}) ${scenario.title}${scenario.whyNoBaseline ? `; no baseline: ${scenario.whyNoBaseline}` : ''}`);
   }
   for (const row of measurements.filter((measurement) => measurement.roundRatios && measurement.ratios?.requestsPerSecond !== 1)) {
-    console.log(`(${row.scenario}) ${targetLabel(row.target)}: × reference req/s round by round ${row.roundRatios?.join(', ')}`);
+    console.log(`(${row.scenario}) ${targetLabel(row.target)}: × reference req/s round by round ${row.roundRatios?.map((ratio) => ratio.toFixed(2)).join(', ')}`);
   }
   for (const row of measurements.filter((measurement) => measurement.cache)) {
     const { hits, misses, hitRatio } = row.cache as NonNullable<Measurement['cache']>;

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { checkStoredRecord, type StoredRecord } from './entry';
 import { CorruptRecordError } from './errors';
 import { EQUALITY_FILTER_COLUMNS, RECORD_COLUMNS } from './record-columns';
-import { startSqliteWriter, type Statement } from './sqlite-writer';
+import { startSqliteWriter, type SqliteWriter, type Statement } from './sqlite-writer';
 import type { AuditStore, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
 
 export interface SqliteAuditStoreOptions {
@@ -36,8 +36,10 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
     throw error;
   }
 
-  // Records and checkpoints are written from a worker thread, so their fsync never stalls this one.
-  const writer = startSqliteWriter(file, options.busyTimeoutMs ?? 5000, WRITES);
+  // Records and checkpoints are written from a worker thread, so their fsync never stalls
+  // this one. It starts with the first write: the read-only commands (verify, export) never need it.
+  let started: SqliteWriter | undefined;
+  const writer = () => (started ??= startSqliteWriter(file, options.busyTimeoutMs ?? 5000, WRITES));
   const lastRecord = db.prepare('SELECT sequence, hash FROM audit_record WHERE chain_id = ? ORDER BY sequence DESC LIMIT 1');
   const lastAnchor = db.prepare(`SELECT first_kept_sequence - 1 AS sequence, previous_hash AS hash FROM audit_anchor
     WHERE chain_id = ? ORDER BY first_kept_sequence DESC LIMIT 1`);
@@ -67,7 +69,7 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       return head ?? null;
     },
     async append(records) {
-      await writer.write(records.flatMap((record): Statement[] => {
+      await writer().write(records.flatMap((record): Statement[] => {
         const columns = RECORD_COLUMNS.map(([, field]) => toColumn(record[field]));
         if (record.citizens.length === 0) return [['record', columns]];
         // The index rows are read out of the citizens column's own JSON: one statement per record, not one per citizen.
@@ -75,7 +77,7 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       }));
     },
     async appendCheckpoint(c: SignedCheckpoint) {
-      await writer.write([['checkpoint', [c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature]]]);
+      await writer().write([['checkpoint', [c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature]]]);
     },
     async lastCheckpointSequence(chainId) {
       return (lastCheckpoint.get(chainId) as { sequence: number | null }).sequence;
@@ -103,7 +105,7 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       removeArchived.immediate(anchor);
     },
     async close() {
-      await writer.close();
+      await started?.close();
       db.close();
     },
   };

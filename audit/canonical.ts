@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { StoredRecord } from './entry';
+import { LIST_FIELDS, type StoredRecord } from './entry';
 
 /**
  * The canonical encoding of an audit record: a contract for anyone verifying a store or
@@ -31,8 +31,6 @@ import type { StoredRecord } from './entry';
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
-const LIST_MEMBERS: ReadonlySet<string> = new Set(['coordinates', 'citizens', 'departments', 'errorCodes']);
-
 export type CanonicalValue = string | number | null | CanonicalValue[] | { [member: string]: CanonicalValue };
 
 /** RFC 8785 for the value types audit data uses; any other number is refused rather than encoded ambiguously. */
@@ -55,7 +53,7 @@ function sha256Hex(text: string): string {
 const RECORD_MEMBERS = ([
   'chainId', 'sequence', 'previousHash', 'time', 'requestId', 'application', 'officer', 'role', 'serviceItem',
   'caseNumber', 'operationName', 'documentHash', 'coordinates', 'citizens', 'departments', 'outcome', 'errorCodes', 'latencyMs',
-] as const).slice().sort().map((name) => ({ name, prefix: `${JSON.stringify(name)}:`, isList: LIST_MEMBERS.has(name) }));
+] as const).slice().sort().map((name) => ({ name, prefix: `${JSON.stringify(name)}:`, isList: (LIST_FIELDS as readonly string[]).includes(name) }));
 
 /**
  * The canonical encoding of a record (without its `hash`), as hashed: `canonicalJson` of

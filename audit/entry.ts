@@ -35,6 +35,9 @@ export interface AuditEntry {
   latencyMs: number;
 }
 
+/** The fields that are lists of text: stored sorted and without duplicates, hashed sorted, kept as JSON arrays in SQLite. */
+export const LIST_FIELDS = ['coordinates', 'citizens', 'departments', 'errorCodes'] as const satisfies readonly (keyof AuditEntry)[];
+
 /** A record as the store holds it: the entry, its place in its chain, and the hash linking it there. */
 export interface StoredRecord extends AuditEntry {
   chainId: string;
@@ -126,7 +129,7 @@ export function checkStoredRecord(row: Record<string, unknown>): StoredRecord {
   for (const field of ['application', 'officer', 'role', 'serviceItem', 'caseNumber', 'operationName', 'documentHash']) {
     if (row[field] !== null && typeof row[field] !== 'string') fail(`${field} is neither text nor null`);
   }
-  for (const field of ['coordinates', 'citizens', 'departments', 'errorCodes']) {
+  for (const field of LIST_FIELDS) {
     const value = row[field];
     if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) fail(`${field} is not a list of text`);
   }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { checkStoredRecord, type StoredRecord } from './entry';
+import { checkStoredRecord, LIST_FIELDS, type StoredRecord } from './entry';
 import { CorruptRecordError } from './errors';
 import { EQUALITY_FILTER_COLUMNS, RECORD_COLUMNS } from './record-columns';
 import { startSqliteWriter, type SqliteWriter, type Statement } from './sqlite-writer';
@@ -175,8 +175,6 @@ const WRITES = {
   citizens: 'INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) SELECT value, ?, ?, ? FROM json_each(?)',
   checkpoint: 'INSERT INTO audit_checkpoint (chain_id, sequence, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)',
 };
-
-const LIST_FIELDS = new Set<string>(['coordinates', 'citizens', 'departments', 'errorCodes']);
 
 const CITIZENS_COLUMN = RECORD_COLUMNS.findIndex(([, field]) => field === 'citizens');
 

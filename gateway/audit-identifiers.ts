@@ -11,6 +11,8 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { memoisedIn } from '../lib/memoised';
+import { fragmentsOf } from './operation-analysis';
 
 /**
  * The audit record names every citizen whose data came back, household members included,
@@ -31,10 +33,9 @@ const rewritten = new WeakMap<DocumentNode, DocumentNode>();
 
 /** The document with `idNumber` added to every Citizen selection; computed once per parsed document. */
 export function withAuditIdentifiers(schema: GraphQLSchema, document: DocumentNode): DocumentNode {
-  let result = rewritten.get(document);
-  if (!result) {
+  return memoisedIn(rewritten, document, () => {
     const typeInfo = new TypeInfo(schema);
-    result = visit(
+    return visit(
       document,
       visitWithTypeInfo(typeInfo, {
         SelectionSet: {
@@ -46,9 +47,7 @@ export function withAuditIdentifiers(schema: GraphQLSchema, document: DocumentNo
         },
       }),
     );
-    rewritten.set(document, result);
-  }
-  return result;
+  });
 }
 
 /** Where audit aliases can be in an answer: whether this level's objects hold one, and the response keys below that lead to more. */
@@ -67,15 +66,7 @@ const shapes = new WeakMap<OperationDefinitionNode, ResponseShape | null>();
  * spent most of its time on.
  */
 export function takeAuditIdentifiers(data: unknown, document: DocumentNode, operation: OperationDefinitionNode): string[] {
-  let shape = shapes.get(operation);
-  if (shape === undefined) {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
-    shape = shapeOf([[operation.selectionSet, []]], fragments);
-    shapes.set(operation, shape);
-  }
+  const shape = memoisedIn(shapes, operation, () => shapeOf([[operation.selectionSet, []]], fragmentsOf(document)));
   const found = new Set<string>();
   const walk = (value: unknown, at: ResponseShape): void => {
     if (Array.isArray(value)) {

@@ -9,6 +9,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { memoisedIn } from '../lib/memoised';
 
 /**
  * What one operation can ask for, computed from its document alone: the field
@@ -43,25 +44,21 @@ const cache = new WeakMap<DocumentNode, Map<string, OperationAnalysis>>();
 
 /** The analysis of the named (or only) operation, cached on the parsed document Apollo Server reuses across requests. */
 export function analyseOperation(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): OperationAnalysis {
-  let byOperation = cache.get(document);
-  if (!byOperation) {
-    byOperation = new Map();
-    cache.set(document, byOperation);
-  }
-  const key = operation.name?.value ?? '';
-  let analysis = byOperation.get(key);
-  if (!analysis) {
-    analysis = analyse(schema, document, operation);
-    byOperation.set(key, analysis);
-  }
-  return analysis;
+  const byOperation = memoisedIn(cache, document, () => new Map<string, OperationAnalysis>());
+  return memoisedIn(byOperation, operation.name?.value ?? '', () => analyse(schema, document, operation));
 }
 
-function analyse(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): OperationAnalysis {
+/** The document's fragment definitions by name. */
+export function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
+  return fragments;
+}
+
+function analyse(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): OperationAnalysis {
+  const fragments = fragmentsOf(document);
   const rootType = schema.getRootType(operation.operation);
   const analysis: OperationAnalysis = { coordinates: new Set(), depth: 0, aliases: 0, rootFields: 0, fields: 0 };
   if (!rootType) return analysis;

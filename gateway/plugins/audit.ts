@@ -5,6 +5,7 @@ import { GraphQLError, Kind, print, type DocumentNode, type GraphQLFormattedErro
 import type { AuditEntry } from '../../audit/entry';
 import type { AuditLog } from '../../audit/log';
 import { ErrorCode } from '../../lib/error-codes';
+import { memoisedIn } from '../../lib/memoised';
 import { withTimeout } from '../../lib/with-timeout';
 import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers';
 import { identifiersIn } from './identifier-arguments';
@@ -135,12 +136,7 @@ const hashes = new WeakMap<DocumentNode, string>();
 
 /** SHA-256 of the document as graphql-js prints it: whitespace, comments and formatting do not change the hash. */
 function hashOf(document: DocumentNode): string {
-  let hash = hashes.get(document);
-  if (!hash) {
-    hash = createHash('sha256').update(print(document)).digest('hex');
-    hashes.set(document, hash);
-  }
-  return hash;
+  return memoisedIn(hashes, document, () => createHash('sha256').update(print(document)).digest('hex'));
 }
 
 /**

@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { TypeInfo, valueFromAST, visit, visitWithTypeInfo, type ArgumentNode, type DocumentNode, type GraphQLInputType, type GraphQLSchema } from 'graphql';
 import { badUserInput } from '../../lib/error-codes';
 import { checkIdentifierArgument, isIdentifierArgument } from '../../lib/identifier-arguments';
+import { memoisedIn } from '../../lib/memoised';
 import { refuse, type GatewayContext } from '../context';
 import { operationCheckPlugin } from '../operation-check';
 
@@ -41,9 +42,8 @@ const sitesByDocument = new WeakMap<DocumentNode, IdentifierArgumentSite[]>();
  * reuses one per query text); only their values depend on the request's variables.
  */
 function identifierArgumentSites(schema: GraphQLSchema, document: DocumentNode): IdentifierArgumentSite[] {
-  let sites = sitesByDocument.get(document);
-  if (!sites) {
-    const found: IdentifierArgumentSite[] = [];
+  return memoisedIn(sitesByDocument, document, () => {
+    const sites: IdentifierArgumentSite[] = [];
     const typeInfo = new TypeInfo(schema);
     visit(
       document,
@@ -51,14 +51,12 @@ function identifierArgumentSites(schema: GraphQLSchema, document: DocumentNode):
         Argument(node) {
           if (!isIdentifierArgument(node.name.value)) return;
           const argument = typeInfo.getArgument();
-          if (argument) found.push({ name: node.name.value, valueNode: node.value, type: argument.type });
+          if (argument) sites.push({ name: node.name.value, valueNode: node.value, type: argument.type });
         },
       }),
     );
-    sites = found;
-    sitesByDocument.set(document, sites);
-  }
-  return sites;
+    return sites;
+  });
 }
 
 /** The first malformed identifier argument (as a message), and the normalised ID numbers the operation names. */

@@ -124,7 +124,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const startBaseline = async () => {
       const supergraphFile = path.join(options.runDir, 'baseline-supergraph.graphql');
       writeFileSync(supergraphFile, withSubgraphUrls(loadSupergraph(SUPERGRAPH_FILE).gatewaySdl, departmentUrls));
-      started.set('plain', await startChild('baseline', 'bench/baseline.ts', { ...base, BENCH_SUPERGRAPH_FILE: supergraphFile }, []));
+      started.set('plain', await startChild('baseline', 'bench/baseline.js', { ...base, BENCH_SUPERGRAPH_FILE: supergraphFile }, []));
     };
     const proofless = options.gateways.filter((target): target is keyof typeof PROOFLESS_GATEWAYS => target in PROOFLESS_GATEWAYS);
     if (proofless.length === 0) throw new Error('a stack needs a Proofless gateway: the service bureau reads through one');
@@ -175,7 +175,8 @@ function startChild(name: string, entry: string, env: NodeJS.ProcessEnv, nodeFla
     const child = fork(path.join(REPO_ROOT, entry), [], {
       cwd: REPO_ROOT,
       env,
-      execArgv: ['--import', 'tsx', ...nodeFlags],
+      // TypeScript entries run through tsx, as `npm start` runs them; the baseline is JavaScript run by node alone (bench/baseline.js says why).
+      execArgv: entry.endsWith('.ts') ? ['--import', 'tsx', ...nodeFlags] : nodeFlags,
       // Their "listening" lines would interleave with the report; their errors still show.
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

@@ -29,6 +29,8 @@ declare module 'autocannon' {
       /** Seconds. */
       duration?: number;
       pipelining?: number;
+      /** Requests per second over all connections; 0 or absent: as fast as answers come. */
+      overallRate?: number;
       /** Seconds. */
       timeout?: number;
       method?: string;

@@ -10,6 +10,8 @@ export interface LoadOptions {
   connections: number;
   warmupSeconds: number;
   seconds: number;
+  /** A fixed rate over all connections; absent: each connection sends its next request as soon as it has the answer. */
+  requestsPerSecond?: number;
   /** Builds each request and the check its answer must pass. */
   next: () => ScenarioRequest;
   /** The process serving the target: its RSS is sampled and its CPU time counted during the measured run. */
@@ -94,6 +96,7 @@ function run(options: LoadOptions, seconds: number, errors: ErrorCounts) {
     duration: seconds,
     // One request in flight per connection: the context a request is built with is the one its answer is checked against.
     pipelining: 1,
+    overallRate: options.requestsPerSecond,
     method: 'POST',
     headers: { ...options.headers, 'content-type': 'application/json' },
     setupClient: decodeBodiesWhole,

@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../lib/paths';
 import { ensureSeeded, seedingOf } from '../synthetic/seed';
 import { drawCitizenPool, type CitizenPool } from './citizens';
 import { checkFetchCount, type FetchCountCheck } from './fetch-count';
-import { combineRounds, driveLoad } from './load';
+import { combineRounds, driveLoad, type LoadOptions, type LoadResult } from './load';
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileWindow } from './profile-summary';
 import { formatFetchCheck, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
 import { SCENARIOS, type Scenario } from './scenarios';
@@ -23,7 +23,7 @@ import { BENCH_RATE_LIMIT, PROOFLESS_GATEWAYS, startStack, type Stack, type Stac
  *   (none)       every scenario against every target it lists, the targets in turns (three rounds): bench/results/latest.json
  *   --scale      (A) and (C) against Proofless at 10,000 and at 1,000,000 citizens: scale.json
  *   --soak       (A) against Proofless for 5 minutes, sampling its RSS each second: soak.json
- *   --profile    (A) against Proofless started with --cpu-prof; where its CPU time went: profile.json
+ *   --profile    (A) against Proofless started with --cpu-prof, at half the rate it serves flat out; where its CPU time went: profile.json
  *   --scenario   another scenario than (A) for --soak or --profile
  *   --quick      short runs, for developing the harness (under a minute without --scale)
  *
@@ -62,6 +62,8 @@ const RSS_INTERVAL_MS = { load: 250, soak: 1000 };
  */
 const SOAK_EDGE_FRACTION = 0.2;
 const OFFICER = 'bench-officer-01';
+/** The profile run's rate, as a share of what the warm-up got flat out (profileRun says why). */
+const PROFILE_LOAD = 0.5;
 
 /** What the Proofless gateway runs with, as the results record it. */
 const PROOFLESS_SETTINGS = {
@@ -148,12 +150,13 @@ function gatewaysOf(scenarios: readonly Scenario[]): TargetName[] {
   return [...new Set(scenarios.flatMap((scenario) => scenario.targets))].filter((target) => target === 'plain' || target in PROOFLESS_GATEWAYS);
 }
 
-async function warmUp(stack: Stack, scenario: Scenario, target: TargetName, citizens: CitizenPool, headers: Record<string, string>, seconds: number): Promise<void> {
+/** Drives `target` for `seconds`, flat out; its figures are not reported, but the rate is there for the profile run. */
+async function warmUp(stack: Stack, scenario: Scenario, target: TargetName, citizens: CitizenPool, headers: Record<string, string>, seconds: number): Promise<LoadResult> {
   const next = () => scenario.next(citizens);
-  await driveLoad({ url: stack.url(target), headers, connections: CONNECTIONS, warmupSeconds: 0, seconds, next, pid: stack.pid(target), departmentPids: [], rssIntervalMs: RSS_INTERVAL_MS.load, benchPids: [] });
+  return driveLoad({ url: stack.url(target), headers, connections: CONNECTIONS, warmupSeconds: 0, seconds, next, pid: stack.pid(target), departmentPids: [], rssIntervalMs: RSS_INTERVAL_MS.load, benchPids: [] });
 }
 
-async function measure(stack: Stack, scenario: Scenario, target: TargetName, citizens: CitizenPool, headers: Record<string, string>, timing: Pick<Timing, 'warmupSeconds' | 'seconds'>, rssIntervalMs = RSS_INTERVAL_MS.load, round?: string): Promise<Measurement> {
+async function measure(stack: Stack, scenario: Scenario, target: TargetName, citizens: CitizenPool, headers: Record<string, string>, timing: Pick<LoadOptions, 'warmupSeconds' | 'seconds' | 'requestsPerSecond'>, rssIntervalMs = RSS_INTERVAL_MS.load, round?: string): Promise<Measurement> {
   process.stdout.write(`(${scenario.id}) ${targetLabel(target)}${round ? `, round ${round}` : ''}: `);
   const loadAverageAtStart = os.loadavg()[0];
   const result = await driveLoad({
@@ -328,6 +331,12 @@ async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Pro
  * The gateway under a scenario, (A) unless told, with V8's sampling profiler on. The profile covers the whole
  * process, start-up included, so only samples taken during the measured run are summarised
  * (V8 stamps samples with the monotonic clock process.hrtime reads).
+ *
+ * The measured run sends half the requests per second the warm-up got flat out. On two
+ * cores shared with the departments and the load generator, a saturated gateway is often
+ * ready to run but waiting for a core, and V8 counts that wait against whatever it does
+ * next (after writing to a socket, which wakes a department: 18% of a saturated profile of
+ * (A)). At half the rate a core is usually free, and the samples are the gateway's CPU time.
  */
 async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();
@@ -339,11 +348,15 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
   const nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`];
   const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
   let window: ProfileWindow | undefined;
+  let profiledRate: number | undefined;
   const measurement = await withStack(registryDir, { gateways: ['proofless'], gatewayNodeFlags: nodeFlags }, async (stack, secrets) => {
     const headers = await purposeHeaders(secrets, scenario);
-    await warmUp(stack, scenario, 'proofless', citizens, headers, timing.warmupSeconds);
+    const flatOut = await warmUp(stack, scenario, 'proofless', citizens, headers, timing.warmupSeconds);
+    const requestsPerSecond = Math.max(1, Math.round(flatOut.requestsPerSecond * PROFILE_LOAD));
+    profiledRate = requestsPerSecond;
+    console.log(`warm-up flat out: ${flatOut.requestsPerSecond} req/s; profiling at ${requestsPerSecond} req/s`);
     const fromMicros = monotonicMicros();
-    const measured = await measure(stack, scenario, 'proofless', citizens, headers, { warmupSeconds: 0, seconds: timing.seconds });
+    const measured = await measure(stack, scenario, 'proofless', citizens, headers, { warmupSeconds: 0, seconds: timing.seconds, requestsPerSecond });
     window = { fromMicros, toMicros: monotonicMicros() };
     return measured;
   });
@@ -358,7 +371,7 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
     isQuick,
     startedAt,
     machine: machine(),
-    settings: { connections: CONNECTIONS, ...timing, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS },
+    settings: { connections: CONNECTIONS, ...timing, requestsPerSecond: profiledRate, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS },
     profileFile: path.relative(REPO_ROOT, profileFile),
     // For summarising the same stretch again with summariseProfile (bench/profile-summary.ts).
     window,

@@ -332,11 +332,12 @@ async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Pro
  * process, start-up included, so only samples taken during the measured run are summarised
  * (V8 stamps samples with the monotonic clock process.hrtime reads).
  *
- * The measured run sends half the requests per second the warm-up got flat out. On two
- * cores shared with the departments and the load generator, a saturated gateway is often
- * ready to run but waiting for a core, and V8 counts that wait against whatever it does
- * next (after writing to a socket, which wakes a department: 18% of a saturated profile of
- * (A)). At half the rate a core is usually free, and the samples are the gateway's CPU time.
+ * The measured run sends half the requests per second the warm-up got flat out. V8 samples
+ * on a wall clock: on two cores shared with the departments and the load generator, a
+ * saturated gateway is often ready to run but waiting for a core, and the sample lands on
+ * whatever it runs next. At half the rate a core is usually free, so the samples are the
+ * gateway's CPU time. (Writing to sockets stays about a fifth of it in (A) either way: the
+ * kernel's loopback TCP work, which wakes the department, is done in the writer's call.)
  */
 async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();

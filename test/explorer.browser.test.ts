@@ -24,6 +24,18 @@ const editorValue = (selector: string) => `document.querySelector(${JSON.stringi
 const VARIABLES_EDITOR = '.graphiql-editor-tool .graphiql-editor:not(.hidden)';
 const RESULT_EDITOR = '.result-window';
 
+/**
+ * Run in the page by waitForFunction: whether the CodeMirror editor under `selector` holds
+ * `text`. A function, not an expression string: Playwright evaluates a string again on
+ * every poll, and once the first poll has missed, the page's CSP (no 'unsafe-eval')
+ * refuses that eval (microsoft/playwright#7395); a function is evaluated once, when the
+ * wait starts, where the CSP does not apply.
+ */
+function editorHolds({ selector, text }: { selector: string; text: string }): boolean {
+  const { document } = globalThis as unknown as { document: { querySelector(selector: string): { CodeMirror: { getValue(): string } } | null } };
+  return document.querySelector(`${selector} .CodeMirror`)?.CodeMirror.getValue().includes(text) ?? false;
+}
+
 test('a browser opening /graphql gets GraphiQL from the gateway alone: every request to its origin, none failed, no policy violation', async () => {
   browser.session.reset();
   const page = await browser.session.newPage();
@@ -73,7 +85,7 @@ test('the README query runs with the token and purpose typed into the fields, se
     await page.locator('.graphiql-execute-button').click();
     const request = await sent;
     expect(request.headers()).toMatchObject({ authorization: `Bearer ${token}`, 'x-service-item': RENTAL_HOUSING, 'x-case-number': 'ZJ-2026-004242' });
-    await page.waitForFunction(`${editorValue(RESULT_EDITOR)}.includes('"data"')`);
+    await page.waitForFunction(editorHolds, { selector: RESULT_EDITOR, text: '"data"' });
     const shown = JSON.parse(await page.evaluate(editorValue(RESULT_EDITOR)));
     expect(shown.data.citizen.identity.name).toBe('张伟');
     const overCurl = await city.stack.query(EXAMPLE_QUERY, { idNumber: ZHANG_WEI }, {

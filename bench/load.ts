@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import autocannon from 'autocannon';
 import { cpuMillisBetween, cpuSnapshot, machineLoadBetween, type MachineLoad } from './machine-load';
-import { sampleRss, type RssSummary } from './rss';
+import { sampleRss, summariseRss, type RssSummary } from './rss';
 import type { ScenarioRequest } from './scenarios';
 
 export interface LoadOptions {
@@ -165,7 +165,6 @@ export function combineRounds(rounds: readonly LoadResult[], secondsPerRound: nu
   const byRequests = (value: (round: LoadResult) => number) =>
     requests > 0 ? Math.round((rounds.reduce((sum, round) => sum + value(round) * round.requests, 0) / requests) * 100) / 100 : Number.NaN;
   const mean = (value: (round: LoadResult) => number) => Math.round((rounds.reduce((sum, round) => sum + value(round), 0) / rounds.length) * 10) / 10;
-  const samplesMb = rounds.flatMap((round) => round.rss.samplesMb);
   const errors = newErrorCounts();
   for (const round of rounds) {
     for (const kind of ['transport', 'non2xx', 'graphql', 'wrongAnswers', 'total'] as const) errors[kind] += round.errors[kind];
@@ -177,13 +176,7 @@ export function combineRounds(rounds: readonly LoadResult[], secondsPerRound: nu
     requestsPerSecond: Math.round(requests / (secondsPerRound * rounds.length)),
     latencyMs: { p50: median(rounds.map((round) => round.latencyMs.p50)), p99: median(rounds.map((round) => round.latencyMs.p99)), mean: byRequests((round) => round.latencyMs.mean) },
     errors,
-    rss: {
-      peakMb: Math.max(...rounds.map((round) => round.rss.peakMb)),
-      meanMb: Math.round((samplesMb.reduce((sum, mb) => sum + mb, 0) / samplesMb.length) * 10) / 10,
-      firstMb: rounds[0].rss.firstMb,
-      lastMb: rounds[rounds.length - 1].rss.lastMb,
-      samplesMb,
-    },
+    rss: summariseRss(rounds.flatMap((round) => round.rss.samplesMb)),
     cpuMsPerRequest: { target: byRequests((round) => round.cpuMsPerRequest.target), departments: byRequests((round) => round.cpuMsPerRequest.departments) },
     machine: { busyPercent: mean((round) => round.machine.busyPercent), othersPercent: mean((round) => round.machine.othersPercent) },
   };

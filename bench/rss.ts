@@ -33,14 +33,19 @@ export function sampleRss(pid: number, intervalMs: number): { stop(): RssSummary
     stop() {
       clearInterval(timer);
       take();
-      const round = (mb: number) => Math.round(mb * 10) / 10;
-      return {
-        peakMb: round(Math.max(...samples)),
-        meanMb: round(samples.reduce((sum, mb) => sum + mb, 0) / samples.length),
-        firstMb: round(samples[0]),
-        lastMb: round(samples[samples.length - 1]),
-        samplesMb: samples.map(round),
-      };
+      return summariseRss(samples);
     },
+  };
+}
+
+/** The summary of RSS samples in MB, in order, each figure to 0.1 MB (samples already rounded stay as they are). */
+export function summariseRss(samplesMb: readonly number[]): RssSummary {
+  const round = (mb: number) => Math.round(mb * 10) / 10;
+  return {
+    peakMb: round(Math.max(...samplesMb)),
+    meanMb: round(samplesMb.reduce((sum, mb) => sum + mb, 0) / samplesMb.length),
+    firstMb: round(samplesMb[0]),
+    lastMb: round(samplesMb[samplesMb.length - 1]),
+    samplesMb: samplesMb.map(round),
   };
 }

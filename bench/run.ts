@@ -13,6 +13,7 @@ import { checkFetchCount, type FetchCountCheck } from './fetch-count';
 import { combineRounds, driveLoad, type LoadOptions, type LoadResult } from './load';
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileWindow } from './profile-summary';
 import { formatFetchCheck, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
+import { summariseRss } from './rss';
 import { SCENARIOS, type Scenario } from './scenarios';
 import { createBenchSecrets, type BenchSecrets } from './secrets';
 import { BENCH_RATE_LIMIT, PROOFLESS_GATEWAYS, startStack, type Stack, type StackOptions, type TargetName } from './stack';
@@ -384,8 +385,8 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
 
 /** Mean, lowest and highest of RSS samples, in MB. */
 function rssWindow(samplesMb: number[]): { meanMb: number; minMb: number; maxMb: number } {
-  const mean = samplesMb.reduce((sum, mb) => sum + mb, 0) / samplesMb.length;
-  return { meanMb: Math.round(mean * 10) / 10, minMb: Math.min(...samplesMb), maxMb: Math.max(...samplesMb) };
+  const { meanMb, peakMb } = summariseRss(samplesMb);
+  return { meanMb, minMb: Math.min(...samplesMb), maxMb: peakMb };
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,8 @@ export interface Measurement {
   scenario: string;
   title: string;
   target: TargetName;
+  /** Concurrent keep-alive connections, each with one request in flight. */
+  connections: number;
   citizensInRegistry: number;
   /** The machine's 1-minute load average as the run started: other engineers' work shows here. */
   loadAverageAtStart: number;
@@ -58,11 +60,12 @@ export function ratiosOf(of: LoadResult, to: LoadResult): Ratios {
  * `isRegistrySizeShown` the scenario reads `A@1000k`.
  */
 export function formatMeasurements(rows: Measurement[], isRegistrySizeShown = false): string {
-  const header = ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'RSS MB', 'req/s ×', 'p50 ×', 'p99 ×', 'RSS ×', 'CPU ms/req', 'depts CPU ms/req', 'others CPU %'];
+  const header = ['scenario', 'target', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'RSS MB', 'req/s ×', 'p50 ×', 'p99 ×', 'RSS ×', 'CPU ms/req', 'depts CPU ms/req', 'others CPU %'];
   const x = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '-' : `${value.toFixed(2)}`);
   const lines = rows.map((row) => [
     isRegistrySizeShown ? `${row.scenario}@${row.citizensInRegistry / 1000}k` : row.scenario,
     targetLabel(row.target),
+    String(row.connections),
     String(row.result.requestsPerSecond),
     String(row.result.latencyMs.p50),
     String(row.result.latencyMs.p99),

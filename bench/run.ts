@@ -157,13 +157,23 @@ async function warmUp(stack: Stack, scenario: Scenario, target: TargetName, citi
   return driveLoad({ url: stack.url(target), headers, connections: CONNECTIONS, warmupSeconds: 0, seconds, next, pid: stack.pid(target), departmentPids: [], rssIntervalMs: RSS_INTERVAL_MS.load, benchPids: [] });
 }
 
-async function measure(stack: Stack, scenario: Scenario, target: TargetName, citizens: CitizenPool, headers: Record<string, string>, timing: Pick<LoadOptions, 'warmupSeconds' | 'seconds' | 'requestsPerSecond'>, rssIntervalMs = RSS_INTERVAL_MS.load, round?: string): Promise<Measurement> {
-  process.stdout.write(`(${scenario.id}) ${targetLabel(target)}${round ? `, round ${round}` : ''}: `);
+interface MeasureOptions {
+  /** Default RSS_INTERVAL_MS.load. */
+  rssIntervalMs?: number;
+  /** Which round this is, as `2/3`, when the targets are measured in turns. */
+  round?: string;
+  /** Default the standard CONNECTIONS. */
+  connections?: number;
+}
+
+async function measure(stack: Stack, scenario: Scenario, target: TargetName, citizens: CitizenPool, headers: Record<string, string>, timing: Pick<LoadOptions, 'warmupSeconds' | 'seconds' | 'requestsPerSecond'>, options: MeasureOptions = {}): Promise<Measurement> {
+  const { rssIntervalMs = RSS_INTERVAL_MS.load, round, connections = CONNECTIONS } = options;
+  process.stdout.write(`(${scenario.id}) ${targetLabel(target)}${connections === CONNECTIONS ? '' : `, ${connections} connections`}${round ? `, round ${round}` : ''}: `);
   const loadAverageAtStart = os.loadavg()[0];
   const result = await driveLoad({
     url: stack.url(target),
     headers,
-    connections: CONNECTIONS,
+    connections,
     ...timing,
     next: () => scenario.next(citizens),
     pid: stack.pid(target),
@@ -172,7 +182,7 @@ async function measure(stack: Stack, scenario: Scenario, target: TargetName, cit
     benchPids: [process.pid, ...stack.pids()],
   });
   console.log(`${result.requestsPerSecond} req/s, p99 ${result.latencyMs.p99} ms, ${result.errors.total} errors${result.errors.examples.length ? ` (${result.errors.examples[0]})` : ''}`);
-  return { scenario: scenario.id, title: scenario.title, target, citizensInRegistry: citizens.registrySize, loadAverageAtStart, result, ratios: null };
+  return { scenario: scenario.id, title: scenario.title, target, connections, citizensInRegistry: citizens.registrySize, loadAverageAtStart, result, ratios: null };
 }
 
 function machine() {
@@ -193,36 +203,11 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
     const fetchChecks: FetchCountCheck[] = [];
     for (const scenario of SCENARIOS) {
       const headers = await purposeHeaders(secrets, scenario);
-      const rows: Measurement[] = [];
       // Every target warms up before any is measured: the departments warm up with the first, which would favour the ones after it.
       for (const target of scenario.targets) await warmUp(stack, scenario, target, citizens, headers, timing.warmupSeconds);
-      const cacheBefore = new Map<TargetName, { hits: number; misses: number }>();
-      if (scenario.isCacheMeasured) for (const target of scenario.targets) cacheBefore.set(target, await cacheCounts(stack, target));
-      const secondsPerRound = timing.seconds / timing.rounds;
-      const rounds = new Map<TargetName, Measurement[]>(scenario.targets.map((target) => [target, []]));
-      for (let round = 1; round <= timing.rounds; round += 1) {
-        for (const target of scenario.targets) {
-          const label = timing.rounds > 1 ? `${round}/${timing.rounds}` : undefined;
-          (rounds.get(target) as Measurement[]).push(await measure(stack, scenario, target, citizens, headers, { warmupSeconds: 0, seconds: secondsPerRound }, RSS_INTERVAL_MS.load, label));
-        }
+      for (const connections of [CONNECTIONS, ...(scenario.higherLoads ?? [])]) {
+        measurements.push(...await measureInTurns(stack, scenario, citizens, headers, timing, connections));
       }
-      for (const target of scenario.targets) {
-        const measured = rounds.get(target) as Measurement[];
-        const row: Measurement = { ...measured[0], result: combineRounds(measured.map((m) => m.result), secondsPerRound) };
-        if (measured.length > 1) row.rounds = measured.map((m) => ({ requestsPerSecond: m.result.requestsPerSecond, p50: m.result.latencyMs.p50, p99: m.result.latencyMs.p99 }));
-        const before = cacheBefore.get(target);
-        if (before) row.cache = cacheDelta(before, await cacheCounts(stack, target));
-        rows.push(row);
-      }
-      const baseline = rows.find((row) => row.target === (scenario.reference ?? 'plain'));
-      for (const row of rows) {
-        row.ratios = baseline ? ratiosOf(row.result, baseline.result) : null;
-        if (baseline?.rounds && row.rounds) {
-          const reference = baseline.rounds;
-          row.roundRatios = row.rounds.map((round, i) => Math.round((round.requestsPerSecond / reference[i].requestsPerSecond) * 100) / 100);
-        }
-      }
-      measurements.push(...rows);
       if (!scenario.isFetchCountChecked) continue;
       for (const target of gatewaysOf([scenario])) {
         fetchChecks.push(await checkFetchCount({ stack, target, scenario, citizens, headers, gatewaySdl, operations: FETCH_CHECK_OPERATIONS[isQuick ? 'quick' : 'full'] }));
@@ -236,7 +221,7 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
     console.log(`(${scenario.id}) ${scenario.title}${scenario.whyNoBaseline ? `; no baseline: ${scenario.whyNoBaseline}` : ''}`);
   }
   for (const row of measurements.filter((measurement) => measurement.roundRatios && measurement.ratios?.requestsPerSecond !== 1)) {
-    console.log(`(${row.scenario}) ${targetLabel(row.target)}: × reference req/s round by round ${row.roundRatios?.map((ratio) => ratio.toFixed(2)).join(', ')}`);
+    console.log(`(${row.scenario}) ${targetLabel(row.target)}, ${row.connections} connections: × reference req/s round by round ${row.roundRatios?.map((ratio) => ratio.toFixed(2)).join(', ')}`);
   }
   for (const row of measurements.filter((measurement) => measurement.cache)) {
     const { hits, misses, hitRatio } = row.cache as NonNullable<Measurement['cache']>;
@@ -256,6 +241,42 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
     fetchChecks,
   });
   console.log(`written to ${path.relative(process.cwd(), file)}`);
+}
+
+/**
+ * A scenario's targets at one load, measured in turns (`timing.rounds` rounds each), one
+ * row per target combining its rounds, with ratios to the scenario's reference at the
+ * same load.
+ */
+async function measureInTurns(stack: Stack, scenario: Scenario, citizens: CitizenPool, headers: Record<string, string>, timing: Timing, connections: number): Promise<Measurement[]> {
+  const cacheBefore = new Map<TargetName, { hits: number; misses: number }>();
+  if (scenario.isCacheMeasured) for (const target of scenario.targets) cacheBefore.set(target, await cacheCounts(stack, target));
+  const secondsPerRound = timing.seconds / timing.rounds;
+  const rounds = new Map<TargetName, Measurement[]>(scenario.targets.map((target) => [target, []]));
+  for (let round = 1; round <= timing.rounds; round += 1) {
+    for (const target of scenario.targets) {
+      const label = timing.rounds > 1 ? `${round}/${timing.rounds}` : undefined;
+      (rounds.get(target) as Measurement[]).push(await measure(stack, scenario, target, citizens, headers, { warmupSeconds: 0, seconds: secondsPerRound }, { round: label, connections }));
+    }
+  }
+  const rows: Measurement[] = [];
+  for (const target of scenario.targets) {
+    const measured = rounds.get(target) as Measurement[];
+    const row: Measurement = { ...measured[0], result: combineRounds(measured.map((m) => m.result), secondsPerRound) };
+    if (measured.length > 1) row.rounds = measured.map((m) => ({ requestsPerSecond: m.result.requestsPerSecond, p50: m.result.latencyMs.p50, p99: m.result.latencyMs.p99 }));
+    const before = cacheBefore.get(target);
+    if (before) row.cache = cacheDelta(before, await cacheCounts(stack, target));
+    rows.push(row);
+  }
+  const baseline = rows.find((row) => row.target === (scenario.reference ?? 'plain'));
+  for (const row of rows) {
+    row.ratios = baseline ? ratiosOf(row.result, baseline.result) : null;
+    if (baseline?.rounds && row.rounds) {
+      const reference = baseline.rounds;
+      row.roundRatios = row.rounds.map((round, i) => Math.round((round.requestsPerSecond / reference[i].requestsPerSecond) * 100) / 100);
+    }
+  }
+  return rows;
 }
 
 /** A Proofless gateway's cache counters, from its /metrics; zero for a gateway without the cache. */
@@ -307,7 +328,7 @@ async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Pro
   const soak = { warmupSeconds: timing.warmupSeconds, seconds: SOAK_SECONDS[isQuick ? 'quick' : 'full'] };
   console.log(`soak: (${scenario.id}) against Proofless for ${soak.seconds} s`);
   const measurement = await withStack(registryDir, { gateways: ['proofless'] }, async (stack, secrets) =>
-    measure(stack, scenario, 'proofless', citizens, await purposeHeaders(secrets, scenario), soak, RSS_INTERVAL_MS.soak));
+    measure(stack, scenario, 'proofless', citizens, await purposeHeaders(secrets, scenario), soak, { rssIntervalMs: RSS_INTERVAL_MS.soak }));
   const samples = measurement.result.rss.samplesMb;
   const edge = Math.max(1, Math.round(samples.length * SOAK_EDGE_FRACTION));
   const start = rssWindow(samples.slice(0, edge));

@@ -39,6 +39,8 @@ export interface Scenario {
   reference?: TargetName;
   /** Read each Proofless target's cache hits and misses from its /metrics around the measurement. */
   isCacheMeasured?: boolean;
+  /** Concurrent connections it is also measured at, after the standard load, every target at each level (LOAD_CURVE says why). */
+  higherLoads?: readonly number[];
   next(citizens: CitizenPool): ScenarioRequest;
 }
 
@@ -74,6 +76,15 @@ const CITIZEN_IDENTITY = `query CitizenIdentity($id: ID!) {
 }`;
 
 export const CITIZENS_PER_LIST = 100;
+
+/**
+ * (A)'s higher loads. At the standard 10 connections the plain gateway's one thread is
+ * already saturated, while Proofless is bound by its latency (10 connections divided by
+ * the time an answer takes, Little's law): every answer waits a few milliseconds for its
+ * audit record to be fsynced, and the machine has CPU to spare. At 20 and 40 connections
+ * each gateway shows what it can serve flat out, and at what p99.
+ */
+const LOAD_CURVE = [20, 40] as const;
 const SOLE_PROPRIETOR_ITEM = '330100-SJ-0001';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -83,6 +94,7 @@ export const SCENARIOS: readonly Scenario[] = [
     serviceItem: '330100-ZJ-0001',
     caseNumber: 'BENCH-A-000001',
     targets: ['plain', 'proofless'],
+    higherLoads: LOAD_CURVE,
     next(citizens) {
       const citizen = citizens.pick();
       return { body: { query: CITIZEN_FACTS, variables: { id: citizen.idNumber } }, check: (data) => checkCitizen(data, 'citizen', citizen) };

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, GATEWAY_NODE_FLAGS } from '../gateway/config';
+import { buildForProduction, builtEntry } from '../lib/build';
 import { loadCatalog } from '../lib/catalog';
 import { listDepartments } from '../lib/composition';
 import { ensureDevSecret } from '../lib/dev-secrets';
@@ -12,7 +13,8 @@ import { ensureSeeded, sampleIdNumbers, seedingOf } from '../synthetic/seed';
 
 /**
  * `npm start`: the whole federation on loopback. Seeds the embedded registries on first
- * run, starts each department as its own process (as departments deploy them), then the
+ * run, compiles the gateway and the departments to `dist/` (lib/build.ts, under a second),
+ * starts each department as its own process with `node` (as departments deploy them), then the
  * gateway routed to them, tells the service bureau (a client of the gateway) where the
  * gateway listens, and prints where it listens with a query to paste. Ctrl-C or SIGTERM
  * stops every child before this process exits.
@@ -27,10 +29,10 @@ let isStopping = false;
 function startChild(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string, nodeFlags: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
     const log = openSync(path.join(logDir, `${name}.log`), 'a');
-    const child = fork(path.join(REPO_ROOT, entry), [], {
+    const child = fork(builtEntry(entry), [], {
       cwd: REPO_ROOT,
       env,
-      execArgv: ['--import', 'tsx', ...nodeFlags],
+      execArgv: nodeFlags,
       // Each process's JSON log goes to <data dir>/logs/<name>.log: on this terminal it would bury the one line this script prints. Start-up errors still show.
       stdio: ['ignore', log, 'inherit', 'ipc'],
     });
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
   const citizens = integerFromEnv(process.env, 'PROOFLESS_SEED_CITIZENS', 10_000, { min: 1, max: 10_000_000 });
   if (seedingOf(dataDir)?.citizens !== citizens) console.log(`Seeding ${citizens} synthetic citizens into ${dataDir} (first start only)...`);
   ensureSeeded(dataDir, { citizens });
+  buildForProduction();
 
   // Created before the gateway starts so it and the printed token share the secret.
   ensureDevSecret(dataDir, 'dev-jwt-secret');

@@ -1,9 +1,10 @@
 import { subscribe } from 'node:diagnostics_channel';
 
 /**
- * Loaded into each department process by the harness (`node --import tsx --import
- * bench/request-counter.ts subgraphs/<name>/index.ts`), so the benchmark can count the
- * HTTP requests a department receives without touching department code. Node publishes
+ * Loaded into each department process by the harness, compiled as the departments are
+ * (`node --import dist/bench/request-counter.js dist/subgraphs/<name>/index.js`), so the
+ * benchmark can count the HTTP requests a department receives without touching
+ * department code. Node publishes
  * every incoming request on this diagnostics channel; counting costs one increment.
  * The harness asks over the IPC channel the department already has with its parent.
  */

@@ -63,6 +63,9 @@ const RSS_INTERVAL_MS = { load: 250, soak: 1000 };
  */
 const SOAK_EDGE_FRACTION = 0.2;
 const OFFICER = 'bench-officer-01';
+const SOCKET_WRITES_NOTE = 'writev and other socket calls include the time the kernel ran the department they woke on the gateway\'s core ' +
+  '(on-CPU samples from `perf record` put socket writes at 6% of the gateway\'s CPU in (A), where this profile shows about a fifth)';
+
 /** The profile run's rate, as a share of what the warm-up got flat out (profileRun says why). */
 const PROFILE_LOAD = 0.5;
 
@@ -357,9 +360,14 @@ async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Pro
  * The measured run sends half the requests per second the warm-up got flat out. V8 samples
  * on a wall clock: on two cores shared with the departments and the load generator, a
  * saturated gateway is often ready to run but waiting for a core, and the sample lands on
- * whatever it runs next. At half the rate a core is usually free, so the samples are the
- * gateway's CPU time. (Writing to sockets stays about a fifth of it in (A) either way: the
- * kernel's loopback TCP work, which wakes the department, is done in the writer's call.)
+ * whatever it runs next. At half the rate a core is usually free.
+ *
+ * One wait remains in the samples, at any rate: a socket write that wakes a department
+ * lets the kernel run the department on the writer's core at once (a wake-up between
+ * loopback sockets favours the waker's core), and the gateway's sample lands in the
+ * write. In (A) this profile puts about a fifth of the gateway in `writev`; `perf record`
+ * (on-CPU samples only) put the system calls of socket writes at 6% of the gateway's CPU.
+ * SOCKET_WRITES_NOTE says so under the summary.
  */
 async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();
@@ -389,6 +397,7 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
   const summary = summariseProfile(profile, 15, window);
   console.log(`\n${formatMeasurements([measurement])}\n(figures under the profiler: not comparable with a plain run)\n`);
   console.log(formatProfileSummary(summary));
+  console.log(SOCKET_WRITES_NOTE);
   const file = writeResults('profile', {
     kind: 'profile',
     isQuick,

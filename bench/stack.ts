@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { buildForProduction, builtEntry } from '../lib/build';
 import { listDepartments, SUPERGRAPH_FILE } from '../lib/composition';
 import { REPO_ROOT } from '../lib/paths';
 import type { DepartmentName } from '../subgraphs/shared/provenance';
@@ -62,6 +63,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Loaded into each department to count the HTTP requests it receives. */
+const REQUEST_COUNTER = 'bench/request-counter.ts';
+
 const READY_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
 const COUNT_TIMEOUT_MS = 5_000;
@@ -93,9 +97,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PROOFLESS_SERVICE_TOKEN_FILE: secrets.serviceTokenFile,
       PROOFLESS_COMMITMENT_CHECK_INTERVAL_SECONDS: '0',
     });
-    const counter = path.join(__dirname, 'request-counter.ts');
+    // As `npm start` runs them: compiled, by node alone (lib/build.ts says why).
+    buildForProduction([REQUEST_COUNTER]);
+    const counter = builtEntry(REQUEST_COUNTER);
     await Promise.all(departments.map(async (name) => {
-      started.set(name, await startChild(name, `subgraphs/${name}/index.ts`, departmentEnv(name), ['--import', counter]));
+      started.set(name, await startChild(name, builtEntry(`subgraphs/${name}/index.ts`), departmentEnv(name), ['--import', counter]));
     }));
     const departmentUrls = Object.fromEntries(departments.map((name) => [name, (started.get(name) as Started).url]));
 
@@ -118,13 +124,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // Each gateway instance writes its own audit chain, as instances sharing a store must.
       const env = { ...gatewayEnv, PROOFLESS_AUDIT_CHAIN_ID: `bench-${target}`, ...PROOFLESS_GATEWAYS[target] };
       // As `npm start` runs it: the product's own Node flags (the baseline keeps Node's defaults).
-      const gateway = await startChild('gateway', 'gateway/index.ts', env, [...GATEWAY_NODE_FLAGS, ...(options.gatewayNodeFlags ?? [])]);
+      const gateway = await startChild('gateway', builtEntry('gateway/index.ts'), env, [...GATEWAY_NODE_FLAGS, ...(options.gatewayNodeFlags ?? [])]);
       started.set(target, gateway);
     };
     const startBaseline = async () => {
       const supergraphFile = path.join(options.runDir, 'baseline-supergraph.graphql');
       writeFileSync(supergraphFile, withSubgraphUrls(loadSupergraph(SUPERGRAPH_FILE).gatewaySdl, departmentUrls));
-      started.set('plain', await startChild('baseline', 'bench/baseline.js', { ...base, BENCH_SUPERGRAPH_FILE: supergraphFile }, []));
+      started.set('plain', await startChild('baseline', path.join(__dirname, 'baseline.js'), { ...base, BENCH_SUPERGRAPH_FILE: supergraphFile }, []));
     };
     const proofless = options.gateways.filter((target): target is keyof typeof PROOFLESS_GATEWAYS => target in PROOFLESS_GATEWAYS);
     if (proofless.length === 0) throw new Error('a stack needs a Proofless gateway: the service bureau reads through one');
@@ -170,13 +176,13 @@ export function withSubgraphUrls(sdl: string, urls: Record<string, string>): str
     urls[name] ? `@join__graph(name: "${name}", url: "${urls[name]}")` : whole);
 }
 
-function startChild(name: string, entry: string, env: NodeJS.ProcessEnv, nodeFlags: string[]): Promise<Started> {
+/** Runs a JavaScript file by node alone: ours compiled in dist/, and the baseline, which is JavaScript (bench/baseline.js says why). */
+function startChild(name: string, file: string, env: NodeJS.ProcessEnv, nodeFlags: string[]): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(REPO_ROOT, entry), [], {
+    const child = fork(file, [], {
       cwd: REPO_ROOT,
       env,
-      // TypeScript entries run through tsx, as `npm start` runs them; the baseline is JavaScript run by node alone (bench/baseline.js says why).
-      execArgv: entry.endsWith('.ts') ? ['--import', 'tsx', ...nodeFlags] : nodeFlags,
+      execArgv: nodeFlags,
       // Their "listening" lines would interleave with the report; their errors still show.
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

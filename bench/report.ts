@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/paths';
 import type { FetchCountCheck } from './fetch-count';
+import type { CacheCounts, LatencyBreakdown } from './gateway-metrics';
 import type { LoadResult } from './load';
 import { PROOFLESS_GATEWAYS, type TargetName } from './stack';
 
@@ -24,7 +25,9 @@ export interface Measurement {
   /** Requests/s divided by the reference's in the same round, round by round: the spread of the ratio within one run. */
   roundRatios?: number[];
   /** Department fetches answered from the cache during the measurement (scenarios that measure the cache). */
-  cache?: { hits: number; misses: number; hitRatio: number };
+  cache?: CacheCounts;
+  /** Where a Proofless gateway's answers spent their time, from its own metrics. */
+  latency?: LatencyBreakdown;
 }
 
 /** Higher is better for requests/s; lower is better for the others. */
@@ -89,6 +92,16 @@ function describeErrors(result: LoadResult): string {
     .filter(([, n]) => (n as number) > 0)
     .map(([name, n]) => `${n} ${name}`);
   return `${errors.total} (${parts.join(', ')})`;
+}
+
+/** Where a Proofless row's answers spent their time, in one line; null for a row without the gateway's metrics. */
+export function formatLatency(row: Measurement): string | null {
+  if (!row.latency) return null;
+  const { answers, answerMs, departmentMs, auditMs } = row.latency;
+  const ms = (value: number) => (Number.isNaN(value) ? '-' : value.toFixed(2));
+  const departments = Object.entries(departmentMs).sort().map(([name, value]) => `${name} ${ms(value)}`).join(', ');
+  return `(${row.scenario}) ${targetLabel(row.target)}, ${row.connections} connections: its metrics say ${answers} answers took ${ms(answerMs)} ms on average; ` +
+    `department round trips ${departments || 'none'} ms; audit record durable after ${ms(auditMs)} ms`;
 }
 
 export function formatFetchCheck(check: FetchCountCheck): string {

@@ -10,9 +10,10 @@ import { REPO_ROOT } from '../lib/paths';
 import { ensureSeeded, seedingOf } from '../synthetic/seed';
 import { drawCitizenPool, type CitizenPool } from './citizens';
 import { checkFetchCount, type FetchCountCheck } from './fetch-count';
+import { cacheBetween, latencyBetween, readMetrics } from './gateway-metrics';
 import { combineRounds, driveLoad, type LoadOptions, type LoadResult } from './load';
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileWindow } from './profile-summary';
-import { formatFetchCheck, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
+import { formatFetchCheck, formatLatency, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
 import { summariseRss } from './rss';
 import { SCENARIOS, type Scenario } from './scenarios';
 import { createBenchSecrets, type BenchSecrets } from './secrets';
@@ -226,6 +227,7 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
   for (const row of measurements.filter((measurement) => measurement.roundRatios && measurement.ratios?.requestsPerSecond !== 1)) {
     console.log(`(${row.scenario}) ${targetLabel(row.target)}, ${row.connections} connections: × reference req/s round by round ${row.roundRatios?.map((ratio) => ratio.toFixed(2)).join(', ')}`);
   }
+  for (const line of measurements.map(formatLatency)) if (line) console.log(line);
   for (const row of measurements.filter((measurement) => measurement.cache)) {
     const { hits, misses, hitRatio } = row.cache as NonNullable<Measurement['cache']>;
     console.log(`(${row.scenario}) ${targetLabel(row.target)}: cache hit ratio ${(hitRatio * 100).toFixed(1)}% (${hits} hits, ${misses} misses), ×${row.ratios?.requestsPerSecond ?? '?'} req/s over the cache off`);
@@ -252,8 +254,9 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
  * same load.
  */
 async function measureInTurns(stack: Stack, scenario: Scenario, citizens: CitizenPool, headers: Record<string, string>, timing: Timing, connections: number): Promise<Measurement[]> {
-  const cacheBefore = new Map<TargetName, { hits: number; misses: number }>();
-  if (scenario.isCacheMeasured) for (const target of scenario.targets) cacheBefore.set(target, await cacheCounts(stack, target));
+  // Each Proofless gateway's own metrics around its rounds: the other targets' rounds do not reach it.
+  const gateways = scenario.targets.filter((target) => target in PROOFLESS_GATEWAYS);
+  const metricsBefore = new Map(await Promise.all(gateways.map(async (target) => [target, await readMetrics(stack.url(target))] as const)));
   const secondsPerRound = timing.seconds / timing.rounds;
   const rounds = new Map<TargetName, Measurement[]>(scenario.targets.map((target) => [target, []]));
   for (let round = 1; round <= timing.rounds; round += 1) {
@@ -267,8 +270,12 @@ async function measureInTurns(stack: Stack, scenario: Scenario, citizens: Citize
     const measured = rounds.get(target) as Measurement[];
     const row: Measurement = { ...measured[0], result: combineRounds(measured.map((m) => m.result), secondsPerRound) };
     if (measured.length > 1) row.rounds = measured.map((m) => ({ requestsPerSecond: m.result.requestsPerSecond, p50: m.result.latencyMs.p50, p99: m.result.latencyMs.p99 }));
-    const before = cacheBefore.get(target);
-    if (before) row.cache = cacheDelta(before, await cacheCounts(stack, target));
+    const before = metricsBefore.get(target);
+    if (before) {
+      const after = await readMetrics(stack.url(target));
+      row.latency = latencyBetween(before, after);
+      if (scenario.isCacheMeasured) row.cache = cacheBetween(before, after);
+    }
     rows.push(row);
   }
   const baseline = rows.find((row) => row.target === (scenario.reference ?? 'plain'));
@@ -280,19 +287,6 @@ async function measureInTurns(stack: Stack, scenario: Scenario, citizens: Citize
     }
   }
   return rows;
-}
-
-/** A Proofless gateway's cache counters, from its /metrics; zero for a gateway without the cache. */
-async function cacheCounts(stack: Stack, target: TargetName): Promise<{ hits: number; misses: number }> {
-  const text = await (await fetch(new URL('/metrics', stack.url(target)))).text();
-  const counter = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { hits: counter('proofless_cache_hits_total'), misses: counter('proofless_cache_misses_total') };
-}
-
-function cacheDelta(before: { hits: number; misses: number }, after: { hits: number; misses: number }): NonNullable<Measurement['cache']> {
-  const hits = after.hits - before.hits;
-  const misses = after.misses - before.misses;
-  return { hits, misses, hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses) };
 }
 
 async function scaleRun(timing: Timing, { isQuick }: RunArguments): Promise<void> {

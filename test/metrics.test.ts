@@ -1,3 +1,4 @@
+import { parseMetrics } from '../bench/gateway-metrics';
 import { ZHANG_WEI } from './fixtures/registries';
 import { useFixtureStack } from './helpers/stack';
 
@@ -8,13 +9,7 @@ const city = useFixtureStack();
 async function scrape(): Promise<{ contentType: string | null; samples: Map<string, number>; text: string }> {
   const response = await fetch(new URL('/metrics', city.stack.gatewayUrl));
   const text = await response.text();
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return { contentType: response.headers.get('content-type'), samples, text };
+  return { contentType: response.headers.get('content-type'), samples: parseMetrics(text), text };
 }
 
 function delta(before: Map<string, number>, after: Map<string, number>, series: string): number {

@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DIST_DIR } from '../lib/build';
 import { REPO_ROOT } from '../lib/paths';
 
 /**
@@ -76,9 +77,8 @@ test('npm start seeds, starts every process, prints a query that works as pasted
 
   const processes = descendantsOf(child.pid as number);
   // tsx, the node it runs, five departments and the gateway; those six compiled, from dist/, run by node alone (lib/build.ts says why).
-  const dist = path.join(REPO_ROOT, 'dist');
-  const compiled = processes.map(commandOf).filter((command) => command.includes(`${dist}/`));
-  expect(compiled.map((command) => path.relative(dist, command.split(' ').pop() as string)).sort()).toEqual([
+  const compiled = processes.map(commandOf).filter((command) => command.includes(`${DIST_DIR}/`));
+  expect(compiled.map((command) => path.relative(DIST_DIR, command.split(' ').pop() as string)).sort()).toEqual([
     'gateway/index.js',
     ...['audit', 'household', 'license', 'residence', 'service'].map((name) => `subgraphs/${name}/index.js`),
   ]);

@@ -22,6 +22,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { outcomeOfStatus, type Outcome } from './outcome';
 import type { Logger } from '../lib/logger';
 import { departmentFetcher } from './department-fetch';
+import { memoiseExecutionOperations } from './execution-operations';
 import { maskGatewayErrors } from './errors';
 import { auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
@@ -79,6 +80,8 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   // for it. Government networks have no internet, so the gateway never depends on the
   // operator remembering it.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+  // It also rebuilds each operation for execution on every request: execution-operations.ts says why that call is memoised.
+  memoiseExecutionOperations();
   const departments = new Map<string, DepartmentDataSource>();
   const calls = config.departmentCalls;
   const cache = config.cache.isEnabled ? dependencies.cache ?? inProcessDepartmentCache(config.cache, config.pseudonymKey) : undefined;

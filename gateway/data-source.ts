@@ -12,8 +12,12 @@ import { departmentFetcher, DepartmentTimeoutError } from './department-fetch';
 /** Headers passed on to every department: who asks (the token, for departments that check it themselves) and why. */
 const FORWARDED_HEADERS = ['authorization', 'x-service-item', 'x-case-number', 'x-request-id'];
 
-/** Failures of the connection itself, before or while the department answered: safe to try a query again. */
-const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
+/**
+ * Failures of the connection itself, before or while the department answered: safe to try
+ * a query again. UND_ERR_SOCKET is undici's for a connection closed or reset under a
+ * request (department-fetch.ts), the system's codes for what fails before it is sent.
+ */
+const CONNECTION_ERROR_CODES = new Set(['UND_ERR_SOCKET', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export interface DepartmentDataSourceOptions {
   /** How the department is called; default gateway/department-fetch.ts with a 3 s timeout. */
@@ -170,6 +174,8 @@ function restrictCachePolicy(policy: GatewayCachePolicy | undefined, response: F
   });
 }
 
+/** By its code alone: an error Node raised may come from another realm than `Error` here (jest runs each test file in its own, jestjs/jest#2549). */
 function isConnectionError(error: unknown): boolean {
-  return error instanceof Error && CONNECTION_ERROR_CODES.has((error as NodeJS.ErrnoException).code ?? '');
+  const code = (error as NodeJS.ErrnoException | null | undefined)?.code;
+  return typeof code === 'string' && CONNECTION_ERROR_CODES.has(code);
 }

@@ -1,35 +1,33 @@
-import nock from 'nock';
 import { writeFixtureRegistries, ZHANG_WEI } from './fixtures/registries';
+import { startFaultServer, type FaultServer } from './helpers/fault-server';
 import { startStack, type Stack } from './helpers/stack';
 
 /**
- * How the gateway behaves when a department misbehaves: the faults a real registry
- * rarely produces on demand (a 500, a hang, half a JSON body, a reset connection), played
- * by nock in front of the residence department, while household and license answer for
- * real. Each case asserts the whole answer: the other departments' facts are there, the
- * failing one is named, and nothing of how it failed reaches the caller.
+ * How the gateway behaves when a department misbehaves (a 500, a hang, half a JSON body,
+ * a reset connection): a scripted fault server on a loopback port plays the residence
+ * department, while household and license answer for real. Each case asserts the whole
+ * answer: the other departments' facts are there, the failing one is named, and nothing
+ * of how it failed reaches the caller.
+ *
+ * A real server rather than nock: nock intercepts Node's http module and nothing else, so
+ * it tests these faults only as long as the gateway calls departments through that module
+ * (undici's Pool, say, never reaches it). Every fault here is one a real server produces
+ * on demand, and on the wire it reaches whichever client the gateway uses: a reset is a
+ * TCP RST, which any client reports as a connection error. Where a case proves that a
+ * request was not sent again, it counts the requests the server received.
  */
-const RESIDENCE = 'http://residence.registry.test';
 const QUERY = `{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } residence { status } licences { kind } } }`;
 const RESIDENCE_ANSWER = { data: { _entities: [{ residence: { status: 'REGISTERED' } }] } };
 
-/**
- * nock 14 emits `replyWithError`'s error on an http.request only when it is an Error
- * object; a plain `{ code, message }` never reaches the request's 'error' event
- * (nock/nock#2789, documented by nock/nock#2899).
- */
-function connectionReset(): Error {
-  return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-}
-
 let fixture: ReturnType<typeof writeFixtureRegistries>;
+let faults: FaultServer;
 let stack: Stack;
 
 /** Every case calls the department: the cache, which would answer repeated fetches itself, is off. */
 function startResilienceStack(env: Record<string, string> = {}): Promise<Stack> {
   return startStack({
     dataDir: fixture.dataDir,
-    env: { PROOFLESS_RESIDENCE_URL: `${RESIDENCE}/graphql`, PROOFLESS_RESIDENCE_TIMEOUT_MS: '300', PROOFLESS_CACHE: 'off', ...env },
+    env: { PROOFLESS_RESIDENCE_URL: faults.url, PROOFLESS_RESIDENCE_TIMEOUT_MS: '300', PROOFLESS_CACHE: 'off', ...env },
   });
 }
 
@@ -42,28 +40,28 @@ const residenceFailed = (code: string, message: string) => ({
   errors: [{ message, extensions: { code, department: 'residence' } }],
 });
 const unavailable = residenceFailed('DEPARTMENT_UNAVAILABLE', 'the residence department could not answer');
+const timedOut = residenceFailed('DEPARTMENT_TIMEOUT', 'the residence department did not answer within 300 ms');
 
 beforeAll(async () => {
   fixture = writeFixtureRegistries();
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
+  faults = await startFaultServer();
   stack = await startResilienceStack();
 });
 
 afterAll(async () => {
   await stack.stop();
+  await faults.stop();
   fixture.remove();
-  nock.enableNetConnect();
 });
 
-beforeEach(() => nock.cleanAll());
+beforeEach(() => faults.clear());
 
 afterEach(() => {
-  expect(nock.pendingMocks()).toEqual([]);
+  expect({ pending: faults.pendingAnswers(), unexpected: faults.unexpectedRequests() }).toEqual({ pending: [], unexpected: [] });
 });
 
 test('a department answering 500: its facts are null, the others are there, its own words stay out', async () => {
-  nock(RESIDENCE).post('/graphql').reply(500, { errors: [{ message: `disk full while reading ${ZHANG_WEI}` }] });
+  faults.next().reply(500, { errors: [{ message: `disk full while reading ${ZHANG_WEI}` }] });
   const { status, body } = await stack.query(QUERY);
   expect(status).toBe(200);
   expect(body).toEqual(unavailable);
@@ -71,61 +69,55 @@ test('a department answering 500: its facts are null, the others are there, its 
 });
 
 test('a department that does not answer within its timeout: DEPARTMENT_TIMEOUT naming it and the timeout', async () => {
-  nock(RESIDENCE).post('/graphql').delay(2000).reply(200, RESIDENCE_ANSWER);
+  faults.next().replyAfter(2000, 200, RESIDENCE_ANSWER);
   const { body } = await stack.query(QUERY);
-  expect(body).toEqual(residenceFailed('DEPARTMENT_TIMEOUT', 'the residence department did not answer within 300 ms'));
+  expect(body).toEqual(timedOut);
 });
 
 test('a department that answers slowly but within its timeout is waited for', async () => {
-  nock(RESIDENCE).post('/graphql').delay(100).reply(200, RESIDENCE_ANSWER);
+  faults.next().replyAfter(100, 200, RESIDENCE_ANSWER);
   const { body } = await stack.query(QUERY);
   expect(body).toEqual(ANSWERED);
 });
 
 test('a department sending malformed JSON is unavailable, and the fragment it sent is not passed on', async () => {
-  nock(RESIDENCE).post('/graphql').reply(200, `{"data":{"_entities":[{"residence":{"status":"REG ${ZHANG_WEI}`, { 'content-type': 'application/json' });
+  faults.next().reply(200, `{"data":{"_entities":[{"residence":{"status":"REG ${ZHANG_WEI}`, { 'content-type': 'application/json' });
   const { body } = await stack.query(QUERY);
   expect(body).toEqual(unavailable);
 });
 
 test('a reset connection is tried once more for a query, and the second answer is used', async () => {
-  nock(RESIDENCE).post('/graphql').replyWithError(connectionReset());
-  nock(RESIDENCE).post('/graphql').reply(200, RESIDENCE_ANSWER);
+  faults.next().reset();
+  faults.next().reply(200, RESIDENCE_ANSWER);
   const { body } = await stack.query(QUERY);
   expect(body).toEqual(ANSWERED);
 });
 
 test('a query whose connection is reset twice is unavailable: one retry, not more', async () => {
-  nock(RESIDENCE).post('/graphql').times(2).replyWithError(connectionReset());
-  const spare = nock(RESIDENCE).post('/graphql').reply(200, RESIDENCE_ANSWER);
+  faults.next(2).reset();
   const { body } = await stack.query(QUERY);
   expect(body).toEqual(unavailable);
-  expect(spare.isDone()).toBe(false);
-  nock.cleanAll();
+  expect(faults.requestsReceived).toBe(2);
 });
 
 test('a timeout is not retried: the caller waited once already', async () => {
-  nock(RESIDENCE).post('/graphql').delay(2000).reply(200, RESIDENCE_ANSWER);
-  const spare = nock(RESIDENCE).post('/graphql').reply(200, RESIDENCE_ANSWER);
+  faults.next().replyAfter(2000, 200, RESIDENCE_ANSWER);
   const { body } = await stack.query(QUERY);
-  expect(body.errors[0].extensions.code).toBe('DEPARTMENT_TIMEOUT');
-  expect(spare.isDone()).toBe(false);
-  nock.cleanAll();
+  expect(body).toEqual(timedOut);
+  expect(faults.requestsReceived).toBe(1);
 });
 
 describe('mutations', () => {
-  const SERVICE = 'http://service.registry.test';
   let serviceStack: Stack;
 
   beforeAll(async () => {
-    serviceStack = await startStack({ dataDir: fixture.dataDir, env: { PROOFLESS_SERVICE_URL: `${SERVICE}/graphql` } });
+    serviceStack = await startStack({ dataDir: fixture.dataDir, env: { PROOFLESS_SERVICE_URL: faults.url } });
   });
 
   afterAll(() => serviceStack.stop());
 
   test('a mutation whose connection is reset is never sent again: the department may have acted on it', async () => {
-    nock(SERVICE).post('/graphql').replyWithError(connectionReset());
-    const spare = nock(SERVICE).post('/graphql').reply(200, { data: { recordCommitment: null } });
+    faults.next().reset();
     const item = '330100-SJ-0001';
     const { body } = await serviceStack.query(
       'mutation Record($input: RecordCommitmentInput!) { recordCommitment(input: $input) { id } }',
@@ -136,8 +128,7 @@ describe('mutations', () => {
       data: null,
       errors: [{ message: 'the service department could not answer', extensions: { code: 'DEPARTMENT_UNAVAILABLE', department: 'service' } }],
     });
-    expect(spare.isDone()).toBe(false);
-    nock.cleanAll();
+    expect(faults.requestsReceived).toBe(1);
   });
 });
 
@@ -150,39 +141,40 @@ describe('circuit breaker', () => {
 
   afterAll(() => breakerStack.stop());
 
-  /** While open the department is not called at all: an answer waits for it, unused. Returns that answer's interceptor. */
+  /** While open the department is not called at all: the caller is answered and no request reaches the department. */
   async function expectOpen() {
-    const waiting = nock(RESIDENCE).post('/graphql').reply(200, RESIDENCE_ANSWER);
+    const received = faults.requestsReceived;
     expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
-    expect(waiting.isDone()).toBe(false);
-    return waiting;
+    expect(faults.requestsReceived).toBe(received);
   }
 
   const openPeriodPassed = () => new Promise((resolve) => setTimeout(resolve, 450));
 
   test('opens after repeated failures, fails at once while open, lets one probe through, and closes on its success', async () => {
-    nock(RESIDENCE).post('/graphql').times(2).reply(500, {});
+    faults.next(2).reply(500, {});
     expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
     expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
-    const waiting = await expectOpen();
+    await expectOpen();
 
-    // After the open period, one probe goes through (the waiting answer); it succeeds, and the circuit is closed again.
+    // After the open period, one probe reaches the department; it succeeds, and the circuit is closed again.
     await openPeriodPassed();
+    faults.next().reply(200, RESIDENCE_ANSWER);
     expect((await breakerStack.query(QUERY)).body.data.citizen.residence).toEqual({ status: 'REGISTERED' });
-    expect(waiting.isDone()).toBe(true);
-    nock(RESIDENCE).post('/graphql').reply(200, RESIDENCE_ANSWER);
+    expect(faults.requestsReceived).toBe(3);
+    faults.next().reply(200, RESIDENCE_ANSWER);
     expect((await breakerStack.query(QUERY)).body.data.citizen.residence).toEqual({ status: 'REGISTERED' });
   });
 
   test('a failed probe opens the circuit again for another period', async () => {
-    nock(RESIDENCE).post('/graphql').times(2).reply(500, {});
+    faults.next(2).reply(500, {});
     await breakerStack.query(QUERY);
     await breakerStack.query(QUERY);
     await openPeriodPassed();
-    nock(RESIDENCE).post('/graphql').reply(500, {});
+    faults.next().reply(500, {});
     expect((await breakerStack.query(QUERY)).body).toEqual(unavailable);
     await expectOpen();
     await openPeriodPassed();
+    faults.next().reply(200, RESIDENCE_ANSWER);
     expect((await breakerStack.query(QUERY)).body.data.citizen.residence).toEqual({ status: 'REGISTERED' });
   });
 });

@@ -9,12 +9,12 @@ import { startStack, type Stack } from './helpers/stack';
  * answer: the other departments' facts are there, the failing one is named, and nothing
  * of how it failed reaches the caller.
  *
- * A real server rather than nock: nock intercepts Node's http module and nothing else, so
- * it tests these faults only as long as the gateway calls departments through that module
- * (undici's Pool, say, never reaches it). Every fault here is one a real server produces
- * on demand, and on the wire it reaches whichever client the gateway uses: a reset is a
- * TCP RST, which any client reports as a connection error. Where a case proves that a
- * request was not sent again, it counts the requests the server received.
+ * A real server rather than nock: nock 14 intercepts Node's http module and the global
+ * fetch, and the gateway calls departments through undici's Pool (department-fetch.ts),
+ * which it never sees. Every fault here is one a real server produces on demand, and on
+ * the wire it reaches whichever client the gateway uses: a reset is a TCP RST, which any
+ * client reports as a connection error. Where a case proves that a request was not sent
+ * again, it counts the requests the server received.
  */
 const QUERY = `{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } residence { status } licences { kind } } }`;
 const RESIDENCE_ANSWER = { data: { _entities: [{ residence: { status: 'REGISTERED' } }] } };

@@ -28,10 +28,11 @@ const KEEP_ALIVE_MS = 4000;
  * caller at most its timeout, never a socket held forever.
  *
  * undici rather than Node's http module: on loopback, an exchange like a department call
- * took the calling process 20 µs of CPU through a Pool (exchange() says how) against 44-50 µs through
- * http.request with a keep-alive Agent (Node 20, one connection per request in flight),
- * and an answer in bench scenario (A) makes three. Node's global fetch, also undici
- * inside, took 250 µs: it builds WHATWG Request, Response and stream objects per call.
+ * took the calling process 20 µs of CPU through a Pool (exchange() says how), against
+ * 44-50 µs through http.request with a keep-alive Agent (Node 20, one connection per
+ * request in flight), and an answer in bench scenario (A) makes three. Node's global
+ * fetch, also undici inside, took 250 µs: it builds WHATWG Request, Response and stream
+ * objects per call.
  *
  * A request written to a pooled connection the department has just closed fails with a
  * socket error, which the data source retries once for queries (data-source.ts).

@@ -1,6 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ZHANG_WEI } from './fixtures/registries';
+import { startFaultServer } from './helpers/fault-server';
 import { startStack, useFixtureStack } from './helpers/stack';
 
 const city = useFixtureStack();
@@ -21,22 +20,16 @@ test('a department that is down costs only its own facts; the error names it and
 });
 
 test('a department\'s own error message, stack and data never reach the caller', async () => {
-  const leakyDepartment = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({
-      data: { _entities: [null] },
-      errors: [{
-        message: `SqliteError: no such column: id_number while reading ${ZHANG_WEI}`,
-        path: ['_entities', 0, 'residence'],
-        extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['SqliteError: no such column', '    at Statement.all (/srv/residence/registry.js:40:12)'] },
-      }],
-    }));
+  const leakyDepartment = await startFaultServer();
+  leakyDepartment.next().reply(200, {
+    data: { _entities: [null] },
+    errors: [{
+      message: `SqliteError: no such column: id_number while reading ${ZHANG_WEI}`,
+      path: ['_entities', 0, 'residence'],
+      extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['SqliteError: no such column', '    at Statement.all (/srv/residence/registry.js:40:12)'] },
+    }],
   });
-  await new Promise<void>((resolve) => leakyDepartment.listen(0, '127.0.0.1', resolve));
-  const leakyStack = await startStack({
-    dataDir: city.dataDir,
-    env: { PROOFLESS_RESIDENCE_URL: `http://127.0.0.1:${(leakyDepartment.address() as AddressInfo).port}/graphql` },
-  });
+  const leakyStack = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_RESIDENCE_URL: leakyDepartment.url } });
   try {
     const { body } = await leakyStack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } residence { status } } }`);
     expect(body).toEqual({
@@ -47,8 +40,9 @@ test('a department\'s own error message, stack and data never reach the caller',
         extensions: { code: 'DEPARTMENT_UNAVAILABLE', department: 'residence' },
       }],
     });
+    expect({ pending: leakyDepartment.pendingAnswers(), unexpected: leakyDepartment.unexpectedRequests() }).toEqual({ pending: [], unexpected: [] });
   } finally {
     await leakyStack.stop();
-    leakyDepartment.close();
+    await leakyDepartment.stop();
   }
 });

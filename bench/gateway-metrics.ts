@@ -79,6 +79,7 @@ function total(before: MetricSamples, after: MetricSamples, series: string, labe
   return sum;
 }
 
-function growth(before: MetricSamples, after: MetricSamples, key: string): number {
+/** One series' growth between two readings (0 where it is absent). Also what test/metrics.test.ts measures with. */
+export function growth(before: MetricSamples, after: MetricSamples, key: string): number {
   return (after.get(key) ?? 0) - (before.get(key) ?? 0);
 }

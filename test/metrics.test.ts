@@ -1,4 +1,4 @@
-import { parseMetrics } from '../bench/gateway-metrics';
+import { growth, parseMetrics } from '../bench/gateway-metrics';
 import { ZHANG_WEI } from './fixtures/registries';
 import { useFixtureStack } from './helpers/stack';
 
@@ -12,10 +12,6 @@ async function scrape(): Promise<{ contentType: string | null; samples: Map<stri
   return { contentType: response.headers.get('content-type'), samples: parseMetrics(text), text };
 }
 
-function delta(before: Map<string, number>, after: Map<string, number>, series: string): number {
-  return (after.get(series) ?? 0) - (before.get(series) ?? 0);
-}
-
 const QUERY = `{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } residence { status } } }`;
 
 test('requests by outcome, each department\'s calls by how they ended, cache hits and audit writes are counted', async () => {
@@ -26,17 +22,17 @@ test('requests by outcome, each department\'s calls by how they ended, cache hit
   expect(refused.status).toBe(403);
   const after = (await scrape()).samples;
 
-  expect(delta(before, after, 'proofless_requests_total{outcome="ok"}')).toBe(2);
-  expect(delta(before, after, 'proofless_requests_total{outcome="refused"}')).toBe(1);
-  expect(delta(before, after, 'proofless_request_duration_seconds_count{outcome="ok"}')).toBe(2);
+  expect(growth(before, after, 'proofless_requests_total{outcome="ok"}')).toBe(2);
+  expect(growth(before, after, 'proofless_requests_total{outcome="refused"}')).toBe(1);
+  expect(growth(before, after, 'proofless_request_duration_seconds_count{outcome="ok"}')).toBe(2);
   // The first request called both departments; the second was answered from the cache.
-  expect(delta(before, after, 'proofless_department_request_duration_seconds_count{department="household",outcome="ok"}')).toBe(1);
-  expect(delta(before, after, 'proofless_department_request_duration_seconds_count{department="residence",outcome="ok"}')).toBe(1);
-  expect(delta(before, after, 'proofless_department_request_duration_seconds_count{department="household",outcome="cache_hit"}')).toBe(1);
-  expect(delta(before, after, 'proofless_department_request_duration_seconds_count{department="residence",outcome="cache_hit"}')).toBe(1);
-  expect(delta(before, after, 'proofless_cache_hits_total')).toBe(2);
-  expect(delta(before, after, 'proofless_cache_misses_total')).toBe(2);
-  expect(delta(before, after, 'proofless_audit_write_duration_seconds_count{durable="true"}')).toBe(3);
+  expect(growth(before, after, 'proofless_department_request_duration_seconds_count{department="household",outcome="ok"}')).toBe(1);
+  expect(growth(before, after, 'proofless_department_request_duration_seconds_count{department="residence",outcome="ok"}')).toBe(1);
+  expect(growth(before, after, 'proofless_department_request_duration_seconds_count{department="household",outcome="cache_hit"}')).toBe(1);
+  expect(growth(before, after, 'proofless_department_request_duration_seconds_count{department="residence",outcome="cache_hit"}')).toBe(1);
+  expect(growth(before, after, 'proofless_cache_hits_total')).toBe(2);
+  expect(growth(before, after, 'proofless_cache_misses_total')).toBe(2);
+  expect(growth(before, after, 'proofless_audit_write_duration_seconds_count{durable="true"}')).toBe(3);
 });
 
 test('each department\'s circuit state, with the exposition\'s content type; no citizen, caller or case in any label', async () => {
@@ -54,5 +50,5 @@ test('a request refused before GraphQL (a bad token) is counted as refused', asy
   const before = (await scrape()).samples;
   const { status } = await city.stack.query(QUERY, {}, { 'content-type': 'application/json', authorization: 'Bearer not-a-token', 'x-service-item': 'x', 'x-case-number': 'y' });
   expect(status).toBe(401);
-  expect(delta(before, (await scrape()).samples, 'proofless_requests_total{outcome="refused"}')).toBe(1);
+  expect(growth(before, (await scrape()).samples, 'proofless_requests_total{outcome="refused"}')).toBe(1);
 });

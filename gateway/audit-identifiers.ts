@@ -1,7 +1,9 @@
 import {
   getNamedType,
+  GraphQLError,
   Kind,
   TypeInfo,
+  validate,
   visit,
   visitWithTypeInfo,
   type DocumentNode,
@@ -13,40 +15,61 @@ import {
 } from 'graphql';
 import { memoisedIn } from '../lib/memoised';
 import { fragmentsOf } from './operation-analysis';
+import { RESERVED_PREFIX } from './reserved-names';
 
 /**
  * The audit record names every citizen whose data came back, household members included,
  * whether or not the caller selected their ID number. So before planning, every selection
- * on `Citizen` also asks for `idNumber` under an alias no caller can have chosen, and
- * before the response leaves, those values are collected and removed: the caller gets
- * exactly what it asked for, the auditor gets everyone it saw.
+ * on a type that identifies a citizen also asks for the field that does, under an alias in
+ * the gateway's reserved namespace, and before the response leaves, those values are
+ * collected and removed: the caller gets exactly what it asked for, the auditor gets
+ * everyone it saw.
+ *
+ * The caller cannot touch this: no caller document may use a name in the reserved
+ * namespace (reserved-names.ts refuses it at validation), the rewritten document is
+ * validated again, and identifiers are read only at the fields this module added, found
+ * by the identity of their syntax nodes, never by their alias.
  */
-export const AUDIT_ID_ALIAS = 'proofless_audit_idNumber';
+const AUDIT_ALIAS = `${RESERVED_PREFIX}audit_id`;
 
-const AUDIT_ID_FIELD: FieldNode = {
-  kind: Kind.FIELD,
-  alias: { kind: Kind.NAME, value: AUDIT_ID_ALIAS },
-  name: { kind: Kind.NAME, value: 'idNumber' },
-};
+/** The field that identifies a citizen, by the type that has it: a Citizen by its ID number, a commitment by its applicant's. */
+const IDENTIFYING_FIELDS: ReadonlyMap<string, FieldNode> = new Map(
+  Object.entries({ Citizen: 'idNumber', Commitment: 'applicant' }).map(([type, field]) => [
+    type,
+    { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: AUDIT_ALIAS }, name: { kind: Kind.NAME, value: field } },
+  ]),
+);
+
+const ADDED_FIELDS = new Set<FieldNode>(IDENTIFYING_FIELDS.values());
+
+/** The rewritten document did not validate: a gateway fault, for which no answer may leave unrecorded. */
+export class AuditRewriteError extends Error {}
 
 const rewritten = new WeakMap<DocumentNode, DocumentNode>();
 
-/** The document with `idNumber` added to every Citizen selection; computed once per parsed document. */
+/**
+ * The document with the identifying field added to every selection on a type that has
+ * one; computed once per parsed document. Throws AuditRewriteError when the result does
+ * not validate against `schema`.
+ */
 export function withAuditIdentifiers(schema: GraphQLSchema, document: DocumentNode): DocumentNode {
   return memoisedIn(rewritten, document, () => {
     const typeInfo = new TypeInfo(schema);
-    return visit(
+    const result = visit(
       document,
       visitWithTypeInfo(typeInfo, {
         SelectionSet: {
           leave(node: SelectionSetNode): SelectionSetNode | undefined {
             const parent = typeInfo.getParentType();
-            if (!parent || getNamedType(parent).name !== 'Citizen') return undefined;
-            return { ...node, selections: [...node.selections, AUDIT_ID_FIELD] };
+            const added = parent ? IDENTIFYING_FIELDS.get(getNamedType(parent).name) : undefined;
+            return added ? { ...node, selections: [...node.selections, added] } : undefined;
           },
         },
       }),
     );
+    const errors: readonly GraphQLError[] = validate(schema, result);
+    if (errors.length > 0) throw new AuditRewriteError(`the audit rewrite of a valid document does not validate: ${errors[0].message}`);
+    return result;
   });
 }
 
@@ -73,9 +96,9 @@ export function takeAuditIdentifiers(data: unknown, document: DocumentNode, oper
       for (const item of value) walk(item, at);
     } else if (value !== null && typeof value === 'object') {
       const object = value as Record<string, unknown>;
-      if (at.holdsAlias && AUDIT_ID_ALIAS in object) {
-        if (typeof object[AUDIT_ID_ALIAS] === 'string') found.add(object[AUDIT_ID_ALIAS] as string);
-        delete object[AUDIT_ID_ALIAS];
+      if (at.holdsAlias && AUDIT_ALIAS in object) {
+        if (typeof object[AUDIT_ALIAS] === 'string') found.add(object[AUDIT_ALIAS] as string);
+        delete object[AUDIT_ALIAS];
       }
       for (const [key, child] of at.children) walk(object[key], child);
     }
@@ -99,7 +122,7 @@ function shapeOf(reached: readonly Reached[], fragments: ReadonlyMap<string, Fra
   const collect = (selectionSet: SelectionSetNode, spreadPath: readonly string[]) => {
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
-        if (selection.alias?.value === AUDIT_ID_ALIAS) holdsAlias = true;
+        if (ADDED_FIELDS.has(selection)) holdsAlias = true;
         if (!selection.selectionSet) continue;
         const key = selection.alias?.value ?? selection.name.value;
         const sets = byKey.get(key) ?? [];

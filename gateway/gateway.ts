@@ -32,6 +32,7 @@ import { rateLimitsPlugin } from './plugins/rate-limits';
 import { scopesPlugin } from './plugins/scopes';
 import { loadTrustedOperations } from './plugins/trusted-operations';
 import { memoryRateLimitStore, type RateLimitStore } from './rate-limit-store';
+import { reservedNamesRule } from './reserved-names';
 import { loadSupergraph, type LoadedSupergraph } from './supergraph';
 
 export interface GatewayDependencies {
@@ -112,6 +113,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     persistedQueries: trusted ? { cache: trusted.cache } : false,
+    validationRules: [reservedNamesRule],
     formatError: maskGatewayErrors,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

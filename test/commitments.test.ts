@@ -84,11 +84,23 @@ test.each([
   ['a proof satisfied another way', { applicant: ZHANG_WEI, proof: 'SFZM' }, refused('BAD_USER_INPUT', `proof SFZM of service item ${BUSINESS} is satisfied by DATA_SHARING, not by a commitment`)],
   ['a proof the item does not have', { applicant: ZHANG_WEI, proof: 'XYZ' }, refused('BAD_USER_INPUT', `proof must be one of service item ${BUSINESS}'s proofs (SFZM, JYCSZM, ZZQK), got XYZ`)],
   ['an empty statement', { applicant: ZHANG_WEI, statement: '  ' }, refused('BAD_USER_INPUT', 'statement must be the text the applicant signed, 1 to 2000 characters, got 0')],
-  ['a malformed applicant', { applicant: '3301061975031200' }, refused('BAD_USER_INPUT', 'applicant must be 18 characters (GB 11643), got 16')],
   ['another service item than the request serves', { applicant: ZHANG_WEI, serviceItem: BIRTH }, refused('FORBIDDEN', `serviceItem must be the service item this request serves (X-Service-Item ${BUSINESS}), got ${BIRTH}`)],
 ])('%s is refused', async (_case, input, expected) => {
   const { serviceItem, ...rest } = input as { serviceItem?: string; applicant: string };
   expect((await record(city.stack, 'SJ-2026-0004', { ...rest, serviceItem: serviceItem ?? BUSINESS }, BUSINESS)).body).toEqual(expected);
+});
+
+test('a malformed applicant is refused by the gateway before the bureau, and by the bureau itself when called directly, with one message', async () => {
+  const message = 'input.applicant must be 18 characters (GB 11643), got 16';
+  const { status, body } = await record(city.stack, 'SJ-2026-0005', { applicant: '3301061975031200' });
+  expect({ status, body }).toEqual({ status: 400, body: { errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] } });
+  const direct = await fetch(city.stack.service.subgraph.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-service-item': BUSINESS, 'x-case-number': 'SJ-2026-0005' },
+    body: JSON.stringify({ query: RECORD, variables: { input: { serviceItem: BUSINESS, proof: 'JYCSZM', applicant: '3301061975031200', statement: STATEMENT } } }),
+  });
+  const { errors } = (await direct.json()) as { errors: { message: string; extensions: { code: string } }[] };
+  expect(errors.map((error) => ({ message: error.message, code: error.extensions.code }))).toEqual([{ message, code: 'BAD_USER_INPUT' }]);
 });
 
 test('a high-risk service item takes no commitment: the gateway refuses the mutation for it, and so does the bureau itself', async () => {

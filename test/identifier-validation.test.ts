@@ -1,5 +1,5 @@
-import { LI_NA, ZHANG_WEI } from './fixtures/registries';
-import { useFixtureStack } from './helpers/stack';
+import { CHEN_QIANG, LI_NA, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
+import { EVERY_FIELD_ITEM, startStack, useFixtureStack } from './helpers/stack';
 
 const city = useFixtureStack();
 
@@ -23,6 +23,54 @@ test.each([
   expect(status).toBe(400);
   expect(body).toEqual(badUserInput(message));
   expectNoDepartmentCalled();
+});
+
+/** A bad check character (the GB 11643 example number with 1 for X). */
+const BAD_CHECK = '110105194912310021';
+const BAD_CHECK_MESSAGE = 'has a wrong check character (ISO 7064 MOD 11-2): expected X, got 1';
+
+test.each([
+  ['a variable\'s default value', `query ($id: ID! = "${BAD_CHECK}") { citizen(idNumber: $id) { idNumber } }`, `idNumber ${BAD_CHECK_MESSAGE}`],
+  ['a list variable\'s default value', `query ($ids: [ID!]! = ["${ZHANG_WEI}", "${BAD_CHECK}"]) { citizens(idNumbers: $ids) { idNumber } }`, `idNumbers[1] ${BAD_CHECK_MESSAGE}`],
+  ['a default used inside a fragment', `query ($id: ID = "${BAD_CHECK}") { ...F } fragment F on Query { someone: citizen(idNumber: $id) { idNumber } }`, `idNumber ${BAD_CHECK_MESSAGE}`],
+  ['a default inside a list literal', `query ($id: ID! = "${BAD_CHECK}") { citizens(idNumbers: ["${LI_NA}", $id]) { idNumber } }`, `idNumbers[1] ${BAD_CHECK_MESSAGE}`],
+  ['an input object in a nested list default', `query ($related: [RelatedPersonInput!] = [{ idNumber: "${ZHANG_ZIHAN}", role: CHILD }, { idNumber: "${BAD_CHECK}", role: SPOUSE }]) { proofChecklist(serviceItem: "${EVERY_FIELD_ITEM}", applicant: "${ZHANG_WEI}", related: $related) { name } }`, `related[1].idNumber ${BAD_CHECK_MESSAGE}`],
+  ['a literal applicant', `{ proofChecklist(serviceItem: "${EVERY_FIELD_ITEM}", applicant: "${BAD_CHECK}") { name } }`, `applicant ${BAD_CHECK_MESSAGE}`],
+  ['an input object\'s field', `mutation { recordCommitment(input: { serviceItem: "${EVERY_FIELD_ITEM}", proof: "ALL", applicant: "${BAD_CHECK}", statement: "x" }) { id } }`, `input.applicant ${BAD_CHECK_MESSAGE}`],
+])('a malformed identifier in %s, sent by no variable, is BAD_USER_INPUT and nothing is called', async (_where, query, message) => {
+  const { status, body } = await city.stack.query(query);
+  expect({ status, body }).toEqual({ status: 400, body: badUserInput(message) });
+  expectNoDepartmentCalled();
+  expect(city.stack.service.gatewayRequests).toEqual([]);
+});
+
+test.each([
+  ['of the wrong type', { id: { idNumber: ZHANG_WEI } }, 'variable $id must be a value of type ID!'],
+  ['missing', {}, 'variable $id must be a value of type ID!'],
+])('a variable %s is BAD_USER_INPUT naming it and its type, never its value', async (_case, variables, message) => {
+  const { status, body } = await city.stack.query('query ($id: ID!) { citizen(idNumber: $id) { idNumber } }', variables);
+  expect({ status, body }).toEqual({ status: 400, body: badUserInput(message) });
+  expectNoDepartmentCalled();
+});
+
+test('ID numbers given as defaults are the ones departments read, are recorded as asked, and count against the distinct-citizens limit', async () => {
+  const limited = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: '2' } });
+  try {
+    const headers = await limited.serviceHeaders({ officer: 'officer-defaults' });
+    const answered = await limited.query(`query ($ids: [ID!]! = ["${ZHANG_WEI}", "${LI_NA}"]) { citizens(idNumbers: $ids) { identity { name } } }`, undefined, headers);
+    expect({ status: answered.status, body: answered.body }).toEqual({ status: 200, body: { data: { citizens: [{ identity: { name: '张伟' } }, { identity: { name: '李娜' } }] } } });
+    expect(limited.registryCalls.household.readPersons).toEqual([[ZHANG_WEI, LI_NA]]);
+    const requestId = answered.headers.get('x-request-id') as string;
+    const records = (await Promise.all((await limited.audit.store.listChains()).map((chain) => limited.audit.store.readChain(chain, 0, 1000)))).flat();
+    expect(records.find((record) => record.requestId === requestId)?.citizens).toEqual([ZHANG_WEI, LI_NA].sort());
+    limited.resetCounts();
+    const refused = await limited.query(`query ($id: ID! = "${CHEN_QIANG}") { citizen(idNumber: $id) { identity { name } } }`, undefined, headers);
+    expect(refused.status).toBe(429);
+    expect(refused.body.errors[0].extensions).toEqual({ code: 'RATE_LIMITED', limit: 'distinctCitizensPerHour', max: 2 });
+    expect(limited.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
+  } finally {
+    await limited.stop();
+  }
 });
 
 test('citizens over the bound is refused whole, never truncated', async () => {

@@ -150,7 +150,8 @@ test('the audit log holds both exchanges of the case: the officer\'s checklist, 
       ...caller,
       operationName: 'Checklist',
       coordinates: expect.arrayContaining(['Query.proofChecklist', 'ChecklistProof.facts', 'ChecklistProof.verification']),
-      citizens: [],
+      // The checklist's facts are the applicant's: its record names them, as the read's does.
+      citizens: [ZHANG_WEI],
       departments: ['service'],
     },
     {
@@ -307,13 +308,20 @@ test.each([
   ['a related person the item\'s proofs need is missing', ZHANG_WEI, undefined, `proof HJZM of service item ${ENROLMENT} concerns the applicant's CHILD: related must name them, got none`],
   ['the related person is named under another role', ZHANG_WEI, [{ idNumber: ZHANG_ZIHAN, role: 'SPOUSE' }], `proof HJZM of service item ${ENROLMENT} concerns the applicant's CHILD: related must name them, got SPOUSE`],
   ['a role named twice', ZHANG_WEI, [{ idNumber: ZHANG_ZIHAN, role: 'CHILD' }, { idNumber: CHEN_QIANG, role: 'CHILD' }], 'related may name each role once, got CHILD twice'],
-  ['a malformed applicant', '33010619750312', undefined, 'applicant must be 18 characters (GB 11643), got 14'],
-  ['a malformed related ID number', ZHANG_WEI, [{ idNumber: '330106201509010028', role: 'CHILD' }], 'related[0].idNumber has a wrong check character (ISO 7064 MOD 11-2): expected 7, got 8'],
-])('%s: BAD_USER_INPUT, and nothing is read', async (_case, applicant, related, message) => {
+])('%s: BAD_USER_INPUT from the bureau, and nothing is read', async (_case, applicant, related, message) => {
   const { response } = await checklist(ENROLMENT, applicant, related);
   expect(response.body).toEqual({
     data: null,
     errors: [{ message, path: ['proofChecklist'], extensions: { code: 'BAD_USER_INPUT', department: 'service' } }],
   });
+  expect(city.stack.service.gatewayRequests).toEqual([]);
+});
+
+test.each([
+  ['a malformed applicant', '33010619750312', undefined, 'applicant must be 18 characters (GB 11643), got 14'],
+  ['a malformed related ID number', ZHANG_WEI, [{ idNumber: '330106201509010028', role: 'CHILD' }], 'related[0].idNumber has a wrong check character (ISO 7064 MOD 11-2): expected 7, got 8'],
+])('%s: BAD_USER_INPUT from the gateway, with the bureau\'s own message, and the bureau is not called', async (_case, applicant, related, message) => {
+  const { response } = await checklist(ENROLMENT, applicant, related);
+  expect({ status: response.status, body: response.body }).toEqual({ status: 400, body: { errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] } });
   expect(city.stack.service.gatewayRequests).toEqual([]);
 });

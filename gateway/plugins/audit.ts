@@ -9,9 +9,10 @@ import { memoisedIn } from '../../lib/memoised';
 import { withTimeout } from '../../lib/with-timeout';
 import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers';
 import { identifiersIn } from './identifier-arguments';
-import type { GatewayContext } from '../context';
+import { refuse, type GatewayContext } from '../context';
 import { analyseOperation, isIntrospectionCoordinate } from '../operation-analysis';
 import { outcomeOf, type Outcome } from '../outcome';
+import { coercedVariables } from '../variables';
 
 export interface AuditOptions {
   log: AuditLog;
@@ -46,11 +47,18 @@ export function auditPlugin(options: AuditOptions): ApolloServerPlugin<GatewayCo
           if (!operation) return;
           callerDocument = document;
           // Asked-for citizens count even when the operation is refused: an attempt is what auditors look for.
-          requestContext.contextValue.citizensAsked ??= identifiersIn(schema, document, requestContext.request.variables ?? {}, Number.MAX_SAFE_INTEGER).idNumbers;
+          const variables = coercedVariables(requestContext).values ?? requestContext.request.variables ?? {};
+          requestContext.contextValue.citizensAsked ??= identifiersIn(schema, document, operation, variables, Number.MAX_SAFE_INTEGER).idNumbers;
           requested = [...analyseOperation(schema, document, operation).coordinates].filter((coordinate) => !isIntrospectionCoordinate(coordinate));
           // Runs after every check has had its say (plugins run in order, checks first).
           if (requestContext.contextValue.refusal) return;
-          const rewritten = withAuditIdentifiers(schema, document);
+          let rewritten: DocumentNode;
+          try {
+            rewritten = withAuditIdentifiers(schema, document);
+          } catch {
+            // No answer may leave that its record could fail to name: refuse, as for any fault of the gateway's own.
+            refuse(requestContext, new GraphQLError('internal error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, http: { status: 500 } } }));
+          }
           const name = operation.name?.value;
           const rewrittenOperation = rewritten.definitions.find(
             (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION && definition.name?.value === name,

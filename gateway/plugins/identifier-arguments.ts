@@ -1,10 +1,26 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { TypeInfo, valueFromAST, visit, visitWithTypeInfo, type ArgumentNode, type DocumentNode, type GraphQLInputType, type GraphQLSchema } from 'graphql';
+import {
+  getNamedType,
+  getNullableType,
+  isInputObjectType,
+  isListType,
+  separateOperations,
+  TypeInfo,
+  valueFromAST,
+  visit,
+  visitWithTypeInfo,
+  type ArgumentNode,
+  type DocumentNode,
+  type GraphQLInputType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { badUserInput } from '../../lib/error-codes';
-import { checkIdentifierArgument, isIdentifierArgument } from '../../lib/identifier-arguments';
+import { checkIdentifierArgument, holdsIdNumbers, isIdentifierArgument } from '../../lib/identifier-arguments';
 import { memoisedIn } from '../../lib/memoised';
 import { refuse, type GatewayContext } from '../context';
 import { operationCheckPlugin } from '../operation-check';
+import { coercedVariables } from '../variables';
 
 export interface IdentifierArgumentsOptions {
   /** The most identifiers one list argument (`citizens(idNumbers:)`) may carry. Default 100. */
@@ -12,46 +28,62 @@ export interface IdentifierArgumentsOptions {
 }
 
 /**
- * Checks every ID number and credit code an operation carries, as literals or variables,
- * in any field, fragment or alias, before the query is planned: a malformed identifier is
- * a BAD_USER_INPUT error (HTTP 400) and no department is called. The ID numbers it finds
- * are kept on the context for the rate limits and the audit record.
+ * Checks every ID number and credit code an operation carries, as literals, variables or
+ * variables' default values, as arguments or fields of input objects, in any field,
+ * fragment or alias, before the query is planned: a malformed identifier is a
+ * BAD_USER_INPUT error (HTTP 400) and no department is called. Variables that do not
+ * coerce to their types are refused the same way. The ID numbers it finds are kept on the
+ * context for the rate limits and the audit record.
+ *
+ * Execution then gets exactly the variable values checked: the request's variables are
+ * replaced by their coerced values, defaults included, so a department never receives a
+ * value the gateway did not see (the query plan would otherwise pass the caller's
+ * variable definitions, defaults and all, for the department to fill in).
  */
 export function identifierArgumentsPlugin(options: IdentifierArgumentsOptions = {}): ApolloServerPlugin<GatewayContext> {
   const maxListLength = options.maxListLength ?? 100;
   return operationCheckPlugin((requestContext) => {
-    const { document, schema, request } = requestContext;
-    const found = identifiersIn(schema, document, request.variables ?? {}, maxListLength);
+    const { document, schema } = requestContext;
+    // operationCheckPlugin runs checks only once the operation is resolved.
+    const operation = requestContext.operation as OperationDefinitionNode;
+    const variables = coercedVariables(requestContext);
+    if (variables.problem !== undefined) refuse(requestContext, badUserInput(variables.problem));
+    const found = identifiersIn(schema, document, operation, variables.values, maxListLength);
     if (found.problem) refuse(requestContext, badUserInput(found.problem));
     requestContext.contextValue.citizensAsked = [...new Set(found.idNumbers)];
+    requestContext.request.variables = variables.values;
   });
 }
 
-/** Where a document passes an identifier argument: the argument, its value as written (a literal or a variable) and its input type. */
+/** Where an operation passes an identifier, or an input object that may hold one: the argument, its value as written and its input type. */
 interface IdentifierArgumentSite {
   name: string;
   valueNode: ArgumentNode['value'];
   type: GraphQLInputType;
 }
 
-const sitesByDocument = new WeakMap<DocumentNode, IdentifierArgumentSite[]>();
+const sitesByOperation = new WeakMap<OperationDefinitionNode, IdentifierArgumentSite[]>();
+const separatedByDocument = new WeakMap<DocumentNode, Record<string, DocumentNode>>();
 
 /**
- * The identifier arguments of a document, in document order. Finding them takes a typed
- * walk of the whole document, so it is done once per parsed document (Apollo Server
- * reuses one per query text); only their values depend on the request's variables.
+ * The identifier arguments of the operation that runs, with the fragments it spreads, in
+ * document order; another operation of the same document runs with other variables, or
+ * not at all. Finding them takes a typed walk, so it is done once per parsed operation
+ * (Apollo Server reuses one per query text); only their values depend on the request.
  */
-function identifierArgumentSites(schema: GraphQLSchema, document: DocumentNode): IdentifierArgumentSite[] {
-  return memoisedIn(sitesByDocument, document, () => {
+function identifierArgumentSites(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): IdentifierArgumentSite[] {
+  return memoisedIn(sitesByOperation, operation, () => {
+    const separated = memoisedIn(separatedByDocument, document, () => separateOperations(document));
     const sites: IdentifierArgumentSite[] = [];
     const typeInfo = new TypeInfo(schema);
     visit(
-      document,
+      separated[operation.name?.value ?? ''] ?? document,
       visitWithTypeInfo(typeInfo, {
         Argument(node) {
-          if (!isIdentifierArgument(node.name.value)) return;
           const argument = typeInfo.getArgument();
-          if (argument) sites.push({ name: node.name.value, valueNode: node.value, type: argument.type });
+          if (argument && (isIdentifierArgument(node.name.value) || mayHoldIdentifiers(argument.type))) {
+            sites.push({ name: node.name.value, valueNode: node.value, type: argument.type });
+          }
         },
       }),
     );
@@ -59,15 +91,71 @@ function identifierArgumentSites(schema: GraphQLSchema, document: DocumentNode):
   });
 }
 
-/** The first malformed identifier argument (as a message), and the normalised ID numbers the operation names. */
-export function identifiersIn(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, maxListLength: number) {
+const holdsByInputType = new WeakMap<object, boolean>();
+
+/** Whether an input type has an identifier field at any depth (`RelatedPersonInput.idNumber`). */
+function mayHoldIdentifiers(type: GraphQLInputType): boolean {
+  const named = getNamedType(type);
+  if (!isInputObjectType(named)) return false;
+  if (holdsByInputType.has(named)) return holdsByInputType.get(named) as boolean;
+  // Input types may refer to themselves; assume not while looking.
+  holdsByInputType.set(named, false);
+  const holds = Object.values(named.getFields()).some((field) => isIdentifierArgument(field.name) || mayHoldIdentifiers(field.type));
+  holdsByInputType.set(named, holds);
+  return holds;
+}
+
+export interface IdentifiersFound {
+  /** The first malformed identifier, as a message naming where it is; null when every one is well formed. */
+  problem: string | null;
+  /** The normalised ID numbers the operation names, up to the first problem. */
+  idNumbers: string[];
+}
+
+/**
+ * The identifiers of the operation that runs, with `variables` (coerced: defaults
+ * included) filled in: the first malformed one, as a message, and the normalised ID
+ * numbers it names.
+ */
+export function identifiersIn(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+  maxListLength: number,
+): IdentifiersFound {
   const idNumbers: string[] = [];
-  for (const site of identifierArgumentSites(schema, document)) {
+  const check = (name: string, label: string, value: unknown): string | null => {
+    if (value === undefined || value === null) return null;
+    const result = checkIdentifierArgument(name, value, maxListLength, label);
+    if (!result.ok) return result.message;
+    if (holdsIdNumbers(name)) idNumbers.push(...[result.value].flat());
+    return null;
+  };
+  // Walks an input value along its type to the identifier fields inside it.
+  const walk = (value: unknown, type: GraphQLInputType, label: string): string | null => {
+    if (value === undefined || value === null) return null;
+    const nullable = getNullableType(type);
+    if (isListType(nullable)) {
+      if (!Array.isArray(value)) return walk(value, nullable.ofType, label);
+      for (const [index, item] of value.entries()) {
+        const problem = walk(item, nullable.ofType, `${label}[${index}]`);
+        if (problem) return problem;
+      }
+      return null;
+    }
+    if (!isInputObjectType(nullable) || typeof value !== 'object') return null;
+    for (const field of Object.values(nullable.getFields())) {
+      const fieldValue = (value as Record<string, unknown>)[field.name];
+      const problem = isIdentifierArgument(field.name) ? check(field.name, `${label}.${field.name}`, fieldValue) : walk(fieldValue, field.type, `${label}.${field.name}`);
+      if (problem) return problem;
+    }
+    return null;
+  };
+  for (const site of identifierArgumentSites(schema, document, operation)) {
     const value = valueFromAST(site.valueNode, site.type, variables);
-    if (value === undefined || value === null) continue;
-    const result = checkIdentifierArgument(site.name, value, maxListLength);
-    if (!result.ok) return { problem: result.message, idNumbers };
-    if (site.name.startsWith('idNumber')) idNumbers.push(...[result.value].flat());
+    const problem = isIdentifierArgument(site.name) ? check(site.name, site.name, value) : walk(value, site.type, site.name);
+    if (problem) return { problem, idNumbers };
   }
   return { problem: null, idNumbers };
 }

@@ -25,7 +25,7 @@ export async function recordCommitment(input: RecordCommitmentInput, context: Se
   const proof = item.proofs.find((candidate) => candidate.code === input.proof);
   if (!proof) throw badUserInput(`proof must be one of service item ${item.code}'s proofs (${item.proofs.map((candidate) => candidate.code).join(', ')}), got ${input.proof}`);
   if (proof.mode !== 'COMMITMENT') throw badUserInput(`proof ${proof.code} of service item ${item.code} is satisfied by ${proof.mode}, not by a commitment`);
-  const applicant = requireIdNumber('applicant', input.applicant);
+  const applicant = requireIdNumber('input.applicant', input.applicant);
   const statement = input.statement.trim();
   if (statement.length === 0 || statement.length > MAX_STATEMENT_LENGTH) {
     throw badUserInput(`statement must be the text the applicant signed, 1 to ${MAX_STATEMENT_LENGTH} characters, got ${statement.length}`);

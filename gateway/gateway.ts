@@ -28,7 +28,7 @@ import { auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
 import { limitsPlugin } from './plugins/limits';
 import { purposePlugin } from './plugins/purpose';
-import { rateLimitsPlugin } from './plugins/rate-limits';
+import { rateLimits as createRateLimits } from './plugins/rate-limits';
 import { scopesPlugin } from './plugins/scopes';
 import { loadTrustedOperations } from './plugins/trusted-operations';
 import { memoryRateLimitStore, type RateLimitStore } from './rate-limit-store';
@@ -108,6 +108,11 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       return department;
     },
   });
+  const rateLimits = createRateLimits({
+    store: dependencies.rateLimitStore ?? memoryRateLimitStore(config.rateLimits),
+    pseudonymKey: config.pseudonymKey,
+    now: dependencies.now,
+  });
   const server = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,
@@ -124,12 +129,13 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       limitsPlugin(config.limits),
       ...(trusted ? [trusted.plugin] : []),
       identifierArgumentsPlugin({ maxListLength: config.maxCitizensPerRequest }),
-      rateLimitsPlugin({
-        store: dependencies.rateLimitStore ?? memoryRateLimitStore(config.rateLimits),
-        pseudonymKey: config.pseudonymKey,
-        now: dependencies.now,
+      rateLimits.plugin,
+      auditPlugin({
+        log: dependencies.auditLog,
+        writeTimeoutMs: config.auditWriteTimeoutMs,
+        observeWrite: metrics.observeAuditWrite,
+        admitDisclosure: rateLimits.admitDisclosure,
       }),
-      auditPlugin({ log: dependencies.auditLog, writeTimeoutMs: config.auditWriteTimeoutMs, observeWrite: metrics.observeAuditWrite }),
     ],
   });
   const authenticate = createAuthenticator(config.auth);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../gateway/config';
-import { CHEN_QIANG, LI_NA, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
+import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
 import { startStack, useFixtureStack, type Stack } from './helpers/stack';
 
 const city = useFixtureStack();
@@ -273,6 +273,37 @@ describe('rate limits', () => {
     } finally {
       await first.stop();
       await second.stop();
+    }
+  });
+
+  test('household members an answer discloses count against the distinct-citizens limit: an answer that would go over is refused, recorded, and not released', async () => {
+    const limited = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: '3' } });
+    try {
+      const headers = await limited.serviceHeaders({ officer: `officer-${randomUUID()}` });
+      expect((await limited.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`, undefined, headers)).status).toBe(200);
+      const members = `{ citizen(idNumber: "${ZHANG_WEI}") { household { members { citizen { identity { name } } } } } }`;
+      const refused = await limited.query(members, undefined, headers);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.body).toEqual({
+        errors: [{
+          message: expect.stringMatching(/^this officer has looked up 3 distinct citizens this hour, the most allowed; retry in \d+ s$/),
+          extensions: { code: 'RATE_LIMITED', limit: 'distinctCitizensPerHour', max: 3 },
+        }],
+      });
+      const records = (await Promise.all((await limited.audit.store.listChains()).map((chain) => limited.audit.store.readChain(chain, 0, 1000)))).flat();
+      const record = records.find((candidate) => candidate.requestId === refused.headers.get('x-request-id'));
+      expect(record && { outcome: record.outcome, errorCodes: record.errorCodes, coordinates: record.coordinates, citizens: record.citizens, departments: record.departments }).toEqual({
+        outcome: 'refused',
+        errorCodes: ['RATE_LIMITED'],
+        coordinates: [],
+        citizens: [LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN].sort(),
+        departments: ['household'],
+      });
+      // The refused answer used none of the allowance: two more citizens may still be looked up.
+      expect((await limited.query(`{ citizens(idNumbers: ["${LI_NA}", "${CHEN_QIANG}"]) { identity { name } } }`, undefined, headers)).status).toBe(200);
+    } finally {
+      await limited.stop();
     }
   });
 

@@ -1,6 +1,6 @@
-import { parse } from 'graphql';
+import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { StoredRecord } from '../audit/entry';
-import { AuditRewriteError, withAuditIdentifiers } from '../gateway/audit-identifiers';
+import { AuditRewriteError, takeAuditIdentifiers, withAuditIdentifiers } from '../gateway/audit-identifiers';
 import { loadSupergraph } from '../gateway/supergraph';
 import { SUPERGRAPH_FILE } from '../lib/composition';
 import { LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
@@ -75,6 +75,15 @@ describe('identifiers come only from the fields the gateway added', () => {
     const response = await city.stack.query(query);
     expect(response.body).toEqual({ data: { business: { name: '杭州市西湖区张记小吃店', legalRepresentative: { identity: { name: '张伟' } } } } });
     expect((await recordOf(response.headers.get('x-request-id'))).citizens).toEqual([ZHANG_WEI]);
+  });
+
+  test('a commitment names its applicant in the record, though the caller selected only its id (breached commitments for auditors)', () => {
+    const schema = loadSupergraph(SUPERGRAPH_FILE).apiSchema;
+    const document = withAuditIdentifiers(schema, parse('{ breachedCommitments { commitments { id } } }'));
+    const operation = document.definitions.find((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
+    const data = { breachedCommitments: { commitments: [{ id: 'c1', proofless_audit_id: ZHANG_WEI }, { id: 'c2', proofless_audit_id: LI_NA }] } };
+    expect(takeAuditIdentifiers(data, document, operation).sort()).toEqual([ZHANG_WEI, LI_NA].sort());
+    expect(data).toEqual({ breachedCommitments: { commitments: [{ id: 'c1' }, { id: 'c2' }] } });
   });
 
   test('a rewritten document that would not validate is refused by the rewrite itself (the gateway\'s second line, behind the reserved namespace)', () => {

@@ -45,6 +45,19 @@ describe.each([
     expect(await store.consume({ application, officer, citizens: ['c'], now: at(3) })).toMatchObject({ isAllowed: false, limit: 'distinctCitizensPerHour' });
     expect(await store.consume({ application, officer, citizens: ['c'], now: at(60) })).toEqual({ isAllowed: true });
   });
+
+  test('citizens an answer discloses count too; an answer that would go over is refused and uses none of the allowance', async () => {
+    const officer = `${application}/o1`;
+    const at = (minutes: number) => NOON + minutes * 60_000;
+    expect(await store.consume({ application, officer, citizens: ['a'], now: at(0) })).toEqual({ isAllowed: true });
+    expect(await store.admitDisclosed({ officer, citizens: ['a', 'b', 'c'], now: at(0) })).toEqual({
+      isAllowed: false, limit: 'distinctCitizensPerHour', max: 2, retryAfterSeconds: 3600 - 30,
+    });
+    expect(await store.admitDisclosed({ officer, citizens: ['a', 'b'], now: at(1) })).toEqual({ isAllowed: true });
+    expect(await store.consume({ application, officer, citizens: ['c'], now: at(2) })).toMatchObject({ isAllowed: false, limit: 'distinctCitizensPerHour' });
+    expect(await store.admitDisclosed({ officer, citizens: ['b', 'a'], now: at(3) })).toEqual({ isAllowed: true });
+    expect(await store.admitDisclosed({ officer, citizens: ['c'], now: at(60) })).toEqual({ isAllowed: true });
+  });
 });
 
 test('Redis holds only pseudonyms, each key expiring with its window', async () => {

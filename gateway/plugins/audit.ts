@@ -9,6 +9,7 @@ import { memoisedIn } from '../../lib/memoised';
 import { withTimeout } from '../../lib/with-timeout';
 import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers';
 import { identifiersIn } from './identifier-arguments';
+import type { Caller } from '../auth';
 import { refuse, type GatewayContext } from '../context';
 import { analyseOperation, isIntrospectionCoordinate } from '../operation-analysis';
 import { outcomeOf, type Outcome } from '../outcome';
@@ -20,6 +21,11 @@ export interface AuditOptions {
   writeTimeoutMs?: number;
   /** Told how long each record took to become durable (or to fail); default nothing. */
   observeWrite?: (seconds: number, isDurable: boolean) => void;
+  /**
+   * Asked whether an answer disclosing these citizens may leave (the distinct-citizens
+   * limit); a refusal replaces the answer before its record is written. Default: always.
+   */
+  admitDisclosure?: (caller: Caller, citizens: string[]) => Promise<GraphQLError | null>;
 }
 
 /** The 503 a caller gets when the audit store cannot take the record: no personal data leaves unrecorded. */
@@ -70,9 +76,18 @@ export function auditPlugin(options: AuditOptions): ApolloServerPlugin<GatewayCo
         async willSendResponse(requestContext) {
           requestContext.response.http.headers.set('x-request-id', requestContext.contextValue.requestId);
           const context = requestContext.contextValue;
+          // The operation is the rewritten one here: willSendResponse sees what the executor planned.
+          const answered = singleResultOf(requestContext)?.data;
+          const returned = answered && requestContext.document && requestContext.operation ? takeAuditIdentifiers(answered, requestContext.document, requestContext.operation) : [];
+          if (context.caller && options.admitDisclosure && !context.refusal) {
+            // Citizens the request asked for were counted before it ran.
+            const asked = new Set(context.citizensAsked);
+            const refusal = await options.admitDisclosure(context.caller, returned.filter((citizen) => !asked.has(citizen)));
+            if (refusal) replaceWithRefusal(requestContext, refusal);
+          }
           const result = singleResultOf(requestContext);
           const outcome = outcomeOf(context, result?.data, result?.errors ?? []);
-          const entry = auditEntryFor(requestContext, callerDocument, requested ?? [], outcome);
+          const entry = auditEntryFor(requestContext, callerDocument, requested ?? [], outcome, returned);
           context.ending.outcome = outcome;
           context.ending.serviceItem = context.purpose?.serviceItem;
           context.ending.refusalCode = context.refusal?.extensions.code as string | undefined;
@@ -98,14 +113,13 @@ function auditEntryFor(
   callerDocument: DocumentNode | undefined,
   requested: string[],
   outcome: Outcome,
+  returned: string[],
 ): AuditEntry | null {
   const context = requestContext.contextValue;
   const headers = requestContext.request.http?.headers;
   const serviceItem = headers?.get('x-service-item') ?? null;
   const caseNumber = headers?.get('x-case-number') ?? null;
   const result = singleResultOf(requestContext);
-  // The operation is the rewritten one here: willSendResponse sees what the executor planned.
-  const returned = result?.data && requestContext.document && requestContext.operation ? takeAuditIdentifiers(result.data, requestContext.document, requestContext.operation) : [];
   if (!context.caller && !serviceItem && !caseNumber && requested.length === 0) return null;
 
   const errors = result?.errors ?? [];
@@ -182,6 +196,15 @@ export async function recordRefusedBeforePipeline(log: AuditLog, context: Gatewa
 /** A store that hangs must not hold answers forever: past the timeout the answer is refused, the record may still land. */
 function durableWithin(write: Promise<unknown>, ms: number): Promise<unknown> {
   return withTimeout(write, ms, `audit write took longer than ${ms} ms`);
+}
+
+/** The answer withheld and a refusal in its place, as if a check had refused the request before it ran. */
+function replaceWithRefusal(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>, refusal: GraphQLError): void {
+  requestContext.contextValue.refusal = refusal;
+  const { http, ...extensions } = refusal.extensions as { http?: { status?: number; headers?: Map<string, string> } };
+  requestContext.response.body = { kind: 'single', singleResult: { errors: [{ message: refusal.message, extensions }] } };
+  requestContext.response.http.status = http?.status;
+  for (const [name, value] of http?.headers ?? []) requestContext.response.http.headers.set(name, value);
 }
 
 function failClosed(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>): void {

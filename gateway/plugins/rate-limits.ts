@@ -2,9 +2,10 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../lib/error-codes';
 import { memoisedPseudonym } from '../../lib/pseudonym';
+import type { Caller } from '../auth';
 import { refuse, type GatewayContext } from '../context';
 import { operationCheckPlugin } from '../operation-check';
-import type { RateLimitStore } from '../rate-limit-store';
+import type { RateLimitStore, RateLimitVerdict } from '../rate-limit-store';
 
 export interface RateLimitsOptions {
   store: RateLimitStore;
@@ -12,6 +13,17 @@ export interface RateLimitsOptions {
   pseudonymKey: Uint8Array;
   /** Default `Date.now`. */
   now?: () => number;
+}
+
+export interface RateLimits {
+  /** Counts each request before it is planned, refusing it (429) over a limit. */
+  plugin: ApolloServerPlugin<GatewayContext>;
+  /**
+   * Asked, once an answer is known and before its record is written, whether the citizens
+   * it discloses fit the officer's distinct-citizens allowance: null when they do (and
+   * they now count), else the 429 that must replace the answer.
+   */
+  admitDisclosure(caller: Caller, citizens: string[]): Promise<GraphQLError | null>;
 }
 
 const MESSAGES = {
@@ -23,31 +35,42 @@ const MESSAGES = {
 /**
  * Rate limits per application and per officer, and the number of distinct citizens one
  * officer may look up per hour, held in Redis so they hold across gateway instances.
- * Runs after every other check: only requests that would be answered are counted.
+ * Requests are counted after every other check: only requests that would be answered
+ * count. Distinct citizens are counted twice over: those a request asks for before it
+ * runs, and those its answer discloses (household members, a business's representative)
+ * before it leaves, so an officer cannot read past the bound through members.
  */
-export function rateLimitsPlugin(options: RateLimitsOptions): ApolloServerPlugin<GatewayContext> {
+export function rateLimits(options: RateLimitsOptions): RateLimits {
   const now = options.now ?? Date.now;
   const hide = memoisedPseudonym(options.pseudonymKey);
-  return operationCheckPlugin(async (requestContext) => {
-    const { caller, citizensAsked } = requestContext.contextValue;
-    if (!caller) return;
-    const verdict = await options.store.consume({
-      application: hide(caller.application),
-      officer: hide(`${caller.application}/${caller.officer}`),
-      citizens: (citizensAsked ?? []).map(hide),
-      now: now(),
-    });
-    if (verdict.isAllowed) return;
-    refuse(
-      requestContext,
-      new GraphQLError(`${MESSAGES[verdict.limit](verdict.max)}; retry in ${verdict.retryAfterSeconds} s`, {
-        extensions: {
-          code: ErrorCode.RATE_LIMITED,
-          limit: verdict.limit,
-          max: verdict.max,
-          http: { status: 429, headers: new Map([['retry-after', String(verdict.retryAfterSeconds)]]) },
-        },
-      }),
-    );
+  const officerOf = (caller: Caller) => hide(`${caller.application}/${caller.officer}`);
+  return {
+    plugin: operationCheckPlugin(async (requestContext) => {
+      const { caller, citizensAsked } = requestContext.contextValue;
+      if (!caller) return;
+      const verdict = await options.store.consume({
+        application: hide(caller.application),
+        officer: officerOf(caller),
+        citizens: (citizensAsked ?? []).map(hide),
+        now: now(),
+      });
+      if (!verdict.isAllowed) refuse(requestContext, rateLimited(verdict));
+    }),
+    async admitDisclosure(caller, citizens) {
+      if (citizens.length === 0) return null;
+      const verdict = await options.store.admitDisclosed({ officer: officerOf(caller), citizens: citizens.map(hide), now: now() });
+      return verdict.isAllowed ? null : rateLimited(verdict);
+    },
+  };
+}
+
+function rateLimited(verdict: Exclude<RateLimitVerdict, { isAllowed: true }>): GraphQLError {
+  return new GraphQLError(`${MESSAGES[verdict.limit](verdict.max)}; retry in ${verdict.retryAfterSeconds} s`, {
+    extensions: {
+      code: ErrorCode.RATE_LIMITED,
+      limit: verdict.limit,
+      max: verdict.max,
+      http: { status: 429, headers: new Map([['retry-after', String(verdict.retryAfterSeconds)]]) },
+    },
   });
 }

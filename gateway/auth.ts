@@ -22,8 +22,10 @@ const unauthenticated = (message: string) => beforeExecution(unauthenticatedErro
 export interface AuthConfig {
   issuer: string;
   audience: string;
-  /** Tolerated clock difference for `exp` and `nbf`, in seconds. */
+  /** Tolerated clock difference for `exp`, `nbf` and `iat`, in seconds. */
   clockSkewSeconds: number;
+  /** The longest a token may live, `exp` - `iat` (or `exp` - now without `iat`), in seconds; default 86400 (a day). */
+  maxLifetimeSeconds?: number;
   /** Shared HS256 secret: development only (the config refuses it in production). */
   hs256Secret?: Uint8Array;
   /** One public key (RS256, ES256 P-256 or EdDSA Ed25519, from its type), PEM. */
@@ -58,7 +60,8 @@ export function createAuthenticator(config: AuthConfig, now: () => number = Date
   const verified = new Map<string, { caller: Caller; validFromMs: number; validUntilMs: number }>();
   return async function authenticate(authorization) {
     if (authorization === undefined || authorization === '') return null;
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
+    // The scheme is case-insensitive (RFC 7235 section 2.1): `bearer` is Bearer.
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(authorization);
     if (!match) throw unauthenticated('Authorization must be "Bearer <JWT>"');
     const token = match[1];
     const known = verified.get(token);
@@ -78,6 +81,7 @@ export function createAuthenticator(config: AuthConfig, now: () => number = Date
     } catch (error) {
       throw unauthenticated(describeTokenError(error));
     }
+    checkLifetime(payload, at / 1000, config);
     // Shared by every request that carries the token: no one may change it.
     const caller = Object.freeze(callerFromClaims(payload));
     if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
@@ -104,8 +108,26 @@ function keyResolver(config: AuthConfig): JWTVerifyGetKey {
   };
 }
 
+/**
+ * A stolen token is worth what it has left to live: one issued for years, or dated in the
+ * future to stretch the lifetime it claims, is refused. jose checks `iat` only against a
+ * maximum age, which is not this (a token may be used until its `exp`).
+ */
+function checkLifetime(payload: JWTPayload, nowSeconds: number, config: AuthConfig): void {
+  const maxLifetime = config.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > nowSeconds + config.clockSkewSeconds)) {
+    throw unauthenticated('the bearer token was issued in the future (iat)');
+  }
+  const lifetime = Math.round((payload.exp as number) - (payload.iat ?? nowSeconds));
+  if (lifetime > maxLifetime) throw unauthenticated(`the bearer token must expire within ${maxLifetime} s of being issued, got ${lifetime} s`);
+}
+
+/** The longest lifetime a token may have, unless configured otherwise: one day. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86400;
+
 function callerFromClaims(payload: JWTPayload): Caller {
   const { app, role, items, scope, sub } = payload as JWTPayload & Record<string, unknown>;
+  if (typeof sub !== 'string' || sub.trim() === '') throw unauthenticated('the bearer token must name the officer acting (sub claim)');
   if (typeof app !== 'string' || app === '') throw unauthenticated('the bearer token must name the calling application (app claim)');
   if (typeof role !== 'string' || role === '') throw unauthenticated('the bearer token must name a role (role claim)');
   if (items !== undefined && !(Array.isArray(items) && items.every((item) => typeof item === 'string'))) {

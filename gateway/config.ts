@@ -10,7 +10,7 @@ import { ConfigError, integerFromEnv, stringFromEnv, urlFromEnv } from '../lib/e
 import { DEFAULT_MAX_IDENTIFIER_LIST } from '../lib/identifier-arguments';
 import { logLevelFromEnv, type LogLevel } from '../lib/logger';
 import { dataDirFromEnv } from '../lib/paths';
-import type { AuthConfig } from './auth';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type AuthConfig } from './auth';
 import { loadCacheConfig, type CacheConfig } from './cache/config';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './plugins/limits';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit-store';
@@ -47,7 +47,7 @@ export interface Config {
   isAuditConsoleEnabled: boolean;
   /** PROOFLESS_TRUSTED_OPERATIONS: a persisted-query manifest; when set, only its operations are accepted. */
   trustedOperationsFile?: string;
-  /** Token verification: PROOFLESS_JWT_ISSUER, _AUDIENCE, _CLOCK_SKEW_SECONDS, _PUBLIC_KEY_FILE, PROOFLESS_JWKS_FILE, PROOFLESS_JWT_SECRET_FILE. */
+  /** Token verification: PROOFLESS_JWT_ISSUER, _AUDIENCE, _CLOCK_SKEW_SECONDS, _MAX_LIFETIME_SECONDS, _PUBLIC_KEY_FILE, PROOFLESS_JWKS_FILE, PROOFLESS_JWT_SECRET_FILE. */
   auth: AuthConfig;
   /** PROOFLESS_REDIS_URL: shared rate limits and department-answer cache; unset counts and caches in this process. */
   redisUrl?: string;
@@ -157,6 +157,7 @@ function authConfig(env: NodeJS.ProcessEnv, isDevelopment: boolean, dataDir: str
     issuer: stringFromEnv(env, 'PROOFLESS_JWT_ISSUER', DEFAULT_ISSUER),
     audience: stringFromEnv(env, 'PROOFLESS_JWT_AUDIENCE', DEFAULT_AUDIENCE),
     clockSkewSeconds: integerFromEnv(env, 'PROOFLESS_JWT_CLOCK_SKEW_SECONDS', 30, { min: 0, max: 600 }),
+    maxLifetimeSeconds: integerFromEnv(env, 'PROOFLESS_JWT_MAX_LIFETIME_SECONDS', DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, { min: 60, max: 30 * 86400 }),
   };
   if (publicKeyFile) {
     config.publicKeyPem = readFile(publicKeyFile, 'PROOFLESS_JWT_PUBLIC_KEY_FILE');

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../gateway/auth';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../gateway/config';
 import { ensureDevSecret } from '../lib/dev-secrets';
 import { signDevToken } from '../lib/dev-token';
@@ -28,7 +29,10 @@ async function main(): Promise<void> {
   const role = options.get('role');
   if (!role) throw new Error('--role is required');
   const ttl = Number(options.get('ttl') ?? 8 * 3600);
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 30 * 24 * 3600) throw new Error(`--ttl must be whole seconds from 1 to 2592000, got ${options.get('ttl')}`);
+  // A longer-lived token would be refused by a gateway with the default PROOFLESS_JWT_MAX_LIFETIME_SECONDS.
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > DEFAULT_MAX_TOKEN_LIFETIME_SECONDS) {
+    throw new Error(`--ttl must be whole seconds from 1 to ${DEFAULT_MAX_TOKEN_LIFETIME_SECONDS}, got ${options.get('ttl')}`);
+  }
   const list = (name: string) => (options.get(name) ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
   const token = await signDevToken(ensureDevSecret(dataDirFromEnv(process.env), 'dev-jwt-secret'), DEFAULT_ISSUER, DEFAULT_AUDIENCE, {
     role,

@@ -1,6 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../lib/error-codes';
 import { isCallerFacing, maskUnexpectedErrors } from '../lib/mask-errors';
+import { codeApolloPipelineError } from './apollo-pipeline-errors';
 
 /**
  * Gateway `formatError`. An error that came from a department (the gateway marks it with
@@ -10,7 +11,7 @@ import { isCallerFacing, maskUnexpectedErrors } from '../lib/mask-errors';
  */
 export function maskGatewayErrors(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const { serviceName, ...extensions } = formatted.extensions ?? {};
-  if (typeof serviceName !== 'string') return maskUnexpectedErrors(formatted);
+  if (typeof serviceName !== 'string') return maskUnexpectedErrors(codeApolloPipelineError(formatted));
   const code = extensions.code;
   const isOnPurpose = isCallerFacing(code);
   return {

@@ -27,6 +27,7 @@ import { maskGatewayErrors } from './errors';
 import { auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
 import { limitsPlugin } from './plugins/limits';
+import { operationResolutionPlugin } from './plugins/operation-resolution';
 import { purposePlugin } from './plugins/purpose';
 import { rateLimits as createRateLimits } from './plugins/rate-limits';
 import { scopesPlugin } from './plugins/scopes';
@@ -116,6 +117,8 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   const server = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,
+    // "Did you mean ...?" names fields the caller did not: where introspection hides the schema, so do errors.
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     includeStacktraceInErrorResponses: false,
     persistedQueries: trusted ? { cache: trusted.cache } : false,
     validationRules: [reservedNamesRule],
@@ -124,6 +127,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
+      operationResolutionPlugin(),
       purposePlugin({ catalog, ...auditorFields(supergraph) }),
       scopesPlugin({ policies: supergraph.policies }),
       limitsPlugin(config.limits),

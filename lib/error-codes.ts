@@ -17,8 +17,10 @@ export enum ErrorCode {
   GRAPHQL_PARSE_FAILED = 'GRAPHQL_PARSE_FAILED',
   /** The document does not validate against the schema. Raised by Apollo Server itself. */
   GRAPHQL_VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED',
-  /** The request names an operation the document does not have. Raised by Apollo Server itself. */
+  /** The document's operation to run cannot be chosen: several operations and no `operationName`, or an `operationName` the document does not have. HTTP 400. */
   OPERATION_RESOLUTION_FAILURE = 'OPERATION_RESOLUTION_FAILURE',
+  /** The operation is of a kind the gateway does not run (a subscription: it answers queries and mutations). HTTP 400. */
+  OPERATION_NOT_SUPPORTED = 'OPERATION_NOT_SUPPORTED',
   /** Automatic persisted queries are off: send the whole document. Raised by Apollo Server itself. */
   PERSISTED_QUERY_NOT_SUPPORTED = 'PERSISTED_QUERY_NOT_SUPPORTED',
   /** No bearer token where one is needed, or a token that is malformed, badly signed, expired or not for this gateway. HTTP 401. */
@@ -31,6 +33,8 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
   /** A hash-only request for an operation the trusted-operations manifest does not hold. Raised by Apollo Server itself. */
   PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND',
+  /** A request sent a document and a persisted-query hash that is not the document's SHA-256 (Apollo Router's code for the same). HTTP 400. */
+  PERSISTED_QUERY_HASH_MISMATCH = 'PERSISTED_QUERY_HASH_MISMATCH',
   /** A department could not be reached, answered with an HTTP error or an unreadable body, or its circuit is open; `extensions.department` names it. Its facts are null, the others' are there. */
   DEPARTMENT_UNAVAILABLE = 'DEPARTMENT_UNAVAILABLE',
   /** A department did not answer within its configured timeout; `extensions.department` names it. Its facts are null, the others' are there. */
@@ -49,6 +53,8 @@ export function badUserInput(message: string): GraphQLError {
 /** HTTP answers for requests refused before execution, by code. */
 const HTTP_BEFORE_EXECUTION: Partial<Record<ErrorCode, { status: number; headers?: Map<string, string> }>> = {
   [ErrorCode.BAD_USER_INPUT]: { status: 400 },
+  [ErrorCode.OPERATION_RESOLUTION_FAILURE]: { status: 400 },
+  [ErrorCode.OPERATION_NOT_SUPPORTED]: { status: 400 },
   [ErrorCode.OPERATION_LIMIT_EXCEEDED]: { status: 400 },
   [ErrorCode.UNAUTHENTICATED]: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) },
   [ErrorCode.FORBIDDEN]: { status: 403 },

@@ -10,6 +10,7 @@ import { startStack, useFixtureStack, type Stack } from './helpers/stack';
 const city = useFixtureStack();
 
 const ENROLMENT = '330100-JY-0001';
+const NOW_SECONDS = Math.floor(Date.now() / 1000);
 const CITIZEN_QUERY = `query Enrolment($id: ID!) { citizen(idNumber: $id) { identity { name birthDate } household { members { relation citizen { idNumber } } } } }`;
 
 /** Headers of a service caller acting for compulsory-education enrolment, the real catalog entry. */
@@ -23,7 +24,7 @@ async function enrolmentHeaders(overrides: Record<string, string | undefined> = 
   return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
-function refusal(status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
+function refusal(status: number, code: string, message: unknown, extensions: Record<string, unknown> = {}) {
   return { status, body: { errors: [{ message, extensions: { code, ...extensions } }] } };
 }
 
@@ -33,14 +34,18 @@ async function expectRefused(request: Promise<{ status: number; body: unknown }>
   expect(city.stack.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
 }
 
-function signed(claims: Record<string, unknown>, options: { secret?: Uint8Array; audience?: string; issuer?: string; expiresAt?: number; notBefore?: number } = {}) {
+function signed(
+  claims: Record<string, unknown>,
+  options: { secret?: Uint8Array; audience?: string; issuer?: string; expiresAt?: number; notBefore?: number; issuedAt?: number; subject?: string } = {},
+) {
   const jwt = new SignJWT({ app: 'test-window', role: 'service', items: [ENROLMENT], ...claims })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer(options.issuer ?? DEFAULT_ISSUER)
     .setAudience(options.audience ?? DEFAULT_AUDIENCE)
-    .setSubject('officer-001')
+    .setSubject(options.subject ?? 'officer-001')
     .setExpirationTime(options.expiresAt ?? Math.floor(Date.now() / 1000) + 600);
   if (options.notBefore) jwt.setNotBefore(options.notBefore);
+  if (options.issuedAt) jwt.setIssuedAt(options.issuedAt);
   return jwt.sign(options.secret ?? city.stack.jwtSecret);
 }
 
@@ -58,6 +63,11 @@ describe('callers', () => {
     ['an untrusted issuer', () => signed({}, { issuer: 'somebody-else' }), 'the bearer token was not issued by a trusted issuer (iss)'],
     ['a token not valid yet', () => signed({}, { notBefore: Math.floor(Date.now() / 1000) + 3600 }), 'the bearer token is not valid yet (nbf)'],
     ['no application claim', () => signed({ app: undefined }), 'the bearer token must name the calling application (app claim)'],
+    ['an empty officer', () => signed({}, { subject: '' }), 'the bearer token must name the officer acting (sub claim)'],
+    ['an officer of spaces', () => signed({}, { subject: '   ' }), 'the bearer token must name the officer acting (sub claim)'],
+    ['a token that lives for a year', () => signed({}, { issuedAt: NOW_SECONDS - 60, expiresAt: NOW_SECONDS - 60 + 365 * 86400 }), 'the bearer token must expire within 86400 s of being issued, got 31536000 s'],
+    ['a token without iat expiring in the year 9999', () => signed({}, { expiresAt: 253402300799 }), expect.stringMatching(/^the bearer token must expire within 86400 s of being issued, got \d+ s$/)],
+    ['a token issued in the future', () => signed({}, { issuedAt: NOW_SECONDS + 3600 }), 'the bearer token was issued in the future (iat)'],
   ])('%s: 401 UNAUTHENTICATED', async (_case, makeToken, message) => {
     const headers = await enrolmentHeaders({ authorization: `Bearer ${await makeToken()}` });
     await expectRefused(city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, headers), refusal(401, 'UNAUTHENTICATED', message));
@@ -65,6 +75,11 @@ describe('callers', () => {
 
   test('a token within the clock skew is still accepted', async () => {
     const headers = await enrolmentHeaders({ authorization: `Bearer ${await signed({}, { expiresAt: Math.floor(Date.now() / 1000) - 10 })}` });
+    expect((await city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, headers)).status).toBe(200);
+  });
+
+  test.each(['bearer', 'BEARER', 'BeArEr'])('the scheme %s is accepted: RFC 7235 makes it case-insensitive', async (scheme) => {
+    const headers = await enrolmentHeaders({ authorization: `${scheme} ${await signed({})}` });
     expect((await city.stack.query(CITIZEN_QUERY, { id: ZHANG_WEI }, headers)).status).toBe(200);
   });
 

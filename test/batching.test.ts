@@ -16,7 +16,8 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-batching-'));
   seedRegistries({ dataDir, citizens: 3000, seed: 7, referenceDate: '2026-11-01' });
   idNumbers = sampleIdNumbers(dataDir, 100);
-  stack = await startStack({ dataDir });
+  // 100 citizens and their household members are more distinct citizens than one officer may see in an hour by default.
+  stack = await startStack({ dataDir, env: { PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: '10000' } });
 });
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { loadConfig } from '../gateway/config';
+import { AUDIT_CONSOLE_OPERATIONS } from '../gateway/pages/audit-console/operations';
 import { CHEN_QIANG, LI_NA, ZHANG_ZIHAN, writeFixtureRegistries } from './fixtures/registries';
 import { useBrowser } from './helpers/browser';
 import { startStack, type Stack } from './helpers/stack';
@@ -176,10 +177,14 @@ test('every filter at once: application, officer, service item, case, outcome an
     await page.locator('input[name="to"]').fill(shanghai(time + 60_000));
     const sent = page.waitForRequest((request) => (request.postData() ?? '').includes('AuditConsoleRecords'));
     await page.getByRole('button', { name: 'Search' }).click();
-    expect(JSON.parse((await sent).postData() as string).variables).toEqual({
-      application: 'test-window', officer: 'officer-077', serviceItem: ENROLMENT, caseNumber: 'JY-2026-000555', outcome: 'REFUSED',
-      from: new Date(Math.floor(time / 1000) * 1000 - 60_000).toISOString(), to: new Date(Math.floor(time / 1000) * 1000 + 60_000).toISOString(),
-      first: 20, after: null,
+    // The document is the one the gateway registers itself (gateway/pages/audit-console/operations.ts).
+    expect(JSON.parse((await sent).postData() as string)).toEqual({
+      query: AUDIT_CONSOLE_OPERATIONS.AuditConsoleRecords,
+      variables: {
+        application: 'test-window', officer: 'officer-077', serviceItem: ENROLMENT, caseNumber: 'JY-2026-000555', outcome: 'REFUSED',
+        from: new Date(Math.floor(time / 1000) * 1000 - 60_000).toISOString(), to: new Date(Math.floor(time / 1000) * 1000 + 60_000).toISOString(),
+        first: 20, after: null,
+      },
     });
     await page.locator('#records-table').waitFor();
     expect(await cellTexts(page, '#record-rows tr')).toEqual([[refused.time, 'test-window', 'officer-077', ENROLMENT, 'JY-2026-000555', 'refused', ZHANG_ZIHAN, '', 'Open']]);
@@ -247,6 +252,7 @@ test('the token is kept for this tab only: a reload stays signed in, another tab
 describe('over plain HTTP', () => {
   test.each([
     ['/audit', 'text/html; charset=utf-8'],
+    ['/audit/operations.js', 'text/javascript; charset=utf-8'],
     ['/audit/console.js', 'text/javascript; charset=utf-8'],
     ['/audit/console.css', 'text/css; charset=utf-8'],
   ])('%s: %s with a policy of this origin only (no inline script), revalidated by ETag', async (route, contentType) => {
@@ -268,7 +274,7 @@ describe('over plain HTTP', () => {
     const body = await response.text();
     if (route === '/audit') {
       expect(body).not.toMatch(/https?:\/\//);
-      expect(body.match(/<script[^>]*>/g)).toEqual(['<script src="/audit/console.js">']);
+      expect(body.match(/<script[^>]*>/g)).toEqual(['<script src="/audit/operations.js">', '<script src="/audit/console.js">']);
     }
     const again = await fetch(new URL(route, stack.gatewayUrl), { headers: { 'if-none-match': response.headers.get('etag') as string } });
     expect(again.status).toBe(304);

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { loadConfig } from '../gateway/config';
 import { AUDIT_CONSOLE_OPERATIONS } from '../gateway/pages/audit-console/operations';
@@ -246,6 +248,31 @@ test('the token is kept for this tab only: a reload stays signed in, another tab
   } finally {
     await page.close();
     await other.close();
+  }
+});
+
+test('with only registered operations accepted (PROOFLESS_TRUSTED_OPERATIONS), the console still works: the gateway registers its operations itself', async () => {
+  const manifest = path.join(fixture.dataDir, 'no-front-end-operations.json');
+  writeFileSync(manifest, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [] }));
+  const trusted = await startStack({ dataDir: fixture.dataDir, env: { PROOFLESS_TRUSTED_OPERATIONS: manifest } });
+  browser.session.reset();
+  const page = await browser.session.newPage();
+  try {
+    await page.goto(new URL('/audit', trusted.gatewayUrl).toString());
+    await page.locator('#token-input').fill(await trusted.token({ role: 'auditor', serviceItems: [], scopes: [], officer: 'auditor-01' }));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#chain-rows tr').first().waitFor();
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('#records-table').waitFor();
+    await page.getByRole('button', { name: 'List breached commitments' }).click();
+    await page.locator('#breaches-empty').waitFor();
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    expect(browser.session.requests.filter(({ method }) => method === 'POST')).toHaveLength(3);
+    expect(browser.session.failures).toEqual([]);
+    expect(browser.session.consoleErrors).toEqual([]);
+  } finally {
+    await page.close();
+    await trusted.stop();
   }
 });
 

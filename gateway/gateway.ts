@@ -66,8 +66,7 @@ export interface Gateway {
  * the URL configuration gives (or the supergraph's), and the checks every request passes
  * before any department is called, in this order: trusted operations (an unregistered
  * document learns nothing else), purpose and role, department scopes, operation limits,
- * identifiers, rate limits; then the audit record,
- * written before any answer leaves.
+ * identifiers, rate limits; then the audit record, written before any answer leaves.
  */
 export function createGateway(config: Config, dependencies: GatewayDependencies): Gateway {
   const supergraph = loadSupergraph(config.supergraphFile);

@@ -66,16 +66,19 @@ export interface Gateway {
 /**
  * The federation gateway: the committed supergraph, one data source per department at
  * the URL configuration gives (or the supergraph's), and the checks every request passes
- * before any department is called, in this order: purpose and role, department scopes,
- * operation limits, trusted operations, identifiers, rate limits; then the audit record,
- * written before any answer leaves.
+ * before any department is called, in this order: an operation the gateway can run
+ * (one it can resolve, not a subscription), trusted operations (an unregistered document
+ * learns nothing else), purpose and role, department scopes, operation limits,
+ * identifiers (and variables), rate limits; then the citizens the answer discloses are
+ * admitted against the distinct-citizens limit and the audit record is written, before
+ * any answer leaves.
  */
 export function createGateway(config: Config, dependencies: GatewayDependencies): Gateway {
   const supergraph = loadSupergraph(config.supergraphFile);
   const catalog = loadCatalog(config.catalogFile);
   const problems = catalogProblems(catalog, supergraph.apiSchema);
   if (problems.length > 0) throw new ConfigError(`the proof catalog does not fit the supergraph:\n  ${problems.join('\n  ')}`);
-  const trusted = config.trustedOperationsFile ? loadTrustedOperations(config.trustedOperationsFile) : undefined;
+  const trusted = config.trustedOperationsFile ? loadTrustedOperations({ manifestFile: config.trustedOperationsFile, catalog, schema: supergraph.apiSchema }) : undefined;
 
   // @apollo/gateway starts an OpenTelemetry exporter to Apollo (and probes cloud metadata
   // hosts) in its constructor unless this variable is set; it has no constructor option
@@ -128,10 +131,10 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       operationResolutionPlugin(),
+      ...(trusted ? [trusted.plugin] : []),
       purposePlugin({ catalog, ...auditorFields(supergraph) }),
       scopesPlugin({ policies: supergraph.policies }),
       limitsPlugin(config.limits),
-      ...(trusted ? [trusted.plugin] : []),
       identifierArgumentsPlugin({ maxListLength: config.maxCitizensPerRequest }),
       rateLimits.plugin,
       auditPlugin({

@@ -1,11 +1,16 @@
 import { isObjectType, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
-import type { Check, CheckArgument } from './catalog';
+import type { Check, CheckArgument, CommitmentProof, ProofCatalog, RelatedRole, ServiceItem } from './catalog';
 
 /**
  * How a proof is read through the gateway: a root `citizen` aliased by the proof's code,
  * selecting the proof's facts or its check and nothing else. One operation can carry every
  * proof of a checklist, and each answer and each error comes back under its proof's code.
  * The catalog's validation builds the same operations, so what starts is what runs.
+ *
+ * An operation's text depends on the catalog and the schema alone: who is read, and each
+ * check's arguments, travel as variables. So `serviceBureauOperations` can list at start
+ * every document the service bureau will ever send, with the functions the bureau builds
+ * them with, and a gateway accepting only registered operations accepts those.
  */
 export interface ProofRead {
   /** The proof code: the root field's alias and the prefix of its variables. */
@@ -47,6 +52,46 @@ export function checkRead(
   const argumentList = Object.keys(check.arguments).map((name) => `${name}: $${code}_${name}`).join(', ');
   const selection = `${check.field}${argumentList ? `(${argumentList})` : ''} { ${VERIFICATION_SELECTION} }`;
   return { alias: code, subject, selection, variables };
+}
+
+/** The operation a checklist's reads go under (the audit record's operation name). */
+export const CHECKLIST_OPERATION = 'ProofChecklist';
+/** The operation a commitment's follow-up check goes under. */
+export const FOLLOW_UP_OPERATION = 'CommitmentFollowUp';
+
+/** The ID number of the applicant or of a related person, by role. */
+export type PersonIdOf = (person: 'APPLICANT' | RelatedRole) => string;
+
+/** Every read a service item's checklist makes, in catalog order: DATA_SHARING proofs' facts, VERIFICATION proofs' checks. */
+export function checklistReads(schema: GraphQLSchema, item: ServiceItem, personId: PersonIdOf): ProofRead[] {
+  return item.proofs.flatMap((proof) => {
+    if (proof.mode === 'DATA_SHARING') return [factsRead(proof, personId(proof.concerns ?? 'APPLICANT'))];
+    if (proof.mode === 'VERIFICATION') return [checkRead(schema, proof.code, proof.check, personId(proof.concerns ?? 'APPLICANT'), personId)];
+    return [];
+  });
+}
+
+/** The read of a COMMITMENT proof's follow-up check on the applicant, one commitment at a time. */
+export function followUpRead(schema: GraphQLSchema, proof: CommitmentProof, applicant: string): ProofRead {
+  return checkRead(schema, proof.code, proof.followUp, applicant, () => applicant);
+}
+
+/**
+ * Every document the service bureau can send the gateway over `catalog`: one checklist
+ * operation per service item that reads anything, one follow-up operation per commitment
+ * proof. Built by the functions the bureau builds its requests with, over a placeholder
+ * person, which lands in the variables only.
+ */
+export function serviceBureauOperations(catalog: ProofCatalog, schema: GraphQLSchema): string[] {
+  const documents = new Set<string>();
+  for (const item of catalog.items.values()) {
+    const reads = checklistReads(schema, item, () => '');
+    if (reads.length > 0) documents.add(readOperation(CHECKLIST_OPERATION, reads).query);
+    for (const proof of item.proofs) {
+      if (proof.mode === 'COMMITMENT') documents.add(readOperation(FOLLOW_UP_OPERATION, [followUpRead(schema, proof, '')]).query);
+    }
+  }
+  return [...documents];
 }
 
 /** One query carrying every read, each under its alias, and its variables. */

@@ -230,34 +230,6 @@ describe('gateway configuration', () => {
   });
 });
 
-describe('trusted operations', () => {
-  test('only registered operations are accepted, by hash or by document', async () => {
-    const { createHash } = await import('node:crypto');
-    const body = CITIZEN_QUERY;
-    const id = createHash('sha256').update(body).digest('hex');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'proofless-trusted-'));
-    const manifest = path.join(dir, 'manifest.json');
-    writeFileSync(manifest, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id, name: 'Enrolment', type: 'query', body }] }));
-    const trusted = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_TRUSTED_OPERATIONS: manifest } });
-    try {
-      const headers = { 'content-type': 'application/json', ...(await enrolmentHeaders()) };
-      const post = (payload: unknown) => fetch(trusted.gatewayUrl, { method: 'POST', headers, body: JSON.stringify(payload) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
-      const byHash = await post({ variables: { id: ZHANG_WEI }, extensions: { persistedQuery: { version: 1, sha256Hash: id } } });
-      expect(byHash.body.data.citizen.identity).toEqual({ name: '张伟', birthDate: '1975-03-12' });
-      expect((await post({ query: body, variables: { id: ZHANG_WEI } })).status).toBe(200);
-      trusted.resetCounts();
-      expect(await post({ query: `{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }` })).toEqual(
-        refusal(403, 'FORBIDDEN', 'only registered operations are accepted here: register this operation in the trusted operations manifest'),
-      );
-      expect((await post({ extensions: { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } } })).body.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
-      expect(trusted.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
-    } finally {
-      await trusted.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
 describe('rate limits', () => {
   test('the distinct-citizen limit holds across two gateway instances sharing one Redis', async () => {
     const env = { PROOFLESS_REDIS_URL: 'redis://127.0.0.1:6379', PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: '3' };

@@ -1,5 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { loadConfig } from '../gateway/config';
+import { AUDIT_CONSOLE_OPERATIONS } from '../gateway/pages/audit-console/operations';
 import { CHEN_QIANG, LI_NA, ZHANG_ZIHAN, writeFixtureRegistries } from './fixtures/registries';
 import { useBrowser } from './helpers/browser';
 import { startStack, type Stack } from './helpers/stack';
@@ -176,10 +179,14 @@ test('every filter at once: application, officer, service item, case, outcome an
     await page.locator('input[name="to"]').fill(shanghai(time + 60_000));
     const sent = page.waitForRequest((request) => (request.postData() ?? '').includes('AuditConsoleRecords'));
     await page.getByRole('button', { name: 'Search' }).click();
-    expect(JSON.parse((await sent).postData() as string).variables).toEqual({
-      application: 'test-window', officer: 'officer-077', serviceItem: ENROLMENT, caseNumber: 'JY-2026-000555', outcome: 'REFUSED',
-      from: new Date(Math.floor(time / 1000) * 1000 - 60_000).toISOString(), to: new Date(Math.floor(time / 1000) * 1000 + 60_000).toISOString(),
-      first: 20, after: null,
+    // The document is the one the gateway registers itself (gateway/pages/audit-console/operations.ts).
+    expect(JSON.parse((await sent).postData() as string)).toEqual({
+      query: AUDIT_CONSOLE_OPERATIONS.AuditConsoleRecords,
+      variables: {
+        application: 'test-window', officer: 'officer-077', serviceItem: ENROLMENT, caseNumber: 'JY-2026-000555', outcome: 'REFUSED',
+        from: new Date(Math.floor(time / 1000) * 1000 - 60_000).toISOString(), to: new Date(Math.floor(time / 1000) * 1000 + 60_000).toISOString(),
+        first: 20, after: null,
+      },
     });
     await page.locator('#records-table').waitFor();
     expect(await cellTexts(page, '#record-rows tr')).toEqual([[refused.time, 'test-window', 'officer-077', ENROLMENT, 'JY-2026-000555', 'refused', ZHANG_ZIHAN, '', 'Open']]);
@@ -244,9 +251,35 @@ test('the token is kept for this tab only: a reload stays signed in, another tab
   }
 });
 
+test('with only registered operations accepted (PROOFLESS_TRUSTED_OPERATIONS), the console still works: the gateway registers its operations itself', async () => {
+  const manifest = path.join(fixture.dataDir, 'no-front-end-operations.json');
+  writeFileSync(manifest, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [] }));
+  const trusted = await startStack({ dataDir: fixture.dataDir, env: { PROOFLESS_TRUSTED_OPERATIONS: manifest } });
+  browser.session.reset();
+  const page = await browser.session.newPage();
+  try {
+    await page.goto(new URL('/audit', trusted.gatewayUrl).toString());
+    await page.locator('#token-input').fill(await trusted.token({ role: 'auditor', serviceItems: [], scopes: [], officer: 'auditor-01' }));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#chain-rows tr').first().waitFor();
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('#records-table').waitFor();
+    await page.getByRole('button', { name: 'List breached commitments' }).click();
+    await page.locator('#breaches-empty').waitFor();
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    expect(browser.session.requests.filter(({ method }) => method === 'POST')).toHaveLength(3);
+    expect(browser.session.failures).toEqual([]);
+    expect(browser.session.consoleErrors).toEqual([]);
+  } finally {
+    await page.close();
+    await trusted.stop();
+  }
+});
+
 describe('over plain HTTP', () => {
   test.each([
     ['/audit', 'text/html; charset=utf-8'],
+    ['/audit/operations.js', 'text/javascript; charset=utf-8'],
     ['/audit/console.js', 'text/javascript; charset=utf-8'],
     ['/audit/console.css', 'text/css; charset=utf-8'],
   ])('%s: %s with a policy of this origin only (no inline script), revalidated by ETag', async (route, contentType) => {
@@ -268,7 +301,7 @@ describe('over plain HTTP', () => {
     const body = await response.text();
     if (route === '/audit') {
       expect(body).not.toMatch(/https?:\/\//);
-      expect(body.match(/<script[^>]*>/g)).toEqual(['<script src="/audit/console.js">']);
+      expect(body.match(/<script[^>]*>/g)).toEqual(['<script src="/audit/operations.js">', '<script src="/audit/console.js">']);
     }
     const again = await fetch(new URL(route, stack.gatewayUrl), { headers: { 'if-none-match': response.headers.get('etag') as string } });
     expect(again.status).toBe(304);

@@ -56,6 +56,11 @@ export function readStaticFile(file: string): StaticBody {
   return { body: readFileSync(file), contentType };
 }
 
+/** A script the gateway writes at start (from a module it also reads itself), served like a file. */
+export function generatedScript(source: string): StaticBody {
+  return { body: Buffer.from(source), contentType: CONTENT_TYPES['.js'] };
+}
+
 /** A file inside an installed package, found through the package's own package.json (graphiql exports no other subpath). */
 export function packageFile(packageName: string, file: string): string {
   return path.join(path.dirname(require.resolve(`${packageName}/package.json`)), file);

@@ -1,6 +1,6 @@
 import type { CheckArgument, CommitmentProof, Proof, ProofMode, RelatedRole, ServiceItem } from '../../lib/catalog';
 import { badUserInput } from '../../lib/error-codes';
-import { checkRead, factsRead, type ProofRead } from '../../lib/proof-reads';
+import { CHECKLIST_OPERATION, checklistReads, followUpRead, type ProofRead } from '../../lib/proof-reads';
 import { requireIdNumber } from '../shared/arguments';
 import { requirePurpose } from './arguments';
 import type { ServiceContext } from './index';
@@ -46,14 +46,10 @@ export async function resolveProofChecklist(args: ProofChecklistArguments, conte
   const applicant = requireIdNumber('applicant', args.applicant);
   const related = relatedPeople(item, args.related ?? []);
   const idOf = (person: 'APPLICANT' | RelatedRole) => (person === 'APPLICANT' ? applicant : (related.get(person) as string));
-  const reads = new Map<string, ProofRead>();
-  for (const proof of item.proofs) {
-    if (proof.mode === 'DATA_SHARING') reads.set(proof.code, factsRead(proof, idOf(proof.concerns ?? 'APPLICANT')));
-    if (proof.mode === 'VERIFICATION') reads.set(proof.code, checkRead(context.reader.schema, proof.code, proof.check, idOf(proof.concerns ?? 'APPLICANT'), idOf));
-  }
+  const reads = new Map(checklistReads(context.reader.schema, item, idOf).map((read) => [read.alias, read]));
   const takesCommitments = item.proofs.some((proof) => proof.mode === 'COMMITMENT');
   const [outcomes, caseCommitments, breaches] = await Promise.all([
-    context.reader.read('ProofChecklist', [...reads.values()], context.forwarded),
+    context.reader.read(CHECKLIST_OPERATION, [...reads.values()], context.forwarded),
     takesCommitments ? context.loaders.commitmentsByCase.load(caseNumber) : [],
     takesCommitments ? context.loaders.breachesByApplicant.load(applicant) : [],
   ]);
@@ -62,7 +58,7 @@ export async function resolveProofChecklist(args: ProofChecklistArguments, conte
     if (proof.mode === 'CANCELLED') return { ...base, status: 'NOT_REQUIRED' };
     if (proof.mode === 'COMMITMENT') {
       const commitment = caseCommitments.find((row) => row.serviceItem === item.code && row.proofCode === proof.code && row.applicant === applicant);
-      const followUp = checkRead(context.reader.schema, proof.code, proof.followUp, applicant, () => applicant);
+      const followUp = followUpRead(context.reader.schema, proof, applicant);
       return { ...base, ...commitmentStatus(proof, commitment, breaches.length > 0, context.reader.holdingDepartments(followUp)) };
     }
     const read = reads.get(proof.code) as ProofRead;

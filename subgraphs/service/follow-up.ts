@@ -1,5 +1,5 @@
 import type { ProofCatalog } from '../../lib/catalog';
-import { checkRead } from '../../lib/proof-reads';
+import { FOLLOW_UP_OPERATION, followUpRead } from '../../lib/proof-reads';
 import type { ProofReader } from './reads';
 import type { CommitmentRow, CommitmentState, CommitmentStore } from './registry';
 
@@ -59,11 +59,11 @@ async function followUpState(commitment: CommitmentRow, dependencies: FollowUpDe
   if (proof?.mode !== 'COMMITMENT') {
     return { problem: `proof ${commitment.proofCode} of service item ${commitment.serviceItem} no longer takes commitments in the catalog: an officer must decide` };
   }
-  const read = checkRead(dependencies.reader.schema, proof.code, proof.followUp, commitment.applicant, () => commitment.applicant);
+  const read = followUpRead(dependencies.reader.schema, proof, commitment.applicant);
   const headers = { authorization, 'x-service-item': commitment.serviceItem, 'x-case-number': commitment.caseNumber };
   let outcome;
   try {
-    outcome = (await dependencies.reader.read('CommitmentFollowUp', [read], headers)).get(read.alias);
+    outcome = (await dependencies.reader.read(FOLLOW_UP_OPERATION, [read], headers)).get(read.alias);
   } catch (error) {
     return { problem: `the gateway refused the follow-up check: ${(error as Error).message}` };
   }

@@ -7,46 +7,14 @@
   const TOKEN_KEY = 'proofless.audit.token';
   const ENDPOINT = '/graphql';
 
-  const RECORD_FIELDS = [
-    ['time', 'Time (UTC)'],
-    ['requestId', 'Request ID'],
-    ['application', 'Application'],
-    ['officer', 'Officer'],
-    ['role', 'Role'],
-    ['serviceItem', 'Service item'],
-    ['caseNumber', 'Case number'],
-    ['operationName', 'Operation'],
-    ['outcome', 'Outcome'],
-    ['errorCodes', 'Error codes'],
-    ['citizens', 'Citizens'],
-    ['coordinates', 'Fields disclosable'],
-    ['departments', 'Departments called'],
-    ['latencyMs', 'Latency (ms)'],
-    ['documentHash', 'Document SHA-256'],
-    ['chainId', 'Chain'],
-    ['sequence', 'Sequence'],
-    ['hash', 'Record hash'],
-    ['previousHash', 'Previous hash'],
-  ];
+  // The operations and record fields come from /audit/operations.js, which the gateway
+  // generates from the same module it accepts these documents from.
+  const { operations, recordFields: RECORD_FIELDS } = window.PROOFLESS_AUDIT_CONSOLE;
   const MONOSPACE_FIELDS = new Set(['requestId', 'citizens', 'documentHash', 'hash', 'previousHash']);
 
-  const RECORDS_QUERY = `query AuditConsoleRecords($idNumber: ID, $application: String, $officer: String, $serviceItem: String,
-  $caseNumber: String, $outcome: AuditOutcome, $from: DateTime, $to: DateTime, $first: Int, $after: String) {
-  auditRecords(idNumber: $idNumber, application: $application, officer: $officer, serviceItem: $serviceItem,
-    caseNumber: $caseNumber, outcome: $outcome, from: $from, to: $to, first: $first, after: $after) {
-    records { ${RECORD_FIELDS.map(([field]) => field).join(' ')} }
-    endCursor
-    hasNextPage
-  }
-}`;
-  const CHAINS_QUERY = 'query AuditConsoleChains { auditChains { chainId ok records lastSequence lastCheckpoint firstBadSequence problem } }';
-  const BREACHES_QUERY = `query AuditConsoleBreaches($after: String) {
-  breachedCommitments(first: 20, after: $after) {
-    commitments { id serviceItem caseNumber proof applicant statement signedAt followUpDeadline lastCheckedAt }
-    endCursor
-    hasNextPage
-  }
-}`;
+  const RECORDS_QUERY = operations.AuditConsoleRecords;
+  const CHAINS_QUERY = operations.AuditConsoleChains;
+  const BREACHES_QUERY = operations.AuditConsoleBreaches;
 
   /** What a coded error means for an auditor, beside the gateway's own message. */
   const CODE_HINTS = {

@@ -106,6 +106,30 @@ test('a bad token is recorded too, with the purpose it claimed, under the caller
   });
 });
 
+test.each([
+  ['without a token', {}],
+  ['with a bad token', { authorization: 'Bearer aaa.bbb.ccc' }],
+])('purpose headers %s are stored only in their own alphabet and length: a caller cannot write text of its choosing into the log', async (_case, extra) => {
+  const requestId = `window-${Date.now()}-${_case.length}`;
+  const response = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`, undefined, {
+    ...extra,
+    'x-service-item': '<img src=x onerror=alert(1)> 330100-JY-0001',
+    'x-case-number': `${'A'.repeat(5000)}`,
+    'x-request-id': requestId,
+  });
+  expect(response.status).toBe(401);
+  expect(await recordOf(requestId)).toMatchObject({
+    outcome: 'refused',
+    serviceItem: 'malformed:imgsrcxonerroralert1330100-JY-00',
+    caseNumber: `malformed:${'A'.repeat(32)}`,
+  });
+});
+
+test('well-formed purpose headers of a refused request are stored as sent', async () => {
+  const response = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`, undefined, { 'x-service-item': '330100-XX-9999', 'x-case-number': 'Case-2026-01' });
+  expect(await recordOf(response.headers.get('x-request-id'))).toMatchObject({ outcome: 'refused', serviceItem: '330100-XX-9999', caseNumber: 'Case-2026-01' });
+});
+
 test('a request that reads nothing personal, with no token and no purpose, leaves no record', async () => {
   const before = await countRecords();
   expect((await city.stack.query('{ __typename }', undefined, {})).status).toBe(200);

@@ -13,6 +13,7 @@ import type { Caller } from '../auth';
 import { refuse, type GatewayContext } from '../context';
 import { analyseOperation, isIntrospectionCoordinate } from '../operation-analysis';
 import { outcomeOf, type Outcome } from '../outcome';
+import { storablePurposeHeader } from './purpose';
 import { coercedVariables } from '../variables';
 
 export interface AuditOptions {
@@ -129,8 +130,8 @@ function auditEntryFor(
     application: context.caller?.application ?? null,
     officer: context.caller?.officer ?? null,
     role: context.caller?.role ?? null,
-    serviceItem: clip(serviceItem),
-    caseNumber: clip(caseNumber),
+    serviceItem: storablePurposeHeader('x-service-item', serviceItem),
+    caseNumber: storablePurposeHeader('x-case-number', caseNumber),
     operationName: requestContext.operationName ?? null,
     documentHash: callerDocument ? hashOf(callerDocument) : sourceHash(requestContext),
     // Disclosed: what an answered operation could show. A refused one disclosed nothing.
@@ -166,9 +167,9 @@ function hashOf(document: DocumentNode): string {
  * even that cannot be written, the 503 that replaces the refusal.
  */
 export async function recordRefusedBeforePipeline(log: AuditLog, context: GatewayContext, req: IncomingMessage, error: GraphQLError, writeTimeoutMs = 5000): Promise<void> {
-  const header = (name: string) => {
+  const header = (name: 'x-service-item' | 'x-case-number') => {
     const value = req.headers[name];
-    return typeof value === 'string' ? clip(value) : null;
+    return storablePurposeHeader(name, typeof value === 'string' ? value : null);
   };
   try {
     await durableWithin(log.record({
@@ -210,9 +211,4 @@ function replaceWithRefusal(requestContext: GraphQLRequestContextWillSendRespons
 function failClosed(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>): void {
   requestContext.response.body = { kind: 'single', singleResult: { errors: [AUDIT_UNAVAILABLE] } };
   requestContext.response.http.status = 503;
-}
-
-/** Purpose headers are stored as the caller sent them, but never more than 64 characters of them. */
-function clip(value: string | null): string | null {
-  return value === null ? null : value.slice(0, 64);
 }

@@ -18,6 +18,21 @@ export interface PurposeOptions {
 const SERVICE_ITEM = /^[0-9A-Z][0-9A-Z-]{2,39}$/;
 const CASE_NUMBER = /^[0-9A-Za-z][0-9A-Za-z-]{3,63}$/;
 
+/** The purpose headers' formats, by header name: what the purpose check accepts. */
+const PURPOSE_HEADER_FORMATS: Readonly<Record<string, RegExp>> = { 'x-service-item': SERVICE_ITEM, 'x-case-number': CASE_NUMBER };
+
+/**
+ * A purpose header as an audit record keeps it. A well-formed value is kept as sent; any
+ * other value as `malformed:` and its first 32 letters, digits and hyphens, so that no
+ * caller, token or none, can write text of its choosing (markup, a megabyte) into every
+ * record an auditor reads, while the record still shows what was claimed.
+ */
+export function storablePurposeHeader(name: 'x-service-item' | 'x-case-number', value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (PURPOSE_HEADER_FORMATS[name].test(value)) return value;
+  return `malformed:${value.replace(/[^0-9A-Za-z-]/g, '').slice(0, 32)}`;
+}
+
 /**
  * Role and purpose. Audit data is for role auditor alone; an auditor reads nothing else.
  * Purpose binding (PIPL Art. 6, minimum necessary): an operation that reads any citizen

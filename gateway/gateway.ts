@@ -117,6 +117,8 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   const server = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,
+    // Apollo Server's own SIGTERM / SIGINT handler stops the server and then raises the signal again, killing the process (exit 143) before the audit log is closed: gateway/index.ts owns shutdown.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     persistedQueries: trusted ? { cache: trusted.cache } : false,
     formatError: maskGatewayErrors,

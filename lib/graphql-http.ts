@@ -1,13 +1,14 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ErrorCode } from './error-codes';
+import { httpDrain, type HttpDrainOptions } from './http-drain';
 import { requestIdOf } from './request-id';
 
 /**
  * The HTTP side of a GraphQL endpoint, shared by the gateway and every subgraph: name the
- * request, read the body (bounded), hand it to Apollo Server, write its answer. Apollo's standalone server would do the same through cors, body-parser and
+ * request, read the body (bounded), hand it to Apollo Server, write its answer, and drain
+ * on stop. Apollo's standalone server would do the same through cors, body-parser and
  * finalhandler; doing it here keeps the error answers coded JSON like every other error
  * Proofless gives, and keeps the hot path short.
  */
@@ -66,13 +67,15 @@ export interface ServeOptions<Context extends BaseContext> extends GraphQLHttpOp
    * page; without it such a GET goes to Apollo Server like any other.
    */
   browserPage?: RouteHandler;
+  /** How `stop()` closes keep-alive connections; lib/http-drain.ts's defaults. */
+  drain?: HttpDrainOptions;
 }
 
 export interface ServedGraphQL {
   /** `http://host:port/graphql` */
   url: string;
   httpServer: http.Server;
-  /** Stops accepting, drains in-flight requests, then stops Apollo Server. */
+  /** Stops accepting, answers what is in flight and closes every connection (lib/http-drain.ts), then stops Apollo Server. */
   stop(): Promise<void>;
 }
 
@@ -83,7 +86,8 @@ export interface ServedGraphQL {
  */
 export async function serveGraphQL<Context extends BaseContext>(server: ApolloServer<Context>, options: ServeOptions<Context>): Promise<ServedGraphQL> {
   const httpServer = http.createServer();
-  server.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));
+  // Before the request listener below, so that answers while draining say `connection: close`.
+  const drainer = httpDrain(httpServer, options.drain);
   // Which requests entered Apollo Server's request pipeline: Apollo hands its plugins the HTTP request it was given.
   const piped = new WeakSet<HTTPGraphQLRequest>();
   server.addPlugin({
@@ -120,7 +124,14 @@ export async function serveGraphQL<Context extends BaseContext>(server: ApolloSe
     httpServer.listen(options.port, options.host, resolve);
   });
   const { port } = httpServer.address() as AddressInfo;
-  return { url: `http://${options.host}:${port}/graphql`, httpServer, stop: () => server.stop() };
+  return {
+    url: `http://${options.host}:${port}/graphql`,
+    httpServer,
+    async stop() {
+      await drainer.drain();
+      await server.stop();
+    },
+  };
 }
 
 function graphqlHttpHandler<Context extends BaseContext>(

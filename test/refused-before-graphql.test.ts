@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ZHANG_WEI } from './fixtures/registries';
-import { auditRecordOf } from './helpers/audit-records';
+import { auditRecordOf, auditRecordsOf } from './helpers/audit-records';
 import { EVERY_FIELD_ITEM, useFixtureStack } from './helpers/stack';
 
 /**
@@ -119,4 +119,14 @@ describe.each(refusals)('%s', (_what, send, status, code, message) => {
       db.close();
     }
   });
+});
+
+test('a refusal inside the request pipeline is recorded once, by the audit plugin, not again as a refusal before GraphQL', async () => {
+  const response = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`, undefined, {
+    'content-type': 'application/json',
+    ...(await city.stack.serviceHeaders({}, { serviceItem: '330100-SJ-0001' })),
+  });
+  expect(response.status).toBe(403);
+  const records = await auditRecordsOf(city.stack.audit.store, response.headers.get('x-request-id') as string);
+  expect(records).toEqual([expect.objectContaining({ outcome: 'refused', errorCodes: ['FORBIDDEN'], documentHash: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
 });

@@ -9,3 +9,12 @@ export async function auditRecordOf(store: AuditStore, requestId: string): Promi
   }
   return undefined;
 }
+
+/** Every record, in any chain, of the request answered with this `x-request-id`. */
+export async function auditRecordsOf(store: AuditStore, requestId: string): Promise<StoredRecord[]> {
+  const records: StoredRecord[] = [];
+  for (const chainId of await store.listChains()) {
+    records.push(...(await store.readChain(chainId, 0, Number.MAX_SAFE_INTEGER)).filter((record) => record.requestId === requestId));
+  }
+  return records;
+}

@@ -99,6 +99,8 @@ test('npm start seeds, starts every process, prints a query that works as pasted
   const gatewayLog = readFileSync(path.join(dataDir, 'logs', 'gateway.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
   expect(gatewayLog).toContainEqual(expect.objectContaining({ name: 'gateway', level: 'info', msg: `gateway listening on ${gatewayUrl}` }));
   expect(gatewayLog).toContainEqual(expect.objectContaining({ msg: 'answered', status: 200, outcome: 'ok', serviceItem: '330100-ZJ-0001' }));
+  // Stopped by its own hand, not by Apollo Server's signal handler: the audit log was closed with its final checkpoint.
+  expect(gatewayLog.at(-1)).toEqual(expect.objectContaining({ level: 'info', msg: 'stopped: every answer recorded, final audit checkpoint written' }));
   expect(JSON.stringify(gatewayLog)).not.toMatch(/\d{17}[\dX]/);
   for (const name of ['household', 'residence', 'license', 'service', 'audit']) {
     expect(readFileSync(path.join(dataDir, 'logs', `${name}.log`), 'utf8')).toContain(`"msg":"${name} subgraph listening on`);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import {
@@ -11,6 +10,8 @@ import { isObjectType, type GraphQLError } from 'graphql';
 import type { AuditLog } from '../audit/log';
 import { catalogProblems, loadCatalog } from '../lib/catalog';
 import { ConfigError } from '../lib/env';
+import { ErrorCode } from '../lib/error-codes';
+import type { ErrorAnswer, RefusalBeforeGraphQL } from '../lib/graphql-http';
 import { createAuthenticator } from './auth';
 import type { DepartmentCache } from './cache/department-cache';
 import { inProcessDepartmentCache } from './cache/open';
@@ -24,7 +25,7 @@ import type { Logger } from '../lib/logger';
 import { departmentFetcher } from './department-fetch';
 import { memoiseExecutionOperations } from './execution-operations';
 import { maskGatewayErrors } from './errors';
-import { auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
+import { AUDIT_UNAVAILABLE, auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
 import { limitsPlugin } from './plugins/limits';
 import { operationResolutionPlugin } from './plugins/operation-resolution';
@@ -57,10 +58,16 @@ export interface Gateway {
   cache?: DepartmentCache;
   /** Prometheus metrics: requests, departments, cache, audit writes, circuits; served at `/metrics`. */
   metrics: GatewayMetrics;
-  /** Builds a request's context: verifies its bearer token (401 on a bad one). */
-  context(req: IncomingMessage): Promise<GatewayContext>;
+  /** Builds a request's context under the ID it was given on arrival: verifies its bearer token (401 on a bad one, recorded). */
+  context(req: IncomingMessage, arrival: { requestId: string }): Promise<GatewayContext>;
   /** Counts and logs an answer once it is written (the HTTP layer calls it). */
-  didAnswer(answer: { context?: GatewayContext; status: number; seconds: number }): void;
+  didAnswer(answer: { context?: GatewayContext; requestId: string; status: number; seconds: number; refusalCode?: string }): void;
+  /**
+   * Records a refusal given before Apollo Server's request pipeline (an unreadable body, a
+   * batch, a GET blocked as CSRF...) when the caller is known or claimed a purpose;
+   * answers 503 AUDIT_UNAVAILABLE instead when the record cannot be written.
+   */
+  refusedBeforeGraphQL(refusal: RefusalBeforeGraphQL<GatewayContext>): Promise<ErrorAnswer | undefined>;
 }
 
 /**
@@ -122,6 +129,8 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
     introspection: config.introspection,
     // "Did you mean ...?" names fields the caller did not: where introspection hides the schema, so do errors.
     hideSchemaDetailsFromClientErrors: !config.introspection,
+    // Apollo Server's own SIGTERM / SIGINT handler stops the server and then raises the signal again, killing the process (exit 143) before the audit log is closed: gateway/index.ts owns shutdown.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     persistedQueries: trusted ? { cache: trusted.cache } : false,
     validationRules: [reservedNamesRule],
@@ -151,21 +160,34 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
     departments,
     ...(cache ? { cache } : {}),
     metrics,
-    didAnswer({ context, status, seconds }) {
+    didAnswer({ context, requestId, status, seconds, refusalCode }) {
       const outcome = context?.ending.outcome ?? outcomeOfStatus(status);
       metrics.observeRequest(outcome, seconds);
-      log?.info(requestLogLine(context, status, outcome, seconds), 'answered');
+      log?.info(requestLogLine(context, requestId, status, outcome, seconds, refusalCode), 'answered');
     },
-    async context(req) {
-      const context: GatewayContext = { caller: null, requestId: requestIdOf(req), startedAt: Date.now(), departmentsCalled: new Set(), ending: {} };
+    async context(req, { requestId }) {
+      const context: GatewayContext = { caller: null, requestId, startedAt: Date.now(), departmentsCalled: new Set(), ending: {} };
       try {
         context.caller = await authenticate(req.headers.authorization);
       } catch (error) {
-        // A bad token never reaches the request pipeline, where the audit plugin works: record the refusal here.
-        await recordRefusedBeforePipeline(dependencies.auditLog, context, req, error as GraphQLError, config.auditWriteTimeoutMs);
+        // A bad token never reaches the request pipeline, where the audit plugin works: record the refusal here, whatever else the request claims.
+        const code = String((error as GraphQLError).extensions?.code ?? ErrorCode.UNAUTHENTICATED);
+        await recordRefusedBeforePipeline(dependencies.auditLog, { requestId, startedAt: context.startedAt, caller: null, headers: req.headers, code }, config.auditWriteTimeoutMs);
         throw error;
       }
       return context;
+    },
+    async refusedBeforeGraphQL({ req, requestId, arrivedAt, context, code }) {
+      // Verified tokens are cached by the authenticator: a known caller costs no second verification.
+      const caller = context ? context.caller : await authenticate(req.headers.authorization).catch(() => null);
+      // Anonymous junk that claims no purpose is not recorded one request at a time.
+      if (!caller && !req.headers['x-service-item'] && !req.headers['x-case-number']) return undefined;
+      try {
+        await recordRefusedBeforePipeline(dependencies.auditLog, { requestId, startedAt: arrivedAt, caller, headers: req.headers, code }, config.auditWriteTimeoutMs);
+        return undefined;
+      } catch {
+        return { status: 503, code: ErrorCode.AUDIT_UNAVAILABLE, message: AUDIT_UNAVAILABLE.message };
+      }
     },
   };
 }
@@ -187,9 +209,9 @@ function auditorFields(supergraph: LoadedSupergraph): { auditorCoordinates: Set<
  * long it took. Never which citizens or which case (the audit log holds those, for
  * auditors), and never the document.
  */
-function requestLogLine(context: GatewayContext | undefined, status: number, outcome: Outcome, seconds: number) {
+function requestLogLine(context: GatewayContext | undefined, requestId: string, status: number, outcome: Outcome, seconds: number, refusalCode: string | undefined) {
   return {
-    requestId: context?.requestId,
+    requestId,
     status,
     outcome,
     ms: Math.round(seconds * 1000),
@@ -197,12 +219,6 @@ function requestLogLine(context: GatewayContext | undefined, status: number, out
     officer: context?.caller?.officer,
     serviceItem: context?.ending.serviceItem,
     departments: context ? [...context.departmentsCalled] : [],
-    refusal: context?.ending.refusalCode,
+    refusal: context?.ending.refusalCode ?? refusalCode,
   };
-}
-
-/** The caller's own request ID when it sent a sensible one (to follow a request across systems), else a new one. */
-function requestIdOf(req: IncomingMessage): string {
-  const sent = req.headers['x-request-id'];
-  return typeof sent === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(sent) ? sent : randomUUID();
 }

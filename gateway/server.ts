@@ -63,6 +63,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       maxBodyBytes: config.maxBodyBytes,
       context: gateway.context,
       didAnswer: gateway.didAnswer,
+      refusedBeforeGraphQL: gateway.refusedBeforeGraphQL,
       routes,
       browserPage: explorer?.page,
     });

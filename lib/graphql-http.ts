@@ -1,27 +1,56 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
 import { ErrorCode } from './error-codes';
+import { httpDrain, type HttpDrainOptions } from './http-drain';
+import { requestIdOf } from './request-id';
 
 /**
- * The HTTP side of a GraphQL endpoint, shared by the gateway and every subgraph: read the
- * body (bounded), hand it to Apollo Server, write its answer. Apollo's standalone server
- * would do the same through cors, body-parser and finalhandler; doing it here keeps the
- * error answers coded JSON like every other error Proofless gives, and keeps the hot
- * path short.
+ * The HTTP side of a GraphQL endpoint, shared by the gateway and every subgraph: name the
+ * request, read the body (bounded), hand it to Apollo Server, write its answer, and drain
+ * on stop. Apollo's standalone server would do the same through cors, body-parser and
+ * finalhandler; doing it here keeps the error answers coded JSON like every other error
+ * Proofless gives, and keeps the hot path short.
  */
 export interface GraphQLHttpOptions<Context extends BaseContext> {
   /** Largest request body accepted, in bytes; default 102400 (100 KiB). */
   maxBodyBytes?: number;
-  /** Builds the per-request context (fresh loaders, the caller). */
-  context: (req: IncomingMessage) => Promise<Context>;
+  /** Builds the per-request context (fresh loaders, the caller); `requestId` is the ID the request was given on arrival. */
+  context: (req: IncomingMessage, arrival: { requestId: string }) => Promise<Context>;
   /**
    * Told of every answer once it is written, for metrics and the request log: the
    * request's context (absent when none was built: a body refused before GraphQL, a bad
-   * token), the HTTP status and the seconds since the request arrived.
+   * token), its ID, the HTTP status, the seconds since the request arrived, and the code
+   * of a refusal given before Apollo Server's request pipeline ran.
    */
-  didAnswer?: (answer: { context?: Context; status: number; seconds: number }) => void;
+  didAnswer?: (answer: { context?: Context; requestId: string; status: number; seconds: number; refusalCode?: string }) => void;
+  /**
+   * Told of a request refused before Apollo Server's request pipeline ran, where plugins
+   * never see it: here (a body too large, of the wrong type, or not JSON) or in Apollo's
+   * HTTP handling (a GET blocked as CSRF, a batch, a body without a query...). Not told
+   * when the context builder itself refused the request: that builder had its say.
+   * Awaited before the refusal is sent; an answer it returns is sent instead. Default none.
+   */
+  refusedBeforeGraphQL?: (refusal: RefusalBeforeGraphQL<Context>) => Promise<ErrorAnswer | undefined>;
+}
+
+export interface RefusalBeforeGraphQL<Context extends BaseContext> {
+  req: IncomingMessage;
+  requestId: string;
+  /** When the request arrived, in ms since the epoch. */
+  arrivedAt: number;
+  /** The context, when Apollo Server built one before refusing (a batch). */
+  context?: Context;
+  status: number;
+  /** The refusal's `extensions.code`. */
+  code: string;
+}
+
+/** A coded error answer, as `sendError` writes it. */
+export interface ErrorAnswer {
+  status: number;
+  code: ErrorCode;
+  message: string;
 }
 
 /** Answers one HTTP request outside the GraphQL endpoint (a page, a health check, metrics). */
@@ -38,27 +67,44 @@ export interface ServeOptions<Context extends BaseContext> extends GraphQLHttpOp
    * page; without it such a GET goes to Apollo Server like any other.
    */
   browserPage?: RouteHandler;
+  /** How `stop()` closes keep-alive connections; lib/http-drain.ts's defaults. */
+  drain?: HttpDrainOptions;
 }
 
 export interface ServedGraphQL {
   /** `http://host:port/graphql` */
   url: string;
   httpServer: http.Server;
-  /** Stops accepting, drains in-flight requests, then stops Apollo Server. */
+  /** Stops accepting, answers what is in flight and closes every connection (lib/http-drain.ts), then stops Apollo Server. */
   stop(): Promise<void>;
 }
 
-/** Starts `server` and serves it at `/graphql` on its own HTTP server, with `routes` beside it; every other path is a coded 404. */
+/**
+ * Starts `server` and serves it at `/graphql` on its own HTTP server, with `routes` beside
+ * it; every other path is a coded 404. Every response, whatever answers it, carries the
+ * request's ID as `x-request-id` (lib/request-id.ts).
+ */
 export async function serveGraphQL<Context extends BaseContext>(server: ApolloServer<Context>, options: ServeOptions<Context>): Promise<ServedGraphQL> {
   const httpServer = http.createServer();
-  server.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));
+  // Before the request listener below, so that answers while draining say `connection: close`.
+  const drainer = httpDrain(httpServer, options.drain);
+  // Which requests entered Apollo Server's request pipeline: Apollo hands its plugins the very HTTP request object it was given
+  // (test/refused-before-graphql.test.ts fails, with two records for one refusal, if a version stops doing so).
+  const piped = new WeakSet<HTTPGraphQLRequest>();
+  server.addPlugin({
+    async requestDidStart({ request }) {
+      if (request.http) piped.add(request.http);
+    },
+  });
   await server.start();
-  const handleGraphQL = graphqlHttpHandler(server, options);
+  const handleGraphQL = graphqlHttpHandler(server, options, (request) => piped.has(request));
   const routes = new Map(Object.entries(options.routes ?? {}));
   httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?')[0];
     let handle: RouteHandler | undefined = routes.get(path);
-    if (path === '/graphql') handle = options.browserPage && isBrowserPageRequest(req) ? options.browserPage : handleGraphQL;
+    if (path === '/graphql') handle = options.browserPage && isBrowserPageRequest(req) ? options.browserPage : () => handleGraphQL(req, res, requestId);
     if (!handle) {
       sendError(res, 404, ErrorCode.NOT_FOUND, 'the GraphQL endpoint is /graphql');
       return;
@@ -79,34 +125,54 @@ export async function serveGraphQL<Context extends BaseContext>(server: ApolloSe
     httpServer.listen(options.port, options.host, resolve);
   });
   const { port } = httpServer.address() as AddressInfo;
-  return { url: `http://${options.host}:${port}/graphql`, httpServer, stop: () => server.stop() };
+  return {
+    url: `http://${options.host}:${port}/graphql`,
+    httpServer,
+    async stop() {
+      await drainer.drain();
+      await server.stop();
+    },
+  };
 }
 
-export function graphqlHttpHandler<Context extends BaseContext>(server: ApolloServer<Context>, options: GraphQLHttpOptions<Context>) {
+function graphqlHttpHandler<Context extends BaseContext>(
+  server: ApolloServer<Context>,
+  options: GraphQLHttpOptions<Context>,
+  hasEnteredPipeline: (request: HTTPGraphQLRequest) => boolean,
+) {
   const maxBodyBytes = options.maxBodyBytes ?? 102400;
-  return async function handleGraphQL(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const started = performance.now();
+    const arrivedAt = Date.now();
     let context: Context | undefined;
-    const { didAnswer } = options;
-    if (didAnswer) res.once('finish', () => didAnswer({ context, status: res.statusCode, seconds: (performance.now() - started) / 1000 }));
+    let refusalCode: string | undefined;
+    const { didAnswer, refusedBeforeGraphQL } = options;
+    if (didAnswer) {
+      res.once('finish', () => didAnswer({ context, requestId, status: res.statusCode, seconds: (performance.now() - started) / 1000, ...(refusalCode ? { refusalCode } : {}) }));
+    }
+    // The hook hears of a refusal before GraphQL first, and may answer instead (the gateway's 503 when it cannot record it).
+    const tellRefusal = (status: number, code: string) => refusedBeforeGraphQL?.({ req, requestId, arrivedAt, context, status, code });
+    const refuse = async (status: number, code: ErrorCode, message: string, headers?: Record<string, string>) => {
+      refusalCode = code;
+      const answer = (await tellRefusal(status, code)) ?? { status, code, message };
+      sendError(res, answer.status, answer.code, answer.message, headers);
+    };
     const body = await readBody(req, maxBodyBytes);
     if (body.kind === 'too-large') {
-      sendError(res, 413, ErrorCode.REQUEST_TOO_LARGE, `request body must be at most ${maxBodyBytes} bytes, got ${body.bytes} or more`, {
-        connection: 'close',
-      });
+      await refuse(413, ErrorCode.REQUEST_TOO_LARGE, `request body must be at most ${maxBodyBytes} bytes, got ${body.bytes} or more`, { connection: 'close' });
       return;
     }
     let parsedBody: unknown;
     if (req.method === 'POST') {
       const contentType = req.headers['content-type'] ?? '';
       if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
-        sendError(res, 415, ErrorCode.BAD_REQUEST, `content-type must be application/json, got ${contentType ? contentType.split(';')[0] : 'none'}`);
+        await refuse(415, ErrorCode.BAD_REQUEST, `content-type must be application/json, got ${contentType ? contentType.split(';')[0] : 'none'}`);
         return;
       }
       try {
         parsedBody = JSON.parse(body.text);
       } catch {
-        sendError(res, 400, ErrorCode.BAD_REQUEST, 'request body must be valid JSON');
+        await refuse(400, ErrorCode.BAD_REQUEST, 'request body must be valid JSON');
         return;
       }
     }
@@ -114,19 +180,39 @@ export function graphqlHttpHandler<Context extends BaseContext>(server: ApolloSe
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
+    // What Apollo Server and its plugins read is the ID this request was given, not whatever the caller sent: the gateway forwards it to departments.
+    headers.set('x-request-id', requestId);
     const url = req.url ?? '/';
     const queryStart = url.indexOf('?');
+    const httpGraphQLRequest: HTTPGraphQLRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      headers,
+      search: queryStart === -1 ? '' : url.slice(queryStart),
+      body: parsedBody,
+    };
+    let isRefusedByContext = false;
     const response = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: {
-        method: (req.method ?? 'GET').toUpperCase(),
-        headers,
-        search: queryStart === -1 ? '' : url.slice(queryStart),
-        body: parsedBody,
+      httpGraphQLRequest,
+      context: async () => {
+        try {
+          return (context = await options.context(req, { requestId }));
+        } catch (error) {
+          isRefusedByContext = true;
+          throw error;
+        }
       },
-      context: async () => (context = await options.context(req)),
     });
+    const status = response.status ?? 200;
+    if (status >= 400 && response.body.kind === 'complete' && !hasEnteredPipeline(httpGraphQLRequest)) {
+      refusalCode = codeOf(response.body.string);
+      const answer = isRefusedByContext ? undefined : await tellRefusal(status, refusalCode);
+      if (answer) {
+        sendError(res, answer.status, answer.code, answer.message);
+        return;
+      }
+    }
     for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.statusCode = response.status ?? 200;
+    res.statusCode = status;
     if (response.body.kind === 'complete') {
       res.end(response.body.string);
       return;
@@ -134,6 +220,16 @@ export function graphqlHttpHandler<Context extends BaseContext>(server: ApolloSe
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   };
+}
+
+/** The `extensions.code` of the first error of an answer Apollo Server wrote. */
+function codeOf(answer: string): string {
+  try {
+    const code = (JSON.parse(answer) as { errors?: Array<{ extensions?: { code?: unknown } }> }).errors?.[0]?.extensions?.code;
+    return typeof code === 'string' ? code : ErrorCode.INTERNAL_SERVER_ERROR;
+  } catch {
+    return ErrorCode.INTERNAL_SERVER_ERROR;
+  }
 }
 
 /** A browser opening the endpoint: a GET that prefers HTML (GraphQL clients GET with `accept: application/json`). */

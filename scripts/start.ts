@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, GATEWAY_NODE_FLAGS } from '../gateway/config';
 import { buildForProduction, builtEntry } from '../lib/build';
@@ -8,6 +9,7 @@ import { listDepartments } from '../lib/composition';
 import { ensureDevSecret } from '../lib/dev-secrets';
 import { signDevToken } from '../lib/dev-token';
 import { integerFromEnv } from '../lib/env';
+import { maskIdNumbers } from '../lib/logger';
 import { dataDirFromEnv, REPO_ROOT } from '../lib/paths';
 import { ensureSeeded, sampleIdNumbers, seedingOf } from '../synthetic/seed';
 
@@ -17,26 +19,34 @@ import { ensureSeeded, sampleIdNumbers, seedingOf } from '../synthetic/seed';
  * starts each department as its own process with `node` (as departments deploy them), then the
  * gateway routed to them, tells the service bureau (a client of the gateway) where the
  * gateway listens, and prints where it listens with a query to paste. Ctrl-C or SIGTERM
- * stops every child before this process exits.
+ * stops every child before this process exits; a child that stops by itself stops the
+ * rest, and the terminal is told which, why and the end of its log.
  */
 const DEPARTMENTS = listDepartments().map((department) => department.name);
 const READY_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 10_000;
+/** Longer than a gateway's drain may take (lib/http-drain.ts, 10 s), so it still writes its last audit records and final checkpoint. */
+const STOP_TIMEOUT_MS = 15_000;
+/** How much of a stopped process's log the terminal is shown. */
+const LOG_TAIL_LINES = 10;
 
 const children: ChildProcess[] = [];
 let isStopping = false;
 
 function startChild(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string, nodeFlags: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
-    const log = openSync(path.join(logDir, `${name}.log`), 'a');
+    const logFile = path.join(logDir, `${name}.log`);
+    const log = openSync(logFile, 'a');
+    // The log is appended to run after run: what this run wrote starts here.
+    const logStart = fstatSync(log).size;
     const child = fork(builtEntry(entry), [], {
       cwd: REPO_ROOT,
       env,
       execArgv: nodeFlags,
-      // Each process's JSON log goes to <data dir>/logs/<name>.log: on this terminal it would bury the one line this script prints. Start-up errors still show.
-      stdio: ['ignore', log, 'inherit', 'ipc'],
+      // Each process's JSON log goes to <data dir>/logs/<name>.log: on this terminal it would bury the one line this script prints. Start-up errors and crashes still show, masked as logs are.
+      stdio: ['ignore', log, 'pipe', 'ipc'],
     });
     closeSync(log);
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => process.stderr.write(`${maskIdNumbers(line)}\n`));
     children.push(child);
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
     child.on('message', (message: { ready?: string; url?: string }) => {
@@ -45,14 +55,39 @@ function startChild(name: string, entry: string, env: NodeJS.ProcessEnv, logDir:
         resolve(message.url);
       }
     });
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': what the child wrote to stderr last is on the terminal before the report.
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
-      if (!isStopping) {
-        reject(new Error(`${name} exited (${signal ?? `code ${code}`})`));
-        stopAll(1);
-      }
+      if (isStopping) return;
+      console.error(`npm start: ${stoppedReport(name, code, signal, logFile, logStart)}`);
+      stopAll(1);
     });
   });
+}
+
+/** Which process stopped by itself and why: its exit code or signal, and the last lines this run wrote to its log, masked as logs are. */
+function stoppedReport(name: string, code: number | null, signal: NodeJS.Signals | null, logFile: string, logStart: number): string {
+  const who = DEPARTMENTS.includes(name) ? `the ${name} department` : `the ${name}`;
+  const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+  const lines = lastLinesOf(logFile, logStart, LOG_TAIL_LINES);
+  const tail = lines.length > 0 ? `Last lines of ${logFile}:\n${lines.map((line) => `  ${maskIdNumbers(line)}`).join('\n')}` : `${logFile} has nothing from this run.`;
+  return `${who} stopped (${how}); stopping everything else. ${tail}`;
+}
+
+/** The last `count` lines of `file` from byte `from` on, reading no more than its last 64 KiB. */
+function lastLinesOf(file: string, from: number, count: number): string[] {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const start = Math.max(from, size - 65536);
+    const buffer = Buffer.alloc(size - start);
+    readSync(fd, buffer, 0, buffer.length, start);
+    const lines = buffer.toString('utf8').split('\n').filter((line) => line !== '');
+    // A read that starts mid-file starts mid-line: that first piece is not a line.
+    return (start > from ? lines.slice(1) : lines).slice(-count);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function stopAll(exitCode: number): void {

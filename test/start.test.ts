@@ -1,9 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DIST_DIR } from '../lib/build';
 import { REPO_ROOT } from '../lib/paths';
+import { ZHANG_WEI } from './fixtures/registries';
 
 /**
  * `npm start` as a newcomer runs it: seed on first run, every department in its own
@@ -26,7 +27,8 @@ afterEach(async () => {
   await exited;
 });
 
-test('npm start seeds, starts every process, prints a query that works as pasted, and stops cleanly on SIGTERM', async () => {
+/** `npm start` over the test's data folder on free ports, once it has printed its line (or rejecting if it exits first). */
+async function startFederation() {
   const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
     cwd: REPO_ROOT,
     env: {
@@ -42,24 +44,29 @@ test('npm start seeds, starts every process, prints a query that works as pasted
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started = child;
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk) => (output.stdout += chunk));
+  child.stderr.on('data', (chunk) => (output.stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const line = await new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
-      const match = /^Proofless gateway listening on .*$/m.exec(stdout);
+      const match = /^Proofless gateway listening on .*$/m.exec(output.stdout);
       if (match) {
         clearInterval(timer);
         resolve(match[0]);
       } else if (child.exitCode !== null) {
         clearInterval(timer);
-        reject(new Error(`npm start exited early: ${stderr}`));
+        reject(new Error(`npm start exited early: ${output.stderr}`));
       }
     }, 100);
   });
+  return { child, output, exited, line };
+}
+
+test('npm start seeds, starts every process, prints a query that works as pasted, and stops cleanly on SIGTERM', async () => {
+  const { child, output, exited, line } = await startFederation();
+  const { stdout, stderr } = output;
   expect(stdout.split('\n').filter(Boolean)).toEqual([`Seeding 400 synthetic citizens into ${dataDir} (first start only)...`, line]);
   expect(stderr).toBe('');
 
@@ -92,10 +99,33 @@ test('npm start seeds, starts every process, prints a query that works as pasted
   const gatewayLog = readFileSync(path.join(dataDir, 'logs', 'gateway.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
   expect(gatewayLog).toContainEqual(expect.objectContaining({ name: 'gateway', level: 'info', msg: `gateway listening on ${gatewayUrl}` }));
   expect(gatewayLog).toContainEqual(expect.objectContaining({ msg: 'answered', status: 200, outcome: 'ok', serviceItem: '330100-ZJ-0001' }));
+  // Stopped by its own hand, not by Apollo Server's signal handler: the audit log was closed with its final checkpoint.
+  expect(gatewayLog.at(-1)).toEqual(expect.objectContaining({ level: 'info', msg: 'stopped: every answer recorded, final audit checkpoint written' }));
   expect(JSON.stringify(gatewayLog)).not.toMatch(/\d{17}[\dX]/);
   for (const name of ['household', 'residence', 'license', 'service', 'audit']) {
     expect(readFileSync(path.join(dataDir, 'logs', `${name}.log`), 'utf8')).toContain(`"msg":"${name} subgraph listening on`);
   }
+});
+
+test('a process that stops by itself stops the rest, and the terminal says which, why and the end of its log, masked', async () => {
+  const { child, output, exited } = await startFederation();
+  const processes = descendantsOf(child.pid as number);
+  const residence = processes.find((pid) => commandOf(pid).endsWith(path.join('subgraphs', 'residence', 'index.js'))) as number;
+  expect(residence).toEqual(expect.any(Number));
+  // A line the logger did not write (a dependency printing to standard output) is not masked on its way to the file.
+  const logFile = path.join(dataDir, 'logs', 'residence.log');
+  appendFileSync(logFile, `registry read failed for ${ZHANG_WEI}\n`);
+  process.kill(residence, 'SIGKILL');
+  expect(await exited).toBe(1);
+  expect(processes.filter(isRunning)).toEqual([]);
+
+  const thisRun = readFileSync(logFile, 'utf8').trim().split('\n').slice(-2);
+  expect(thisRun[0]).toMatch(/"msg":"residence subgraph listening on http:/);
+  expect(output.stderr).toBe(
+    `npm start: the residence department stopped (killed by SIGKILL); stopping everything else. Last lines of ${logFile}:\n` +
+      `  ${thisRun[0]}\n` +
+      '  registry read failed for 330106********0015\n',
+  );
 });
 
 function descendantsOf(root: number): number[] {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin, GraphQLRequestContext, GraphQLRequestContextWillSendResponse } from '@apollo/server';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { GraphQLError, Kind, print, type DocumentNode, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
 import type { AuditEntry } from '../../audit/entry';
 import type { AuditLog } from '../../audit/log';
@@ -8,8 +8,8 @@ import { ErrorCode } from '../../lib/error-codes';
 import { memoisedIn } from '../../lib/memoised';
 import { withTimeout } from '../../lib/with-timeout';
 import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers';
-import { identifiersIn } from './identifier-arguments';
 import type { Caller } from '../auth';
+import { identifiersIn } from './identifier-arguments';
 import { refuse, type GatewayContext } from '../context';
 import { analyseOperation, isIntrospectionCoordinate } from '../operation-analysis';
 import { outcomeOf, type Outcome } from '../outcome';
@@ -75,7 +75,6 @@ export function auditPlugin(options: AuditOptions): ApolloServerPlugin<GatewayCo
           (requestContext as { operation: OperationDefinitionNode | undefined }).operation = rewrittenOperation;
         },
         async willSendResponse(requestContext) {
-          requestContext.response.http.headers.set('x-request-id', requestContext.contextValue.requestId);
           const context = requestContext.contextValue;
           // The operation is the rewritten one here: willSendResponse sees what the executor planned.
           const answered = singleResultOf(requestContext)?.data;
@@ -162,22 +161,36 @@ function hashOf(document: DocumentNode): string {
   return memoisedIn(hashes, document, () => createHash('sha256').update(print(document)).digest('hex'));
 }
 
+/** A request refused before Apollo Server's request pipeline, where the audit plugin works. */
+export interface RefusalBeforePipeline {
+  requestId: string;
+  /** When the request arrived, in ms since the epoch. */
+  startedAt: number;
+  /** The verified caller; null when none is known (no token, or a bad one). */
+  caller: Caller | null;
+  /** The request's headers, for the purpose it claimed. */
+  headers: IncomingHttpHeaders;
+  /** The refusal's `extensions.code`. */
+  code: string;
+}
+
 /**
- * The record of a request refused before Apollo Server's pipeline (a bad token), or, when
- * even that cannot be written, the 503 that replaces the refusal.
+ * The record of a request refused before Apollo Server's pipeline (a bad token, a body that
+ * cannot be read, a batch...): nothing was disclosed and no department called. When even
+ * that cannot be written, throws the 503 AUDIT_UNAVAILABLE that replaces the refusal.
  */
-export async function recordRefusedBeforePipeline(log: AuditLog, context: GatewayContext, req: IncomingMessage, error: GraphQLError, writeTimeoutMs = 5000): Promise<void> {
+export async function recordRefusedBeforePipeline(log: AuditLog, refusal: RefusalBeforePipeline, writeTimeoutMs = 5000): Promise<void> {
   const header = (name: 'x-service-item' | 'x-case-number') => {
-    const value = req.headers[name];
+    const value = refusal.headers[name];
     return storablePurposeHeader(name, typeof value === 'string' ? value : null);
   };
   try {
     await durableWithin(log.record({
-      time: new Date(context.startedAt).toISOString(),
-      requestId: context.requestId,
-      application: null,
-      officer: null,
-      role: null,
+      time: new Date(refusal.startedAt).toISOString(),
+      requestId: refusal.requestId,
+      application: refusal.caller?.application ?? null,
+      officer: refusal.caller?.officer ?? null,
+      role: refusal.caller?.role ?? null,
       serviceItem: header('x-service-item'),
       caseNumber: header('x-case-number'),
       operationName: null,
@@ -186,8 +199,8 @@ export async function recordRefusedBeforePipeline(log: AuditLog, context: Gatewa
       citizens: [],
       departments: [],
       outcome: 'refused',
-      errorCodes: [String(error.extensions?.code ?? ErrorCode.UNAUTHENTICATED)],
-      latencyMs: Date.now() - context.startedAt,
+      errorCodes: [refusal.code],
+      latencyMs: Date.now() - refusal.startedAt,
     }), writeTimeoutMs);
   } catch {
     throw new GraphQLError(AUDIT_UNAVAILABLE.message, { extensions: { code: ErrorCode.AUDIT_UNAVAILABLE, http: { status: 503 } } });

@@ -35,9 +35,11 @@ export function loadDepartmentConfig(name: DepartmentName, env: NodeJS.ProcessEn
 }
 
 /**
- * A department process: read its configuration, open its registry, listen, and stop
- * cleanly on SIGTERM / SIGINT. When started by `npm start` it tells the parent where it
- * listens over the IPC channel, so the parent never has to parse log lines.
+ * A department process: read its configuration, open its registry, listen, and own
+ * shutdown: on SIGTERM / SIGINT it drains (answers in flight are answered, keep-alive
+ * clients are told `connection: close`), closes its registry and exits 0; 1 when that
+ * failed. When started by `npm start` it tells the parent where it listens over the IPC
+ * channel, so the parent never has to parse log lines.
  */
 export function runDepartment<Context extends object>(
   name: DepartmentName,
@@ -68,19 +70,27 @@ async function start<Context extends object>(name: DepartmentName, build: (confi
   } catch (error) {
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
-  createLogger(name).info({ url: running.url }, `${name} subgraph listening on ${running.url}`);
+  const logger = createLogger(name);
+  logger.info({ url: running.url }, `${name} subgraph listening on ${running.url}`);
   process.send?.({ ready: name, url: running.url });
   let isStopping = false;
-  const stop = () => {
+  const stop = (reason: string) => {
     if (isStopping) return;
     isStopping = true;
-    running
-      .stop()
-      .then(() => department.close())
-      .finally(() => process.exit(0));
+    const stopped = running.stop().then(() => department.close());
+    // Written once draining has begun (stop() starts it before its first await).
+    logger.info({ reason }, 'draining: no new connections; answering requests in flight');
+    stopped.then(
+      () => process.exit(0),
+      (error: Error) => {
+        logger.error({ err: error }, `could not stop cleanly: ${error.message}`);
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Signals that arrive while it drains change nothing: `npm start` on Ctrl-C sends one and the terminal another.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   // Started by `npm start`: if that parent dies without stopping us, stop too.
-  process.once('disconnect', stop);
+  process.once('disconnect', () => stop('npm start is gone'));
 }

@@ -70,6 +70,8 @@ export async function startSubgraph<Context extends BaseContext>(
       resolvers: { ...scalarsDeclaredIn(typeDefs), ...definition.resolvers } as GraphQLResolverMap<unknown>,
     }),
     includeStacktraceInErrorResponses: false,
+    // Apollo Server's own SIGTERM / SIGINT handler stops the server and then raises the signal again (exit 143) before the registry is closed: shared/run.ts owns shutdown.
+    stopOnTerminationSignals: false,
     persistedQueries: false,
     formatError: maskUnexpectedErrors,
     plugins: [

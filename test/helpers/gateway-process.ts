@@ -2,6 +2,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { REPO_ROOT } from '../../lib/paths';
+import { watchOutput } from './process-output';
 import type { Stack } from './stack';
 
 export interface GatewayProcess {
@@ -11,6 +12,8 @@ export interface GatewayProcess {
   url: string;
   /** Resolves with the exit code once it has exited. */
   exited: Promise<number | null>;
+  /** Resolves with the first line of its standard output (its JSON log) that matches `pattern`, once written. */
+  lineMatching(pattern: RegExp): Promise<string>;
 }
 
 /**
@@ -35,14 +38,7 @@ export async function spawnGateway(stack: Stack, dataDir: string, chainId: strin
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /gateway listening on (http:\/\/[^\s"]+)/.exec(out);
-      if (match) resolve(match[1]);
-    });
-    exited.then((code) => reject(new Error(`gateway exited with ${code}`)));
-  });
-  return { child, url, exited };
+  const lineMatching = watchOutput(child, 'the gateway');
+  const url = /gateway listening on (http:\/\/[^\s"]+)/.exec(await lineMatching(/gateway listening on/))?.[1] as string;
+  return { child, url, exited, lineMatching };
 }

@@ -1,3 +1,4 @@
+import { createLogger } from '../lib/logger';
 import { loadProofReading } from '../subgraphs/service';
 import { loadServiceConfig } from '../subgraphs/service/config';
 import { describeFollowUp, verifyDueCommitments } from '../subgraphs/service/follow-up';
@@ -13,7 +14,8 @@ import { openCommitmentStore } from '../subgraphs/service/registry';
  */
 async function main(): Promise<void> {
   const config = loadServiceConfig(process.env);
-  const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => config.gatewayUrl));
+  // Why a check could not be made is each problem's line on stderr; log lines would only repeat it.
+  const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => config.gatewayUrl), createLogger('commitments-verify', { level: 'silent' }));
   const store = openCommitmentStore(config.registryFile);
   try {
     const summary = await verifyDueCommitments({ store, catalog, reader, credential: config.credential }, new Date());

@@ -53,7 +53,7 @@ export async function resolveProofChecklist(args: ProofChecklistArguments, conte
   }
   const takesCommitments = item.proofs.some((proof) => proof.mode === 'COMMITMENT');
   const [outcomes, caseCommitments, breaches] = await Promise.all([
-    context.reader.read('ProofChecklist', [...reads.values()], context.forwarded),
+    context.reader.read('ProofChecklist', [...reads.values()], context.forwarded, context.requestId),
     takesCommitments ? context.loaders.commitmentsByCase.load(caseNumber) : [],
     takesCommitments ? context.loaders.breachesByApplicant.load(applicant) : [],
   ]);

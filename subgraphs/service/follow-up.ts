@@ -68,8 +68,9 @@ async function followUpState(commitment: CommitmentRow, dependencies: FollowUpDe
     return { problem: `the gateway refused the follow-up check: ${(error as Error).message}` };
   }
   if (!outcome || outcome.kind === 'unavailable') {
-    const who = outcome?.departments.length ? `the ${outcome.departments.join(' and ')} department` : 'the gateway';
-    return { problem: `${who} could not answer` };
+    // A department's failure names the department; the gateway's own says why (a refused connection, a bad port).
+    if (!outcome?.departments.length) return { problem: outcome?.reason ?? 'the gateway could not answer' };
+    return { problem: `the ${outcome.departments.join(' and ')} department could not answer` };
   }
   const answer = outcome.citizen?.[proof.followUp.field] as { holds: boolean } | undefined;
   if (answer?.holds) return 'FULFILLED';

@@ -1,4 +1,3 @@
-import { createLogger } from '../lib/logger';
 import { loadProofReading } from '../subgraphs/service';
 import { loadServiceConfig } from '../subgraphs/service/config';
 import { describeFollowUp, verifyDueCommitments } from '../subgraphs/service/follow-up';
@@ -14,8 +13,7 @@ import { openCommitmentStore } from '../subgraphs/service/registry';
  */
 async function main(): Promise<void> {
   const config = loadServiceConfig(process.env);
-  // Why a check could not be made is each problem's line on stderr; log lines would only repeat it.
-  const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => config.gatewayUrl), createLogger('commitments-verify', { level: 'silent' }));
+  const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => config.gatewayUrl));
   const store = openCommitmentStore(config.registryFile);
   try {
     const summary = await verifyDueCommitments({ store, catalog, reader, credential: config.credential }, new Date());

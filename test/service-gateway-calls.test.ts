@@ -11,6 +11,7 @@ import { createLogger } from '../lib/logger';
 import { REPO_ROOT } from '../lib/paths';
 import { loadProofReading, serviceSubgraph } from '../subgraphs/service';
 import { loadServiceConfig } from '../subgraphs/service/config';
+import { verifyDueCommitments } from '../subgraphs/service/follow-up';
 import { httpGatewayClient } from '../subgraphs/service/gateway-client';
 import { openCommitmentStore, type CommitmentStore } from '../subgraphs/service/registry';
 import { startSubgraph, type RunningSubgraph } from '../subgraphs/shared/server';
@@ -199,5 +200,34 @@ describe('a call to the gateway that fails', () => {
       errorCodes: ['DEPARTMENT_TIMEOUT'],
       msg: 'proofs JSZ are UNAVAILABLE: the gateway answered DEPARTMENT_TIMEOUT for the license department',
     }]);
+  });
+
+  test('a check answered null without an error is no answer: UNAVAILABLE, never NOT_SATISFIED (the check is nullable)', async () => {
+    faults.next().reply(200, { data: { SFZM: { identity: null }, JSZ: { holdsActiveLicence: null } } });
+    const { body } = await askBureau(faults.url);
+    expect(body).toEqual({
+      data: {
+        proofChecklist: {
+          isComplete: false,
+          proofs: [
+            { code: 'SFZM', status: 'NOT_SATISFIED', remedy: 'the household department holds no record for this proof: bring the paper proof (身份证明), or have the household department correct its registry' },
+            { code: 'JSZ', status: 'UNAVAILABLE', remedy: 'the license department could not answer: ask again later, or bring the paper proof (原驾驶证信息)' },
+            { code: 'SFZFYJ', status: 'NOT_REQUIRED', remedy: null },
+          ],
+        },
+      },
+    });
+  });
+
+  test('the commitment follow-up takes a null check for no answer: the commitment stays PENDING past its deadline, not BREACHED', async () => {
+    const { catalog, reader } = loadProofReading({ catalogFile: CATALOG_FILE, supergraphFile: SUPERGRAPH_FILE }, httpGatewayClient(() => faults.url));
+    await store.insert({
+      serviceItem: '330100-SJ-0001', caseNumber: 'SJ-2026-0555', proofCode: 'JYCSZM', applicant: ZHANG_WEI,
+      statement: '本人承诺经营场所合法使用。', signedAt: '2026-01-05T00:00:00.000Z', followUpDeadline: '2026-03-06T00:00:00.000Z',
+    });
+    faults.next().reply(200, { data: { JYCSZM: { holdsActiveLicence: null } } });
+    const summary = await verifyDueCommitments({ store, catalog, reader, credential: async () => 'checked-by-the-gateway' }, new Date('2027-01-01T00:00:00.000Z'));
+    expect(summary).toEqual({ checked: 1, fulfilled: 0, breached: 0, pending: 0, unchecked: 1, problems: ['the license department could not answer'] });
+    expect((await store.readPending()).map((row) => [row.caseNumber, row.state])).toEqual([['SJ-2026-0555', 'PENDING']]);
   });
 });

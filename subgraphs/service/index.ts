@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { catalogProblems, loadCatalog, type ProofCatalog } from '../../lib/catalog';
 import { ConfigError } from '../../lib/env';
-import type { Logger } from '../../lib/logger';
+import { createLogger, type Logger } from '../../lib/logger';
 import { loadSupergraph } from '../../gateway/supergraph';
 import { rowsByKeyLoader } from '../shared/loaders';
 import { runDepartment } from '../shared/run';
@@ -79,7 +79,7 @@ if (require.main === module) {
     process.on('message', (message: { gatewayUrl?: unknown }) => {
       if (typeof message?.gatewayUrl === 'string') gatewayUrl = message.gatewayUrl;
     });
-    const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => gatewayUrl));
+    const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => gatewayUrl), createLogger('service'));
     const store = openCommitmentStore(config.registryFile);
     const stopFollowUps = scheduleFollowUps({ store, catalog, reader, credential: config.credential }, config.followUpIntervalSeconds);
     return {

@@ -1,7 +1,7 @@
 import { Supergraph } from '@apollo/federation-internals';
 import { GraphQLError, parse, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { ErrorCode } from '../../lib/error-codes';
-import { createLogger, type Logger } from '../../lib/logger';
+import type { Logger } from '../../lib/logger';
 import { readOperation, selectedCoordinates, type ProofRead } from '../../lib/proof-reads';
 import type { GatewayClient, GatewayResponse } from './gateway-client';
 
@@ -31,11 +31,12 @@ export interface ProofReader {
 }
 
 /**
- * The bureau's reads through `gateway`. `logger` (default: the service process's, on
- * standard output) hears every read answered UNAVAILABLE and why: the answer only says a
- * proof is UNAVAILABLE, and the gateway's record of the bureau's own request says `ok`.
+ * The bureau's reads through `gateway`. `logger` hears every read answered UNAVAILABLE and
+ * why: the answer only says a proof is UNAVAILABLE, and the gateway's record of the
+ * bureau's own request says `ok`. Default none: the service process passes its own, as the
+ * gateway's server takes its log.
  */
-export function proofReader(supergraph: { gatewaySdl: string; apiSchema: GraphQLSchema }, gateway: GatewayClient, logger: Logger = createLogger('service')): ProofReader {
+export function proofReader(supergraph: { gatewaySdl: string; apiSchema: GraphQLSchema }, gateway: GatewayClient, logger?: Logger): ProofReader {
   const schema = supergraph.apiSchema;
   const owners = ownerByCoordinate(supergraph.gatewaySdl);
   const coordinatesBySelection = new Map<string, string[]>();
@@ -60,7 +61,7 @@ export function proofReader(supergraph: { gatewaySdl: string; apiSchema: GraphQL
       } catch (error) {
         const proofs = reads.map((read) => read.alias);
         const reason = (error as Partial<Error> | undefined)?.message ?? String(error);
-        logger.error({ requestId, operationName, proofs, err: error }, `proofs ${proofs.join(', ')} are UNAVAILABLE: ${reason}`);
+        logger?.error({ requestId, operationName, proofs, err: error }, `proofs ${proofs.join(', ')} are UNAVAILABLE: ${reason}`);
         return new Map(reads.map((read): [string, ReadOutcome] => [read.alias, { kind: 'unavailable', departments: [], reason }]));
       }
       const { data, errors = [] } = response.body;
@@ -75,7 +76,7 @@ export function proofReader(supergraph: { gatewaySdl: string; apiSchema: GraphQL
           failures.set(read.alias, failure);
         }
       }
-      if (failures.size > 0) logFailures(logger, { requestId, operationName, failures: [...failures.values()], proofs: reads.map((read) => read.alias).filter((alias) => failures.has(alias)) });
+      if (failures.size > 0 && logger) logFailures(logger, { requestId, operationName, failures: [...failures.values()], proofs: reads.map((read) => read.alias).filter((alias) => failures.has(alias)) });
       return new Map(
         reads.map((read): [string, ReadOutcome] => {
           const failure = failures.get(read.alias);

@@ -76,7 +76,10 @@ export function proofReader(supergraph: { gatewaySdl: string; apiSchema: GraphQL
           failures.set(read.alias, failure);
         }
       }
-      if (failures.size > 0 && logger) logFailures(logger, { requestId, operationName, failures: [...failures.values()], proofs: reads.map((read) => read.alias).filter((alias) => failures.has(alias)) });
+      if (failures.size > 0 && logger) {
+        const proofs = reads.map((read) => read.alias).filter((alias) => failures.has(alias));
+        logFailures(logger, { requestId, operationName, proofs, failures: [...failures.values()] });
+      }
       return new Map(
         reads.map((read): [string, ReadOutcome] => {
           const failure = failures.get(read.alias);

@@ -7,6 +7,7 @@ import { CATALOG_FILE } from '../lib/catalog';
 import { listDepartments, SUPERGRAPH_FILE } from '../lib/composition';
 import { ensureDevSecret } from '../lib/dev-secrets';
 import { ConfigError, integerFromEnv, stringFromEnv, urlFromEnv } from '../lib/env';
+import { requireReachableGatewayPort } from '../lib/fetch-ports';
 import { DEFAULT_MAX_IDENTIFIER_LIST } from '../lib/identifier-arguments';
 import { logLevelFromEnv, type LogLevel } from '../lib/logger';
 import { dataDirFromEnv } from '../lib/paths';
@@ -21,7 +22,7 @@ export interface Config {
   isDevelopment: boolean;
   /** PROOFLESS_GATEWAY_HOST, default 127.0.0.1 (loopback only). */
   host: string;
-  /** PROOFLESS_GATEWAY_PORT, default 4000; 0 picks a free port. */
+  /** PROOFLESS_GATEWAY_PORT, default 4000; 0 picks a free port. Not a port Node's fetch refuses: the service bureau calls the gateway with it. */
   port: number;
   /** PROOFLESS_SUPERGRAPH, default schema/supergraph.graphql. */
   supergraphFile: string;
@@ -107,7 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     isDevelopment,
     host: stringFromEnv(env, 'PROOFLESS_GATEWAY_HOST', '127.0.0.1'),
-    port: integerFromEnv(env, 'PROOFLESS_GATEWAY_PORT', 4000, { min: 0, max: 65535 }),
+    port: requireReachableGatewayPort('PROOFLESS_GATEWAY_PORT', integerFromEnv(env, 'PROOFLESS_GATEWAY_PORT', 4000, { min: 0, max: 65535 })),
     supergraphFile: path.resolve(stringFromEnv(env, 'PROOFLESS_SUPERGRAPH', SUPERGRAPH_FILE)),
     catalogFile: path.resolve(stringFromEnv(env, 'PROOFLESS_CATALOG', CATALOG_FILE)),
     subgraphUrls,

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/paths';
 import { CHEN_QIANG, writeFixtureRegistries, ZHANG_WEI } from './fixtures/registries';
+import { closedPort } from './helpers/closed-port';
 import { startStack, useFixtureStack, type Stack } from './helpers/stack';
 
 /**
@@ -235,10 +236,17 @@ test('npm run commitments:verify runs the follow-up once, through the gateway it
       env: { ...process.env, PROOFLESS_DATA_DIR: dataDir, PROOFLESS_GATEWAY_URL: gatewayUrl, PROOFLESS_CATALOG: path.join(dataDir, 'test-catalog.json') },
     }, (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }));
   });
+  // Port 9 is one Node's fetch refuses ("bad port"): the job does not run at all, and says why.
   expect(await run('http://127.0.0.1:9/graphql')).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: 'commitments:verify: PROOFLESS_GATEWAY_URL must name a port Node\'s fetch connects to, got 9, a "bad port" the fetch standard blocks: the service bureau could not reach the gateway there\n',
+  });
+  const nobodyListens = await closedPort();
+  expect(await run(`http://127.0.0.1:${nobodyListens}/graphql`)).toEqual({
     code: 1,
     stdout: 'commitments checked: 1 (0 fulfilled, 0 breached, 0 still pending, 1 not checked)\n',
-    stderr: 'the gateway could not answer\n',
+    stderr: `the gateway at 127.0.0.1:${nobodyListens} could not be reached: connect ECONNREFUSED 127.0.0.1:${nobodyListens}\n`,
   });
   expect(await run(stack.gatewayUrl)).toEqual({ code: 0, stdout: 'commitments checked: 1 (1 fulfilled, 0 breached, 0 still pending, 0 not checked)\n', stderr: '' });
   expect((await commitmentProof(stack, BUSINESS, 'SJ-2026-0301', ZHANG_WEI, 'JYCSZM')).proof.commitment.state).toBe('FULFILLED');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { composeSupergraph, SCHEMA_DIR } from '../lib/composition';
 import { REPO_ROOT } from '../lib/paths';
-import { checkDepartmentSchema, formatSchemaCheck } from '../lib/schema-check';
+import { checkDepartmentSchema, formatSchemaCheck, nonNullEntityFields } from '../lib/schema-check';
 
 /**
  * The departments' schema tools, on a scratch copy of `schema/` (never the real files):
@@ -140,6 +140,18 @@ describe('npm run schema:check -- <department>', () => {
     });
   });
 
+  test('a field made nullable is dangerous, not breaking: every operation still runs, answers may hold null there', () => {
+    edit('residence', '  status: ResidenceStatus!\n', '  status: ResidenceStatus\n');
+    expect(formatSchemaCheck(check('residence'), 'the baseline')).toEqual({
+      text: [
+        "schema:check residence: the departments' SDL as edited, compared with the baseline",
+        '1 dangerous change (operations still validate, but front-end code may meet values it does not expect):',
+        '  Residence.status changed type from ResidenceStatus! to ResidenceStatus: answers may now hold null there. [FIELD_BECAME_NULLABLE]',
+      ].join('\n'),
+      exitCode: 0,
+    });
+  });
+
   test('a new required argument, a removed enum value and a new access policy are breaking', () => {
     edit('residence', 'residesIn(division: String!, forAtLeastMonths: Int!)', 'residesIn(division: String!, forAtLeastMonths: Int!, asOf: Date!)');
     edit('residence', '  "居住证 past its validity and not renewed"\n  PERMIT_EXPIRED\n', '');
@@ -154,8 +166,31 @@ describe('npm run schema:check -- <department>', () => {
         { type: 'ACCESS_POLICY_ADDED', description: 'Citizen.residence now requires @requiresScopes(scopes: [["residence:current"]]): callers that do not meet it are refused.' },
       ],
       dangerous: [],
+      errors: [],
     });
     expect(formatSchemaCheck(result, 'the baseline').exitCode).toBe(1);
+  });
+
+  test('a non-null field a department contributes to a shared entity is an error naming the department, type and field, and what to write instead: exit 1', () => {
+    edit('license', '  licences: [Licence!]\n', '  licences: [Licence!]!\n');
+    edit('residence', 'residesIn(division: String!, forAtLeastMonths: Int!): Verification\n', 'residesIn(division: String!, forAtLeastMonths: Int!): Verification!\n');
+    expect(schemaCheck('license', '--schema-dir', schemaDir)).toEqual({
+      status: 1,
+      stdout: [
+        AGAINST_FILE.replace('schema:check residence', 'schema:check license'),
+        '2 errors (one department failing would take the other departments\' facts with it):',
+        `  residence: Citizen.residesIn is Verification! (${placeOf('residence', 'residesIn(')}), on an entity household, residence and license share: write Verification instead. [NON_NULL_ENTITY_FIELD]`,
+        `  license: Citizen.licences is [Licence!]! (${placeOf('license', 'licences: [Licence!]!')}), on an entity household, residence and license share: write [Licence!] instead. [NON_NULL_ENTITY_FIELD]`,
+        'Every field a department contributes to an entity several departments share must be nullable, its key aside: a non-null one that fails nulls the whole entity, with every other department\'s facts on it. A list keeps its items non-null: [Licence!], not [Licence!]!.',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+  });
+
+  test('the committed departments contribute no non-null field to a shared entity; keys and unshared entities (Business) are not flagged', () => {
+    expect(nonNullEntityFields(SCHEMA_DIR)).toEqual([]);
+    expect(check('license')).toEqual({ outcome: 'checked', department: 'license', breaking: [], dangerous: [], errors: [] });
   });
 
   test('an unknown department: exit 2, listing the departments there are', () => {

@@ -49,7 +49,7 @@ export async function resolveProofChecklist(args: ProofChecklistArguments, conte
   const reads = new Map(checklistReads(context.reader.schema, item, idOf).map((read) => [read.alias, read]));
   const takesCommitments = item.proofs.some((proof) => proof.mode === 'COMMITMENT');
   const [outcomes, caseCommitments, breaches] = await Promise.all([
-    context.reader.read(CHECKLIST_OPERATION, [...reads.values()], context.forwarded),
+    context.reader.read(CHECKLIST_OPERATION, [...reads.values()], context.forwarded, context.requestId),
     takesCommitments ? context.loaders.commitmentsByCase.load(caseNumber) : [],
     takesCommitments ? context.loaders.breachesByApplicant.load(applicant) : [],
   ]);
@@ -72,7 +72,9 @@ export async function resolveProofChecklist(args: ProofChecklistArguments, conte
       const remedy = isHeld ? null : `the ${holders} department holds no record for this proof: bring the paper proof (${proof.name}), or have the ${holders} department correct its registry`;
       return { ...base, status: isHeld ? 'SATISFIED' : 'NOT_SATISFIED', facts: outcome.citizen, remedy };
     }
-    const answer = outcome.citizen[proof.check.field] as Verification;
+    const answer = outcome.citizen[proof.check.field] as Verification | null;
+    // The check is nullable so that a failing department loses only its own answer; null is no answer, whatever came with it.
+    if (!answer) return { ...base, status: 'UNAVAILABLE', remedy: unavailableRemedy(proof, context.reader.holdingDepartments(read)) };
     const remedy = answer.holds ? null : `the ${holders} department's check does not hold: bring the paper proof (${proof.name}), or have the ${holders} department correct its registry if it is wrong`;
     return { ...base, status: answer.holds ? 'SATISFIED' : 'NOT_SATISFIED', verification: answer, remedy };
   });

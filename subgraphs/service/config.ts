@@ -6,12 +6,13 @@ import { SUPERGRAPH_FILE } from '../../lib/composition';
 import { ensureDevSecret } from '../../lib/dev-secrets';
 import { signDevToken } from '../../lib/dev-token';
 import { ConfigError, integerFromEnv, stringFromEnv, urlFromEnv } from '../../lib/env';
+import { requireReachableGatewayPort } from '../../lib/fetch-ports';
 import { dataDirFromEnv } from '../../lib/paths';
 import { loadDepartmentConfig, type DepartmentConfig } from '../shared/run';
 
 /** Everything the service bureau reads from its environment, parsed once at start. */
 export interface ServiceConfig extends DepartmentConfig {
-  /** PROOFLESS_GATEWAY_URL, default http://127.0.0.1:4000/graphql: where the bureau reads the departments. */
+  /** PROOFLESS_GATEWAY_URL, default http://127.0.0.1:4000/graphql: where the bureau reads the departments; not at a port Node's fetch refuses. */
   gatewayUrl: string;
   /** PROOFLESS_CATALOG, default schema/proof-catalog.json: the gateway's catalog. */
   catalogFile: string;
@@ -38,12 +39,19 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env, departme
   if (!tokenFile && !isDevelopment) throw new ConfigError('PROOFLESS_SERVICE_TOKEN_FILE is required in production: the bureau\'s own token for follow-up checks');
   return {
     ...department,
-    gatewayUrl: urlFromEnv(env, 'PROOFLESS_GATEWAY_URL') ?? DEFAULT_GATEWAY_URL,
+    gatewayUrl: gatewayUrlFromEnv(env),
     catalogFile,
     supergraphFile: path.resolve(stringFromEnv(env, 'PROOFLESS_SUPERGRAPH', SUPERGRAPH_FILE)),
     followUpIntervalSeconds: integerFromEnv(env, 'PROOFLESS_COMMITMENT_CHECK_INTERVAL_SECONDS', 3600, { min: 0, max: 7 * 86400 }),
     credential: tokenFile ? async () => readFileNamedBy('PROOFLESS_SERVICE_TOKEN_FILE', tokenFile) : developmentCredential(env, catalogFile),
   };
+}
+
+/** A gateway URL the bureau's client, Node's fetch, can reach: one at a port fetch refuses would fail every call. */
+function gatewayUrlFromEnv(env: NodeJS.ProcessEnv): string {
+  const url = urlFromEnv(env, 'PROOFLESS_GATEWAY_URL') ?? DEFAULT_GATEWAY_URL;
+  requireReachableGatewayPort('PROOFLESS_GATEWAY_URL', new URL(url).port);
+  return url;
 }
 
 function readFileNamedBy(variable: string, file: string): string {

@@ -68,10 +68,13 @@ async function followUpState(commitment: CommitmentRow, dependencies: FollowUpDe
     return { problem: `the gateway refused the follow-up check: ${(error as Error).message}` };
   }
   if (!outcome || outcome.kind === 'unavailable') {
-    const who = outcome?.departments.length ? `the ${outcome.departments.join(' and ')} department` : 'the gateway';
-    return { problem: `${who} could not answer` };
+    // A department's failure names the department; the gateway's own says why (a refused connection, a bad port).
+    if (!outcome?.departments.length) return { problem: outcome?.reason ?? 'the gateway could not answer' };
+    return { problem: `the ${outcome.departments.join(' and ')} department could not answer` };
   }
-  const answer = outcome.citizen?.[proof.followUp.field] as { holds: boolean } | undefined;
+  const answer = outcome.citizen?.[proof.followUp.field] as { holds: boolean } | null | undefined;
+  // A null check (it is nullable for a department's failure) is no answer, never the applicant's breach.
+  if (answer === null) return { problem: `the ${dependencies.reader.holdingDepartments(read).join(' and ')} department could not answer` };
   if (answer?.holds) return 'FULFILLED';
   return now.getTime() > Date.parse(commitment.followUpDeadline) ? 'BREACHED' : 'PENDING';
 }

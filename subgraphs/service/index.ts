@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { catalogProblems, loadCatalog, type ProofCatalog } from '../../lib/catalog';
 import { ConfigError } from '../../lib/env';
+import { createLogger, type Logger } from '../../lib/logger';
 import { loadSupergraph } from '../../gateway/supergraph';
 import { rowsByKeyLoader } from '../shared/loaders';
 import { runDepartment } from '../shared/run';
@@ -23,6 +24,8 @@ export interface ServiceDependencies {
 export interface ServiceContext extends Required<ServiceDependencies> {
   /** The incoming request's purpose headers, passed on to the gateway unchanged. */
   forwarded: Record<string, string>;
+  /** The request ID the gateway sent with the request (`x-request-id`), for the bureau's log lines about it. */
+  requestId: string | undefined;
   loaders: ReturnType<typeof createLoaders>;
 }
 
@@ -38,20 +41,26 @@ export function serviceSubgraph(dependencies: ServiceDependencies): SubgraphDefi
   return {
     name: 'service',
     resolvers,
-    createContext: (request) => ({ ...dependencies, clock, forwarded: forwardedHeaders(request), loaders: createLoaders(dependencies.store) }),
+    createContext: (request) => ({
+      ...dependencies,
+      clock,
+      forwarded: forwardedHeaders(request),
+      requestId: typeof request.headers['x-request-id'] === 'string' ? request.headers['x-request-id'] : undefined,
+      loaders: createLoaders(dependencies.store),
+    }),
   };
 }
 
 /**
  * The catalog, checked against the supergraph as the gateway checks it, and the reader the
- * checklist and the follow-up job read departments through.
+ * checklist and the follow-up job read departments through; `logger` as proofReader's.
  */
-export function loadProofReading(files: { catalogFile: string; supergraphFile: string }, gateway: GatewayClient): { catalog: ProofCatalog; reader: ProofReader } {
+export function loadProofReading(files: { catalogFile: string; supergraphFile: string }, gateway: GatewayClient, logger?: Logger): { catalog: ProofCatalog; reader: ProofReader } {
   const supergraph = loadSupergraph(files.supergraphFile);
   const catalog = loadCatalog(files.catalogFile);
   const problems = catalogProblems(catalog, supergraph.apiSchema);
   if (problems.length > 0) throw new ConfigError(`the proof catalog does not fit the supergraph:\n  ${problems.join('\n  ')}`);
-  return { catalog, reader: proofReader(supergraph, gateway) };
+  return { catalog, reader: proofReader(supergraph, gateway, logger) };
 }
 
 function forwardedHeaders(request: IncomingMessage): Record<string, string> {
@@ -70,7 +79,7 @@ if (require.main === module) {
     process.on('message', (message: { gatewayUrl?: unknown }) => {
       if (typeof message?.gatewayUrl === 'string') gatewayUrl = message.gatewayUrl;
     });
-    const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => gatewayUrl));
+    const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => gatewayUrl), createLogger('service'));
     const store = openCommitmentStore(config.registryFile);
     const stopFollowUps = scheduleFollowUps({ store, catalog, reader, credential: config.credential }, config.followUpIntervalSeconds);
     return {

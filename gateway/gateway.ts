@@ -24,6 +24,7 @@ import type { Logger } from '../lib/logger';
 import { departmentFetcher } from './department-fetch';
 import { memoiseExecutionOperations } from './execution-operations';
 import { maskGatewayErrors } from './errors';
+import { costModelOf } from './operation-cost';
 import { auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
 import { limitsPlugin } from './plugins/limits';
@@ -119,7 +120,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       ApolloServerPluginSchemaReportingDisabled(),
       purposePlugin({ catalog, ...auditorFields(supergraph) }),
       scopesPlugin({ policies: supergraph.policies }),
-      limitsPlugin(config.limits),
+      limitsPlugin(config.limits, costModelOf(supergraph.gatewaySdl)),
       ...(trusted ? [trusted.plugin] : []),
       identifierArgumentsPlugin({ maxListLength: config.maxCitizensPerRequest }),
       rateLimitsPlugin({

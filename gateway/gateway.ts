@@ -26,6 +26,7 @@ import { memoiseExecutionOperations } from './execution-operations';
 import { maskGatewayErrors } from './errors';
 import { costModelOf } from './operation-cost';
 import { auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
+import { concurrencyLimitPlugin } from './plugins/concurrency';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
 import { limitsPlugin } from './plugins/limits';
 import { purposePlugin } from './plugins/purpose';
@@ -123,6 +124,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       limitsPlugin(config.limits, costModelOf(supergraph.gatewaySdl)),
       ...(trusted ? [trusted.plugin] : []),
       identifierArgumentsPlugin({ maxListLength: config.maxCitizensPerRequest }),
+      concurrencyLimitPlugin({ maxPerOfficer: config.maxConcurrentPerOfficer }),
       rateLimitsPlugin({
         store: dependencies.rateLimitStore ?? memoryRateLimitStore(config.rateLimits),
         pseudonymKey: config.pseudonymKey,

@@ -36,7 +36,7 @@ const ATTACK = `query Attack($ids: [ID!]!) {
 }`;
 const ATTACK_REFUSED = {
   status: 400,
-  body: { errors: [{ message: 'estimated cost must be at most 5000, got 1116000', extensions: { code: 'OPERATION_LIMIT_EXCEEDED', limit: 'maxCost', max: 5000, actual: 1116000 } }] },
+  body: { errors: [{ message: 'estimated cost must be at most 10000, got 1116000', extensions: { code: 'OPERATION_LIMIT_EXCEEDED', limit: 'maxCost', max: 10000, actual: 1116000 } }] },
 };
 
 /** The README's first query; bench scenario A sends the same selection. */
@@ -66,7 +66,7 @@ describe('through the gateway', () => {
     const { status, body } = await city.stack.query(oneAlias);
     expect({ status, body }).toEqual({
       status: 400,
-      body: { errors: [{ message: 'estimated cost must be at most 5000, got 223200', extensions: { code: 'OPERATION_LIMIT_EXCEEDED', limit: 'maxCost', max: 5000, actual: 223200 } }] },
+      body: { errors: [{ message: 'estimated cost must be at most 10000, got 223200', extensions: { code: 'OPERATION_LIMIT_EXCEEDED', limit: 'maxCost', max: 10000, actual: 223200 } }] },
     });
   });
 
@@ -142,6 +142,8 @@ describe('the estimate', () => {
       readmeQuery: cost(`{ citizen(idNumber: "${ZHANG_WEI}") { ${README_SELECTION} } }`),
       readmeQueryFor100: cost(`query ($ids: [ID!]!) { citizens(idNumbers: $ids) { ${README_SELECTION} } }`, { ids: HUNDRED_IDS }),
       benchC: cost(CITIZENS_FACTS, { ids: HUNDRED_IDS }),
+      // test/batching.test.ts: household members' residence and licences' businesses for 100 citizens.
+      batching: cost('query ($ids: [ID!]!) { citizens(idNumbers: $ids) { idNumber identity { name } household { householdNumber members { relation citizen { idNumber identity { name } residence { status } } } } residence { status } licences { number business { creditCode name } } } }', { ids: HUNDRED_IDS }),
       readmeChecklist: cost('query ($item: String!, $applicant: ID!) { proofChecklist(serviceItem: $item, applicant: $applicant) { name isComplete proofs { code name mode status facts verification { holds department checkedAt } commitment { state followUpDeadline } remedy } } }', { item: '330100-SJ-0001', applicant: ZHANG_WEI }),
       recordCommitment: cost('mutation ($input: RecordCommitmentInput!) { recordCommitment(input: $input) { id signedAt followUpDeadline state } }', { input: { serviceItem: '330100-SJ-0001', proof: 'JYCSZM', applicant: ZHANG_WEI, statement: '本人承诺' } }),
       readmeAuditQuery: cost(`{ auditRecords(idNumber: "${ZHANG_WEI}", first: 20) { records { time application officer serviceItem caseNumber coordinates citizens outcome errorCodes } endCursor hasNextPage } auditChains { chainId ok records lastCheckpoint firstBadSequence problem } }`),
@@ -151,7 +153,7 @@ describe('the estimate', () => {
       consoleBreaches: cost('query ($after: String) { breachedCommitments(first: 20, after: $after) { commitments { id serviceItem caseNumber proof applicant statement signedAt followUpDeadline lastCheckedAt } endCursor hasNextPage } }'),
     };
     expect(costs).toEqual({
-      readmeQuery: 47, readmeQueryFor100: 4700, benchC: 1400, readmeChecklist: 31, recordCommitment: 11,
+      readmeQuery: 47, readmeQueryFor100: 4700, benchC: 1400, batching: 6400, readmeChecklist: 31, recordCommitment: 11,
       readmeAuditQuery: 31, consoleRecords: 101, consoleChains: 10, consoleBreaches: 21,
     });
     expect(Math.max(...Object.values(costs))).toBeLessThanOrEqual(DEFAULT_OPERATION_LIMITS.maxCost);

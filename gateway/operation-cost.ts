@@ -101,11 +101,12 @@ type CollectedFields = Map<string, { parentType: GraphQLCompositeType; nodes: Fi
  * - the `first`-style slicing argument its page field declares with
  *   `@listSize(slicingArguments:, sizedFields:)` (`auditRecords(first: 50) { records }`);
  * - for a field that answers one item per identifier it is given
- *   (`citizens(idNumbers:)`), the number given. This one is not `@listSize`: composition
- *   2.14.4 accepts only Int slicing arguments ("Slicing argument
- *   \"Query.citizens(idNumbers:)\" must be Int or Int!") and fails with an internal
- *   error otherwise, so the rule is kept here, by the identifier arguments'
- *   names (lib/identifier-arguments.ts), and covers any department's such field;
+ *   (`citizens(idNumbers:)`), the number given. Apollo Router takes a list slicing
+ *   argument's length (apollographql/router#9196), but composition 2.14.4 refuses one
+ *   ("Slicing argument \"Query.citizens(idNumbers:)\" must be Int or Int!", thrown as an
+ *   internal error; test/cost-limit.test.ts fails once it composes), so this rule is kept
+ *   here, by the identifier arguments' names (lib/identifier-arguments.ts), and covers any
+ *   department's such field;
  * - the field's own slicing argument, then its `@listSize(assumedSize:)`;
  * - the model's default.
  *

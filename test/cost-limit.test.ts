@@ -1,9 +1,12 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { getOperationAST, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { costModelOf, estimateCost } from '../gateway/operation-cost';
 import { DEFAULT_OPERATION_LIMITS } from '../gateway/plugins/limits';
 import { loadSupergraph } from '../gateway/supergraph';
 import { CATALOG_FILE, loadCatalog } from '../lib/catalog';
-import { SUPERGRAPH_FILE } from '../lib/composition';
+import { composeSupergraph, SCHEMA_DIR, SUPERGRAPH_FILE } from '../lib/composition';
 import { idNumberCheckCharacter } from '../lib/id-number';
 import { checkRead, factsRead, readOperation } from '../lib/proof-reads';
 import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
@@ -135,6 +138,21 @@ describe('the estimate', () => {
       'Query.auditRecords': { slicingArguments: ['first'], sizedFields: ['records'] },
       'Query.breachedCommitments': { slicingArguments: ['first'], sizedFields: ['commitments'] },
     });
+  });
+
+  test('composition 2.14.4 refuses a list as a slicing argument: citizens(idNumbers:) is sized by the gateway\'s own rule until it composes', () => {
+    const schemaDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-listsize-'));
+    try {
+      cpSync(SCHEMA_DIR, schemaDir, { recursive: true });
+      const household = path.join(schemaDir, 'household.graphql');
+      const sdl = readFileSync(household, 'utf8');
+      const sized = sdl.replace('citizens(idNumbers: [ID!]!): [Citizen]! @authenticated', 'citizens(idNumbers: [ID!]!): [Citizen]! @authenticated @listSize(slicingArguments: ["idNumbers"])');
+      expect(sized).not.toBe(sdl);
+      writeFileSync(household, sized);
+      expect(() => composeSupergraph(schemaDir)).toThrow('Slicing argument "Query.citizens(idNumbers:)" must be Int or Int!');
+    } finally {
+      rmSync(schemaDir, { recursive: true, force: true });
+    }
   });
 
   test('every legitimate workload costs what it did when the default was chosen, all within it', () => {

@@ -17,7 +17,7 @@ import { formatFetchCheck, formatLatency, formatMeasurements, ratiosOf, RESULTS_
 import { summariseRss } from './rss';
 import { SCENARIOS, type Scenario } from './scenarios';
 import { createBenchSecrets, type BenchSecrets } from './secrets';
-import { BENCH_RATE_LIMIT, PROOFLESS_GATEWAYS, startStack, type Stack, type StackOptions, type TargetName } from './stack';
+import { BENCH_CONCURRENT_PER_OFFICER, BENCH_RATE_LIMIT, PROOFLESS_GATEWAYS, startStack, type Stack, type StackOptions, type TargetName } from './stack';
 
 /**
  * `npm run bench -- [--quick] [--scale | --soak | --profile] [--scenario ID]`
@@ -78,6 +78,7 @@ const PROOFLESS_SETTINGS = {
   operationLimits: 'defaults',
   auditLog: 'SQLite in the run folder, hash chain, signed checkpoints, group commit defaults',
   rateLimits: `in process, ${BENCH_RATE_LIMIT} per application and per officer per minute and distinct citizens per hour (the maximum, raised so they never refuse the benchmark)`,
+  concurrentRequestsPerOfficer: `${BENCH_CONCURRENT_PER_OFFICER} (the maximum: the benchmark's one officer stands for every window)`,
   trustedOperations: 'off (the service bureau sends generated documents no manifest lists)',
   gateways: PROOFLESS_GATEWAYS,
 };

@@ -21,6 +21,9 @@ import type { BenchSecrets } from './secrets';
 /** Rate limits high enough never to refuse the benchmark's one application and officer (the configuration's maximum). */
 export const BENCH_RATE_LIMIT = 10_000_000;
 
+/** Requests in flight per officer high enough never to refuse the benchmark's one officer, who stands for every window (the configuration's maximum). */
+export const BENCH_CONCURRENT_PER_OFFICER = 100_000;
+
 /**
  * The Proofless gateways a scenario can drive, by target name: each its own process, with
  * these settings on top of the production ones below. The department-answer cache is off
@@ -118,6 +121,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PROOFLESS_RATE_LIMIT_APPLICATION_PER_MINUTE: String(BENCH_RATE_LIMIT),
       PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE: String(BENCH_RATE_LIMIT),
       PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: String(BENCH_RATE_LIMIT),
+      PROOFLESS_MAX_CONCURRENT_PER_OFFICER: String(BENCH_CONCURRENT_PER_OFFICER),
     };
     for (const name of departments) gatewayEnv[`PROOFLESS_${name.toUpperCase()}_URL`] = departmentUrls[name];
     const startGateway = async (target: keyof typeof PROOFLESS_GATEWAYS) => {

@@ -38,8 +38,10 @@ export interface Config {
   maxBodyBytes: number;
   /** PROOFLESS_MAX_CITIZENS, default 100: the most ID numbers one list argument may carry. */
   maxCitizensPerRequest: number;
-  /** PROOFLESS_MAX_DEPTH, _MAX_ALIASES, _MAX_ROOT_FIELDS, _MAX_FIELDS, _MAX_QUERY_LENGTH. */
+  /** PROOFLESS_MAX_DEPTH, _MAX_ALIASES, _MAX_ROOT_FIELDS, _MAX_FIELDS, _MAX_QUERY_LENGTH, _MAX_COST. */
   limits: OperationLimits;
+  /** PROOFLESS_MAX_CONCURRENT_PER_OFFICER, default 8: requests one officer may have in flight in this process (plugins/concurrency.ts). */
+  maxConcurrentPerOfficer: number;
   /** PROOFLESS_INTROSPECTION=true|false; default true in development only. */
   introspection: boolean;
   /** PROOFLESS_EXPLORER=true|false; default true in development only: GraphiQL for a browser opening /graphql. */
@@ -127,7 +129,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRootFields: integerFromEnv(env, 'PROOFLESS_MAX_ROOT_FIELDS', DEFAULT_OPERATION_LIMITS.maxRootFields, { min: 1, max: 100 }),
       maxFields: integerFromEnv(env, 'PROOFLESS_MAX_FIELDS', DEFAULT_OPERATION_LIMITS.maxFields, { min: 1, max: 100000 }),
       maxQueryLength: integerFromEnv(env, 'PROOFLESS_MAX_QUERY_LENGTH', DEFAULT_OPERATION_LIMITS.maxQueryLength, { min: 100, max: 1000000 }),
+      maxCost: integerFromEnv(env, 'PROOFLESS_MAX_COST', DEFAULT_OPERATION_LIMITS.maxCost, { min: 1, max: 1_000_000_000 }),
     },
+    maxConcurrentPerOfficer: integerFromEnv(env, 'PROOFLESS_MAX_CONCURRENT_PER_OFFICER', 8, { min: 1, max: 100_000 }),
     introspection: booleanFromEnv(env, 'PROOFLESS_INTROSPECTION', isDevelopment),
     isExplorerEnabled: booleanFromEnv(env, 'PROOFLESS_EXPLORER', isDevelopment),
     isAuditConsoleEnabled: booleanFromEnv(env, 'PROOFLESS_AUDIT_CONSOLE', true),

@@ -42,6 +42,12 @@ export interface DepartmentDataSourceOptions {
  * since the department may have acted on it. Every outcome feeds the department's
  * circuit breaker, and while it is open calls fail at once.
  *
+ * The department's answer to the caller's bad input is not a failure: an HTTP 400 whose
+ * errors are all BAD_USER_INPUT is passed on like a 200 with such errors, with the
+ * department's code and message (written for the caller), and for the circuit it is what
+ * it is, the department answering. Otherwise any caller could open a department's circuit
+ * for everyone by sending it bad input five times.
+ *
  * It does what @apollo/gateway's RemoteGraphQLDataSource does for a plain POST (no
  * automatic persisted queries, no hooks), without the node-fetch Request and Headers
  * that class builds around every call for hooks we do not use: under load they were a
@@ -130,7 +136,7 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
     }
   }
 
-  /** One POST to the department; any answer but a 2xx JSON object is a failure. */
+  /** One POST to the department; any answer but a JSON object, 2xx or the caller's bad input (isCallersBadInput), is a failure. */
   private async exchange(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const { query, variables, operationName, extensions } = options.request;
     const response = await this.fetcher(this.url, {
@@ -138,10 +144,11 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
       headers: this.headersFor(options),
       body: JSON.stringify({ query, variables, operationName, extensions }),
     });
-    if (!response.ok) throw new Error(`the department answered HTTP ${response.status}`);
+    if (!response.ok && response.status !== 400) throw new Error(`the department answered HTTP ${response.status}`);
     if (!/^application\/(graphql-response\+)?json\b/.test(response.headers.get('content-type') ?? '')) throw new Error('the department did not answer JSON');
     const body: unknown = await response.json();
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('the department did not answer a JSON object');
+    if (!response.ok && !isCallersBadInput(body)) throw new Error('the department answered HTTP 400 with errors other than the caller\'s bad input');
     if ('incomingRequestContext' in options) restrictCachePolicy(options.incomingRequestContext.overallCachePolicy, response);
     return { ...(body as GatewayGraphQLResponse), http: response } as GatewayGraphQLResponse;
   }
@@ -172,6 +179,22 @@ function restrictCachePolicy(policy: GatewayCachePolicy | undefined, response: F
     maxAge: maxAge ? Number(maxAge[1]) : 0,
     ...(/(?:^|,)\s*private\b/.test(header) ? { scope: 'PRIVATE' as const } : /(?:^|,)\s*public\b/.test(header) ? { scope: 'PUBLIC' as const } : {}),
   });
+}
+
+/**
+ * Whether a department's HTTP 400 is its answer to the caller's bad input: every error is
+ * BAD_USER_INPUT (Apollo Server answers a variable its schema cannot coerce this way, and
+ * departments raise it for a malformed argument). Any other 400 (GRAPHQL_VALIDATION_FAILED:
+ * the department does not know the document the gateway planned) is the department's or
+ * the deployment's fault.
+ */
+function isCallersBadInput(body: object): boolean {
+  const { errors } = body as { errors?: unknown };
+  return (
+    Array.isArray(errors) &&
+    errors.length > 0 &&
+    errors.every((error) => (error as { extensions?: { code?: unknown } } | null)?.extensions?.code === ErrorCode.BAD_USER_INPUT)
+  );
 }
 
 /** By its code alone: an error Node raised may come from another realm than `Error` here (jest runs each test file in its own, jestjs/jest#2549). */

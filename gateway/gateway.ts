@@ -25,7 +25,9 @@ import type { Logger } from '../lib/logger';
 import { departmentFetcher } from './department-fetch';
 import { memoiseExecutionOperations } from './execution-operations';
 import { maskGatewayErrors } from './errors';
+import { costModelOf } from './operation-cost';
 import { AUDIT_UNAVAILABLE, auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
+import { concurrencyLimitPlugin } from './plugins/concurrency';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
 import { limitsPlugin } from './plugins/limits';
 import { operationResolutionPlugin } from './plugins/operation-resolution';
@@ -75,8 +77,9 @@ export interface Gateway {
  * the URL configuration gives (or the supergraph's), and the checks every request passes
  * before any department is called, in this order: an operation the gateway can run
  * (one it can resolve, not a subscription), trusted operations (an unregistered document
- * learns nothing else), purpose and role, department scopes, operation limits,
- * identifiers (and variables), rate limits; then the citizens the answer discloses are
+ * learns nothing else), purpose and role, department scopes, operation limits (the
+ * estimated cost included), identifiers (and variables), requests in flight per officer,
+ * rate limits; then the citizens the answer discloses are
  * admitted against the distinct-citizens limit and the audit record is written, before
  * any answer leaves.
  */
@@ -143,8 +146,9 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       ...(trusted ? [trusted.plugin] : []),
       purposePlugin({ catalog, ...auditorFields(supergraph) }),
       scopesPlugin({ policies: supergraph.policies }),
-      limitsPlugin(config.limits),
+      limitsPlugin(config.limits, costModelOf(supergraph.gatewaySdl)),
       identifierArgumentsPlugin({ maxListLength: config.maxCitizensPerRequest }),
+      concurrencyLimitPlugin({ maxPerOfficer: config.maxConcurrentPerOfficer }),
       rateLimits.plugin,
       auditPlugin({
         log: dependencies.auditLog,

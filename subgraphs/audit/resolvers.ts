@@ -1,9 +1,12 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { GraphQLScalarType, valueFromASTUntyped } from 'graphql';
 import type { StoredRecord } from '../../audit/entry';
 import { AuditQueryError } from '../../audit/errors';
+import { INSTANT_EXAMPLE } from '../../audit/instant';
 import { reviewRecords } from '../../audit/review';
 import { verifyChains } from '../../audit/verify';
 import { badUserInput } from '../../lib/error-codes';
+import { DateTimeScalar } from '../shared/scalars';
 import type { AuditContext } from './index';
 
 interface AuditRecordsArgs {
@@ -13,13 +16,30 @@ interface AuditRecordsArgs {
   serviceItem?: string | null;
   caseNumber?: string | null;
   outcome?: 'OK' | 'PARTIAL' | 'REFUSED' | 'ERROR' | null;
-  from?: string | null;
-  to?: string | null;
+  /** As the auditor wrote it: AuditDateTime leaves the checking to auditRecords. */
+  from?: unknown;
+  to?: unknown;
   first?: number | null;
   after?: string | null;
 }
 
+/**
+ * DateTime as every department writes it, but read as the auditor wrote it, whatever it
+ * is, for auditRecords to check (audit/review.ts). The shared scalar refuses a malformed
+ * literal while the document is validated, and Apollo Server answers that HTTP 400
+ * GRAPHQL_VALIDATION_FAILED with a message that names no argument; the gateway took it
+ * for the department failing, so five auditors' typos opened the audit department's
+ * circuit. Checked by the resolver, it is a BAD_USER_INPUT naming the argument:
+ * `from must be an ISO instant such as 2024-06-01T09:30:00Z, got "not-a-date"`.
+ */
+const AuditDateTime = new GraphQLScalarType({
+  ...DateTimeScalar.toConfig(),
+  parseValue: (value) => value,
+  parseLiteral: (ast, variables) => valueFromASTUntyped(ast, variables),
+});
+
 export const resolvers: GraphQLResolverMap<AuditContext> = {
+  DateTime: AuditDateTime,
   Query: {
     auditRecords: async (_: unknown, args: AuditRecordsArgs, { store }: AuditContext) => {
       try {
@@ -30,8 +50,8 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
           serviceItem: args.serviceItem,
           caseNumber: args.caseNumber,
           outcome: args.outcome?.toLowerCase(),
-          from: args.from,
-          to: args.to,
+          from: instantText('from', args.from),
+          to: instantText('to', args.to),
           first: args.first,
           after: args.after,
         });
@@ -47,3 +67,9 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
     outcome: (record: StoredRecord) => record.outcome.toUpperCase(),
   },
 };
+
+/** A time filter as audit/review.ts reads it, text; anything else (a number, a list) is refused as review.ts refuses malformed text. */
+function instantText(name: string, value: unknown): string | null | undefined {
+  if (value === undefined || value === null || typeof value === 'string') return value;
+  throw badUserInput(`${name} must be an ISO instant such as ${INSTANT_EXAMPLE}, got ${JSON.stringify(value)}`);
+}

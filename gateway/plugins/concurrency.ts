@@ -1,0 +1,68 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../../lib/error-codes';
+import { isRefused, refuse, type GatewayContext } from '../context';
+
+export interface ConcurrencyLimitOptions {
+  /** Requests one officer (of one application) may have in flight in this gateway process at once; default 8. */
+  maxPerOfficer?: number;
+}
+
+/**
+ * Requests in flight per officer. The cost limit bounds one request and the rate limits
+ * the requests of a minute, but not how many of that minute's requests arrive at once:
+ * 120 concurrent requests from one officer, each within the cost limit (the README's
+ * facts for 100 citizens, over 10,000 seeded citizens), timed the household department
+ * out and opened its circuit for every caller, while 32 at once were all answered within
+ * 0.9 s. With this limit at its default the same burst got 8 answers and 112 refusals,
+ * and every circuit stayed closed. An officer at a
+ * window has one request in flight, and a proof checklist two (the service bureau reads
+ * through the gateway under the officer's own token); past the maximum, a request is
+ * refused with RATE_LIMITED (HTTP 429, `limit: concurrentRequests`) before it is
+ * planned, and a place is given back when its answer is sent, however it ends.
+ *
+ * Counted in this process, not in Redis: a count shared across instances would need a
+ * lease per request that outlives a crashed instance, and each instance protects the
+ * departments from its own share. N gateway instances allow an officer N times the
+ * maximum.
+ */
+export function concurrencyLimitPlugin(options: ConcurrencyLimitOptions = {}): ApolloServerPlugin<GatewayContext> {
+  const maxPerOfficer = options.maxPerOfficer ?? 8;
+  const inFlight = new Map<string, number>();
+  return {
+    async requestDidStart() {
+      let heldBy: string | undefined;
+      return {
+        async didResolveOperation(requestContext) {
+          const { caller } = requestContext.contextValue;
+          if (isRefused(requestContext) || !caller) return;
+          const officer = `${caller.application}/${caller.officer}`;
+          const count = inFlight.get(officer) ?? 0;
+          if (count >= maxPerOfficer) {
+            refuse(
+              requestContext,
+              new GraphQLError(`this officer already has ${maxPerOfficer} requests in progress, the most allowed at once; retry when one is answered`, {
+                extensions: {
+                  code: ErrorCode.RATE_LIMITED,
+                  limit: 'concurrentRequests',
+                  max: maxPerOfficer,
+                  http: { status: 429, headers: new Map([['retry-after', '1']]) },
+                },
+              }),
+            );
+          }
+          inFlight.set(officer, count + 1);
+          heldBy = officer;
+        },
+        // Apollo Server calls it for every answer its pipeline sends, a refusal by a later check included.
+        async willSendResponse() {
+          if (heldBy === undefined) return;
+          const count = (inFlight.get(heldBy) ?? 1) - 1;
+          if (count === 0) inFlight.delete(heldBy);
+          else inFlight.set(heldBy, count);
+          heldBy = undefined;
+        },
+      };
+    },
+  };
+}

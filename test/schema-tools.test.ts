@@ -172,7 +172,7 @@ describe('npm run schema:check -- <department>', () => {
   });
 
   test('a non-null field a department contributes to a shared entity is an error naming the department, type and field, and what to write instead: exit 1', () => {
-    edit('license', '  licences: [Licence!]\n', '  licences: [Licence!]!\n');
+    edit('license', '  licences: [Licence!] @listSize', '  licences: [Licence!]! @listSize');
     edit('residence', 'residesIn(division: String!, forAtLeastMonths: Int!): Verification\n', 'residesIn(division: String!, forAtLeastMonths: Int!): Verification!\n');
     expect(schemaCheck('license', '--schema-dir', schemaDir)).toEqual({
       status: 1,

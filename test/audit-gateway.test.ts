@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { parse, print } from 'graphql';
 import type { StoredRecord } from '../audit/entry';
 import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
+import { writeFixtureRegistries } from './fixtures/registries';
 import { startStack, useFixtureStack } from './helpers/stack';
 
 /**
@@ -65,6 +66,7 @@ test('an answered operation: caller, purpose, document, what could be seen, of w
     outcome: 'ok',
     errorCodes: [],
     latencyMs: expect.any(Number),
+    requests: 1,
   });
 });
 
@@ -137,13 +139,13 @@ describe('auditors', () => {
     }
     const headers = await auditorHeaders();
     const first = await city.stack.query(
-      `query ($after: String) { auditRecords(idNumber: "${LI_NA}", serviceItem: "${ENROLMENT}", first: 2, after: $after) { records { caseNumber officer outcome citizens } endCursor hasNextPage } }`,
+      `query ($after: String) { auditRecords(idNumber: "${LI_NA}", serviceItem: "${ENROLMENT}", first: 2, after: $after) { records { caseNumber officer outcome citizens requests } endCursor hasNextPage } }`,
       { after: null }, headers,
     );
     expect(first.status).toBe(200);
     const firstPage = first.body.data.auditRecords;
     expect(firstPage.records.map((r: { caseNumber: string }) => r.caseNumber)).toEqual(['JY-2026-100003', 'JY-2026-100002']);
-    expect(firstPage.records[0]).toEqual({ caseNumber: 'JY-2026-100003', officer: 'officer-042', outcome: 'OK', citizens: [LI_NA] });
+    expect(firstPage.records[0]).toEqual({ caseNumber: 'JY-2026-100003', officer: 'officer-042', outcome: 'OK', citizens: [LI_NA], requests: 1 });
     expect(firstPage.hasNextPage).toBe(true);
     const second = await city.stack.query(
       `query ($after: String) { auditRecords(idNumber: "${LI_NA}", serviceItem: "${ENROLMENT}", first: 2, after: $after) { records { caseNumber } endCursor hasNextPage } }`,
@@ -187,7 +189,12 @@ async function countRecords(): Promise<number> {
 
 test('with PostgreSQL configured, two gateway instances write to one database, each its own verifiable chain', async () => {
   const schema = `audit_gw_${Date.now().toString(36)}`;
-  const env = { PROOFLESS_AUDIT_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', PROOFLESS_AUDIT_DATABASE_SCHEMA: schema };
+  const env = {
+    PROOFLESS_AUDIT_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+    PROOFLESS_AUDIT_DATABASE_SCHEMA: schema,
+    // A witness of this database's chains, not the data folder's default, which witnesses its SQLite store.
+    PROOFLESS_AUDIT_WITNESS_FILE: path.join(city.dataDir, `${schema}-witness.jsonl`),
+  };
   const first = await startStack({ dataDir: city.dataDir, env });
   const second = await startStack({ dataDir: city.dataDir, env });
   try {
@@ -209,6 +216,46 @@ test('with PostgreSQL configured, two gateway instances write to one database, e
     await client.connect();
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.end();
+  }
+});
+
+test('auditChains reports what audit:verify reports: a chain that must exist, the citizen index, a checkpoint the witness saw', async () => {
+  const fixture = writeFixtureRegistries();
+  const stack = await startStack({ dataDir: fixture.dataDir, env: { PROOFLESS_AUDIT_EXPECTED_CHAINS: 'gw-decommissioned' } });
+  const db = new Database(path.join(fixture.dataDir, 'audit.sqlite'));
+  try {
+    const headers = { authorization: `Bearer ${await stack.token({ role: 'auditor', serviceItems: [], officer: 'auditor-01' })}` };
+    const chains = async () => (await stack.query('{ auditChains { chainId ok firstBadSequence problem } }', undefined, headers)).body;
+    const read = await stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`);
+    expect(read.status).toBe(200);
+    const [own] = await stack.audit.store.listChains();
+    const { sequence } = (await stack.audit.store.readChain(own, 0, 100)).find((record) => record.citizens.includes(ZHANG_WEI)) as StoredRecord;
+    const missing = {
+      chainId: 'gw-decommissioned', ok: false, firstBadSequence: null,
+      problem: 'chain missing: the store holds no record, checkpoint or anchor of it, but PROOFLESS_AUDIT_EXPECTED_CHAINS names it',
+    };
+    // Sorted by chain ID: gw-... before test-...
+    expect(await chains()).toEqual({ data: { auditChains: [missing, { chainId: own, ok: true, firstBadSequence: null, problem: null }] } });
+
+    const indexed = db.prepare('SELECT * FROM audit_record_citizen WHERE id_number = ?').all(ZHANG_WEI);
+    db.prepare('DELETE FROM audit_record_citizen WHERE id_number = ?').run(ZHANG_WEI);
+    const hidden = await chains();
+    expect(hidden).toEqual({ data: { auditChains: [
+      missing, { chainId: own, ok: false, firstBadSequence: sequence, problem: `citizen index lacks 1 of record ${sequence}'s citizens` },
+    ] } });
+    expect(JSON.stringify(hidden)).not.toContain(ZHANG_WEI);
+    const insert = db.prepare('INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) VALUES (@id_number, @time, @chain_id, @sequence)');
+    for (const row of indexed) insert.run(row);
+
+    db.prepare('DELETE FROM audit_checkpoint WHERE chain_id = ? AND sequence = 0').run(own);
+    expect(await chains()).toEqual({ data: { auditChains: [
+      missing,
+      { chainId: own, ok: false, firstBadSequence: 0, problem: `checkpoint at 0 is missing from the store: witness ${path.join(fixture.dataDir, 'audit-witness.jsonl')} saw it` },
+    ] } });
+  } finally {
+    db.close();
+    await stack.stop();
+    fixture.remove();
   }
 });
 

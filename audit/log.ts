@@ -29,11 +29,12 @@ export interface AuditLogOptions {
    */
   witnessFile?: string | null;
   /**
-   * Told, at open, when the store lacks what this chain's last checkpoint says it held:
-   * records or checkpoints were removed while no gateway wrote the chain. The log opens
-   * anyway (see openAuditLog); default: one line on stderr.
+   * Told when the store disagrees with what this log wrote or last checkpointed: at open,
+   * when it lacks the chain's last checkpoint (records or checkpoints removed while no
+   * gateway wrote the chain); after a failed write, when the head read back is not one
+   * this log wrote. The log goes on (see openAuditLog); default: one line on stderr.
    */
-  onStoreLacking?: (message: string) => void;
+  onStoreDisagrees?: (message: string) => void;
 }
 
 export interface AuditLog {
@@ -78,7 +79,7 @@ interface PendingRecord {
  * gap at the next. At open it continues from the newer of the store's last checkpoint and
  * the witness's: when the store lacks the witness's (its tail, or checkpoints, were cut
  * while the gateway was down), or the chain's records end before its last checkpoint,
- * `onStoreLacking` is told and the next checkpoint names the one the store lost, so the
+ * `onStoreDisagrees` is told and the next checkpoint names the one the store lost, so the
  * cut shows in the store too. The log still opens: refusing to start would hand whoever
  * cut the store a way to stop the service, and the evidence is kept either way. A chain
  * with no checkpoint at all is given its opening one at open (sequence 0, or the head of
@@ -93,7 +94,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   const windowMs = options.groupCommitWindowMs ?? 2;
   const maxGroupSize = options.maxGroupSize ?? 100;
   const onCheckpointError = options.onCheckpointError ?? ((error: Error) => process.stderr.write(`audit: ${error.message}\n`));
-  const onStoreLacking = options.onStoreLacking ?? ((message: string) => process.stderr.write(`audit: ${message}\n`));
+  const onStoreDisagrees = options.onStoreDisagrees ?? ((message: string) => process.stderr.write(`audit: ${message}\n`));
   // 1000 rows of 20 columns stay under PostgreSQL's 65535 parameters per statement.
   if (!Number.isInteger(maxGroupSize) || maxGroupSize < 1 || maxGroupSize > MAX_GROUP_SIZE) {
     throw new TypeError(`maxGroupSize must be a whole number from 1 to ${MAX_GROUP_SIZE}, got ${maxGroupSize}`);
@@ -113,14 +114,14 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   /** The chain's last checkpoint, which the next one names. */
   let lastCheckpoint = storeCheckpoint;
   if (witnessed && (!storeCheckpoint || (checkpointDigest(witnessed) !== checkpointDigest(storeCheckpoint) && witnessed.sequence >= storeCheckpoint.sequence))) {
-    onStoreLacking(
+    onStoreDisagrees(
       `${store.location} lacks checkpoint ${witnessed.sequence} of audit chain ${chainId}, which the witness ${witnessFile} holds: ` +
         'records or checkpoints were removed from the store; the next checkpoint names the lost one',
     );
     lastCheckpoint = witnessed;
   }
   if (lastCheckpoint && head.sequence < lastCheckpoint.sequence) {
-    onStoreLacking(
+    onStoreDisagrees(
       `audit chain ${chainId} in ${store.location} ends at record ${head.sequence}, but its checkpoint ${lastCheckpoint.sequence} vouches for more: ` +
         'records were removed from the store',
     );
@@ -130,6 +131,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   let windowTimer: NodeJS.Timeout | null = null;
   let writing: Promise<void> | null = null;
   let isHeadConfirmed = true;
+  /** The last record of a group whose write failed: if the store's head is that record, the write landed after all. */
+  let unconfirmedHead: ChainHead | null = null;
   let isClosed = false;
   let closing: Promise<void> | null = null;
   let checkpointing: Promise<SignedCheckpoint | null> = Promise.resolve(null);
@@ -166,16 +169,21 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   }
 
   async function writeGroup(group: PendingRecord[]): Promise<void> {
-    let records: StoredRecord[];
+    let records: StoredRecord[] = [];
     try {
       if (!isHeadConfirmed) {
-        head = await readHead(store, chainId);
+        const stored = await readHead(store, chainId);
+        checkStoredHead(stored);
+        head = stored;
         isHeadConfirmed = true;
+        unconfirmedHead = null;
       }
       records = chain(group.map((p) => p.entry), head);
       await store.append(records);
     } catch (error) {
       isHeadConfirmed = false;
+      // Only when this group got as far as the store: it may have landed despite the error.
+      if (records.length > 0) unconfirmedHead ??= records[records.length - 1];
       const failure = new AuditUnavailableError(`could not write ${group.length} audit record(s) of chain ${chainId} to ${store.location}`, { cause: error });
       for (const p of group) p.reject(failure);
       return;
@@ -183,6 +191,21 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     const last = records[records.length - 1];
     head = { sequence: last.sequence, hash: last.hash };
     group.forEach((p, index) => p.resolve(records[index]));
+  }
+
+  /**
+   * After a failed write the head is read back: it must be this log's last confirmed
+   * record, or the last of the group whose write failed but landed. Anything else was
+   * written, or removed, by someone else: told, then chained onto, as at open.
+   */
+  function checkStoredHead(stored: ChainHead): void {
+    const isOurs = (known: ChainHead | null) => known !== null && known.sequence === stored.sequence && known.hash === stored.hash;
+    if (isOurs(head) || isOurs(unconfirmedHead)) return;
+    onStoreDisagrees(
+      stored.sequence < head.sequence
+        ? `audit chain ${chainId} in ${store.location} ends at record ${stored.sequence}, but this gateway wrote it up to ${head.sequence}: records were removed from the store`
+        : `audit chain ${chainId} in ${store.location} has a record ${stored.sequence} this gateway did not write: another writer uses the chain ID, or records were added to the store`,
+    );
   }
 
   function chain(entries: Required<AuditEntry>[], from: ChainHead): StoredRecord[] {

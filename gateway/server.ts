@@ -103,7 +103,7 @@ async function openConfiguredAuditLog(config: Config, logger: Logger | undefined
       maxGroupSize: audit.maxGroupSize,
       checkpointIntervalMs: audit.checkpointIntervalMs,
       witnessFile: audit.witnessFile,
-      onStoreLacking: logger ? (message) => logger.error({ chainId: audit.chainId }, message) : undefined,
+      onStoreDisagrees: logger ? (message) => logger.error({ chainId: audit.chainId }, message) : undefined,
     });
     return { store, log };
   } catch (error) {

@@ -183,7 +183,7 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
   async function restartGateway(): Promise<{ restarted: AuditLog; warnings: string[] }> {
     const warnings: string[] = [];
     const restarted = await openAuditLog({
-      store: await target.reopen(), chainId: 'gw-1', signingKeyFile: keyFile, witnessFile, onStoreLacking: (message) => warnings.push(message),
+      store: await target.reopen(), chainId: 'gw-1', signingKeyFile: keyFile, witnessFile, onStoreDisagrees: (message) => warnings.push(message),
     });
     log = restarted;
     return { restarted, warnings };
@@ -297,6 +297,23 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
         expect(await verify()).toEqual(bad(1, 'record 1: hash does not match its contents'));
       });
     }
+
+    test('a forged record added at the head while the gateway runs: the chain takes it, and the gateway says so', async () => {
+      const warnings: string[] = [];
+      await log.close();
+      log = await openAuditLog({ store: target.store, chainId: 'gw-1', signingKeyFile: keyFile, witnessFile, onStoreDisagrees: (message) => warnings.push(message) });
+      const [head] = await target.store.readChain('gw-1', 9, 1);
+      const forged = { ...head, sequence: 11, previousHash: head.hash, requestId: 'forged', officer: 'officer-framed' };
+      forged.hash = recordHash(forged);
+      await target.store.append([forged]);
+      // The gateway's next record collides with the forged one and is refused (fail-closed); it reads the head back.
+      await expect(log.record(auditEntry({ requestId: 'req-11' }))).rejects.toThrow('could not write 1 audit record(s) of chain gw-1');
+      expect((await log.record(auditEntry({ requestId: 'req-12' }))).sequence).toBe(12);
+      expect(warnings).toEqual([
+        `audit chain gw-1 in ${target.store.location} has a record 11 this gateway did not write: another writer uses the chain ID, or records were added to the store`,
+      ]);
+      expect((await verify())[0]).toMatchObject({ ok: true, records: 12 });
+    });
 
     test('a checkpoint deleted from the middle: a gap at the one that follows it', async () => {
       await sql(`DELETE FROM {audit_checkpoint} WHERE chain_id = 'gw-1' AND sequence = 4`);

@@ -258,7 +258,7 @@ function fromCheckpointRow(row: CheckpointRow): SignedCheckpoint {
   // A link edited into half a link is kept as found: its signature no longer checks out.
   const previous = row.previousSequence === null && row.previousDigest === null
     ? null
-    : { sequence: row.previousSequence === null ? (null as unknown as number) : Number(row.previousSequence), digest: row.previousDigest as string };
+    : { sequence: (row.previousSequence === null ? null : Number(row.previousSequence)) as number, digest: row.previousDigest as string };
   return { chainId, sequence, hash, time, previous, keyId, signature };
 }
 

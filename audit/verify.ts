@@ -346,9 +346,11 @@ export class ChainChecker {
    * what it vouched for begins, after the checkpoint before it that the store still holds.
    */
   private checkLinks(): void {
-    const bySequence = new Map(this.checkpoints.map((c) => [c.sequence, c]));
-    const firstLinked = this.checkpoints.find((c) => c.previous !== undefined);
-    for (const c of this.checkpoints) {
+    // A checkpoint whose signature fails was reported as such; what it says about links is not to be believed.
+    const signed = this.checkpoints.filter((c) => checkCheckpointSignature(c, this.keys) === 'valid');
+    const bySequence = new Map(signed.map((c) => [c.sequence, c]));
+    const firstLinked = signed.find((c) => c.previous !== undefined);
+    for (const c of signed) {
       if (c.previous === undefined) {
         if (firstLinked && c.sequence > firstLinked.sequence) {
           this.report(c.sequence, `checkpoint at ${c.sequence} is unlinked, but comes after the linked checkpoint at ${firstLinked.sequence}`);
@@ -356,7 +358,7 @@ export class ChainChecker {
         continue;
       }
       if (c.previous === null) {
-        const earlier = this.checkpoints.find((other) => other.sequence < c.sequence);
+        const earlier = signed.find((other) => other.sequence < c.sequence);
         if (earlier) this.report(c.sequence, `checkpoint at ${c.sequence} names no checkpoint before it, but the store holds checkpoint ${earlier.sequence}`);
         continue;
       }
@@ -366,7 +368,7 @@ export class ChainChecker {
         if (checkpointDigest(held) !== c.previous.digest) this.report(named, `checkpoint at ${named} is not the one checkpoint ${c.sequence} follows`);
         continue;
       }
-      const kept = this.checkpoints.filter((other) => other !== c && other.sequence < named).at(-1);
+      const kept = signed.filter((other) => other !== c && other.sequence < named).at(-1);
       const from = (kept?.sequence ?? 0) + 1;
       const unvouched = from > named ? '' : `: ${from === named ? `record ${named}` : `records ${from} to ${named}`} may have been cut or rewritten`;
       this.report(Math.min(from, named), `checkpoint at ${named} is missing (checkpoint ${c.sequence} follows it)${unvouched}`);

@@ -320,6 +320,14 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
       expect(await verify()).toEqual(bad(1, 'checkpoint at 4 is missing (checkpoint 8 follows it): records 1 to 4 may have been cut or rewritten'));
     });
 
+    test.each([
+      ['made to follow an earlier checkpoint, skipping one', 'previous_sequence = 0'],
+      ['made to look unlinked', 'is_linked = NOT is_linked'],
+    ])('a checkpoint\'s link edited (%s): its signature covers the link', async (_, change) => {
+      await sql(`UPDATE {audit_checkpoint} SET ${change} WHERE chain_id = 'gw-1' AND sequence = 8`);
+      expect(await verify()).toEqual(bad(8, 'checkpoint at 8: signature invalid', { lastCheckpoint: 4 }));
+    });
+
     test('a checkpoint the witness saw, deleted: missing from the store', async () => {
       await log.close();
       await sql(`DELETE FROM {audit_checkpoint} WHERE chain_id = 'gw-1' AND sequence = 10`);

@@ -3,6 +3,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { parse, print } from 'graphql';
 import type { StoredRecord } from '../audit/entry';
+import { loadPublicKey } from '../audit/signing';
+import { openSqliteAuditStore } from '../audit/sqlite-store';
+import { verifyChains } from '../audit/verify';
+import { createLogger } from '../lib/logger';
 import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
 import { writeFixtureRegistries } from './fixtures/registries';
 import { startStack, useFixtureStack } from './helpers/stack';
@@ -255,6 +259,50 @@ test('auditChains reports what audit:verify reports: a chain that must exist, th
   } finally {
     db.close();
     await stack.stop();
+    fixture.remove();
+  }
+});
+
+test('a gateway restarted on a store whose tail was cut while it was down logs it as an error, and its next checkpoint names what was lost', async () => {
+  const fixture = writeFixtureRegistries();
+  const env = { PROOFLESS_AUDIT_CHAIN_ID: 'gw-restarted' };
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('gateway', { level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const file = path.join(fixture.dataDir, 'audit.sqlite');
+  let after: Awaited<ReturnType<typeof startStack>> | undefined;
+  try {
+    const before = await startStack({ dataDir: fixture.dataDir, env, logger });
+    for (const idNumber of [ZHANG_WEI, LI_NA]) expect((await before.query(`{ citizen(idNumber: "${idNumber}") { identity { name } } }`)).status).toBe(200);
+    // Stopped, it checkpoints record 2 in the store and in the witness.
+    await before.stop();
+    const db = new Database(file);
+    db.exec(`DELETE FROM audit_record WHERE sequence = 2; DELETE FROM audit_record_citizen WHERE sequence = 2;
+      DELETE FROM audit_checkpoint WHERE sequence = 2`);
+    db.close();
+    expect(lines).toEqual([]);
+
+    after = await startStack({ dataDir: fixture.dataDir, env, logger });
+    expect(lines.map(({ level, chainId, msg }) => ({ level, chainId, msg }))).toEqual([
+      {
+        level: 'error', chainId: 'gw-restarted',
+        msg: `SQLite ${file} lacks checkpoint 2 of audit chain gw-restarted, which the witness ${path.join(fixture.dataDir, 'audit-witness.jsonl')} holds: ` +
+          'records or checkpoints were removed from the store; the next checkpoint names the lost one',
+      },
+      { level: 'error', chainId: 'gw-restarted', msg: `audit chain gw-restarted in SQLite ${file} ends at record 1, but its checkpoint 2 vouches for more: records were removed from the store` },
+    ]);
+    await after.stop();
+    after = undefined;
+    const store = await openSqliteAuditStore(file);
+    try {
+      expect(await verifyChains(store, [loadPublicKey(path.join(fixture.dataDir, 'audit-signing-key.pem'))])).toEqual([{
+        chainId: 'gw-restarted', ok: false, records: 1, lastSequence: 1, lastCheckpoint: 1, firstBadSequence: 1,
+        problem: 'checkpoint at 2 is missing (checkpoint 1 follows it): records 1 to 2 may have been cut or rewritten',
+      }]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await after?.stop();
     fixture.remove();
   }
 });

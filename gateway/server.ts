@@ -83,6 +83,9 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
   }
 }
 
+const NO_WITNESS = 'PROOFLESS_AUDIT_WITNESS_FILE is not set: audit records and checkpoints cut from the store while this gateway is down ' +
+  'cannot be detected; set it to a file on storage that whoever can write to the audit store cannot';
+
 /**
  * The audit store and this instance's log on it, checkpoints also going to the witness
  * file when one is configured. What the store lacks of the chain's last checkpoint (cut
@@ -93,6 +96,7 @@ async function openConfiguredAuditLog(config: Config, logger: Logger | undefined
   const { audit } = config;
   if (config.isDevelopment) ensureSigningKeyFile(audit.signingKeyFile);
   else if (!existsSync(audit.signingKeyFile)) throw new ConfigError(`PROOFLESS_AUDIT_KEY_FILE names ${audit.signingKeyFile}, which does not exist; production gateways sign audit checkpoints with their own Ed25519 key`);
+  if (audit.witnessFile === null) logger?.warn(NO_WITNESS);
   const store = await openAuditStore(audit);
   try {
     const log = await openAuditLog({

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { parse, print } from 'graphql';
@@ -305,6 +306,27 @@ test('a gateway restarted on a store whose tail was cut while it was down logs i
     await after?.stop();
     fixture.remove();
   }
+});
+
+test('in production without a witness file the gateway starts, and warns that a cut while it is down would go unseen', async () => {
+  const publicKeyFile = path.join(city.dataDir, 'witness-test-jwt.pub.pem');
+  writeFileSync(publicKeyFile, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+  const pseudonymKeyFile = path.join(city.dataDir, 'witness-test-pseudonym-key');
+  writeFileSync(pseudonymKeyFile, Buffer.alloc(32, 7).toString('base64url'));
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('gateway', { level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const production = await startStack({
+    dataDir: city.dataDir,
+    env: { NODE_ENV: 'production', PROOFLESS_JWT_PUBLIC_KEY_FILE: publicKeyFile, PROOFLESS_PSEUDONYM_KEY_FILE: pseudonymKeyFile },
+    logger,
+  });
+  await production.stop();
+  // Only the audit log's lines: other parts of the gateway may warn about their own settings in production.
+  expect(lines.filter(({ msg }) => String(msg).includes('AUDIT')).map(({ level, msg }) => ({ level, msg }))).toEqual([{
+    level: 'warn',
+    msg: 'PROOFLESS_AUDIT_WITNESS_FILE is not set: audit records and checkpoints cut from the store while this gateway is down ' +
+      'cannot be detected; set it to a file on storage that whoever can write to the audit store cannot',
+  }]);
 });
 
 test('auditors list breached commitments through the gateway; service callers cannot', async () => {

@@ -49,7 +49,8 @@ const PAGE_SIZE = 1000;
  *  - no checkpoint is beyond the last record: records after it were removed;
  *  - each linked checkpoint's predecessor is in the store, the very one it names
  *    (signing.ts): a checkpoint deleted shows as a gap at the next one; unlinked
- *    checkpoints come only before a chain's first linked one;
+ *    checkpoints come only before a chain's first linked one; a chain without unlinked
+ *    ones has its opening checkpoint (sequence 0);
  *  - the citizen index (review by citizen) files each record under exactly the citizens
  *    its hashed `citizens` names, at its time;
  *  - every checkpoint a witness saw is in the store, the same one, and vouches for the
@@ -342,7 +343,10 @@ export class ChainChecker {
   /**
    * Each linked checkpoint names the one before it, which must be in the store, the same
    * one; a chain's first linked checkpoint names none only when none is before it, and no
-   * unlinked checkpoint comes after a linked one. A deleted checkpoint is reported where
+   * unlinked checkpoint comes after a linked one. A chain without unlinked checkpoints
+   * must have its opening checkpoint (sequence 0): every gateway signs one when it opens
+   * a new chain, so a chain without it had all its checkpoints deleted (a gateway
+   * restarted on it then begins them anew) or was written straight into the store. A deleted checkpoint is reported where
    * what it vouched for begins, after the checkpoint before it that the store still holds.
    */
   private checkLinks(): void {
@@ -350,6 +354,11 @@ export class ChainChecker {
     const signed = this.checkpoints.filter((c) => checkCheckpointSignature(c, this.keys) === 'valid');
     const bySequence = new Map(signed.map((c) => [c.sequence, c]));
     const firstLinked = signed.find((c) => c.previous !== undefined);
+    // A chain a gateway opened begins with its opening checkpoint; only chains from before checkpoints were linked have unlinked ones instead.
+    const isOpened = signed.some((c) => c.sequence === 0 && c.previous === null);
+    if (!isOpened && !signed.some((c) => c.previous === undefined)) {
+      this.report(1, 'checkpoint at 0, the chain\'s opening one, is missing: its checkpoints were deleted, or no gateway wrote the chain');
+    }
     for (const c of signed) {
       if (c.previous === undefined) {
         if (firstLinked && c.sequence > firstLinked.sequence) {

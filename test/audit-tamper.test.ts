@@ -315,6 +315,29 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
       expect((await verify())[0]).toMatchObject({ ok: true, records: 12 });
     });
 
+    test('every checkpoint of a chain deleted, and the gateway restarted on it: the opening checkpoint is missing', async () => {
+      await log.close();
+      await sql(`DELETE FROM {audit_checkpoint} WHERE chain_id = 'gw-1'`);
+      const problem = 'checkpoint at 0, the chain\'s opening one, is missing: its checkpoints were deleted, or no gateway wrote the chain';
+      expect(await verify()).toEqual(bad(1, problem, { lastCheckpoint: null }));
+      const restarted = await openAuditLog({ store: target.store, chainId: 'gw-1', signingKeyFile: keyFile });
+      log = restarted;
+      // With nothing left to continue from, it begins the checkpoints anew at its head: not an opening checkpoint.
+      expect(await target.store.readCheckpoints('gw-1')).toEqual([expect.objectContaining({ sequence: 10, previous: null })]);
+      expect(await verify()).toEqual(bad(1, problem, { lastCheckpoint: 10 }));
+    });
+
+    test('a chain written straight into the store, records without a signed checkpoint', async () => {
+      const [model] = await target.store.readChain('gw-2', 0, 1);
+      const forged = { ...model, chainId: 'gw-forged', officer: 'officer-framed' };
+      forged.hash = recordHash(forged);
+      await target.store.append([forged]);
+      expect((await verify()).find((chain) => chain.chainId === 'gw-forged')).toEqual({
+        chainId: 'gw-forged', ok: false, records: 1, lastSequence: 1, lastCheckpoint: null, firstBadSequence: 1,
+        problem: 'checkpoint at 0, the chain\'s opening one, is missing: its checkpoints were deleted, or no gateway wrote the chain',
+      });
+    });
+
     test('a checkpoint deleted from the middle: a gap at the one that follows it', async () => {
       await sql(`DELETE FROM {audit_checkpoint} WHERE chain_id = 'gw-1' AND sequence = 4`);
       expect(await verify()).toEqual(bad(1, 'checkpoint at 4 is missing (checkpoint 8 follows it): records 1 to 4 may have been cut or rewritten'));

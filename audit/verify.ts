@@ -155,7 +155,7 @@ async function readUpToUnreadable(
  * time other than the record's (review of a period would miss it), and rows for records
  * the store does not have. Counts only: no ID number is ever put in a message.
  */
-export function citizenIndexProblems(
+function citizenIndexProblems(
   records: readonly StoredRecord[],
   rows: readonly CitizenIndexEntry[],
   unreadable: number | null,

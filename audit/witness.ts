@@ -14,7 +14,8 @@ import type { SignedCheckpoint } from './store';
  * store lost it (log.ts).
  *
  * Several gateways may share one witness file on a local file system: each line is one
- * write() in append mode, which Linux never interleaves with another process's.
+ * write() in append mode, which Linux does not interleave with another process's append
+ * (NFS gives no such promise: there, give each instance its own file).
  */
 export interface WitnessWriter {
   readonly file: string;

@@ -12,8 +12,15 @@ import { LIST_FIELDS, type StoredRecord } from './entry';
  *   serviceItem, caseNumber, operationName, documentHash, coordinates, citizens,
  *   departments, outcome, errorCodes, latencyMs
  *
- * (every StoredRecord field except `hash` itself), where
- *   - sequence and latencyMs are integers (latencyMs is rounded to whole milliseconds);
+ * and a 19th, `requests`, only when it is more than 1 (every StoredRecord field except
+ * `hash` itself), where
+ *   - sequence, latencyMs and requests are integers (latencyMs is rounded to whole
+ *     milliseconds; requests, how many requests the record stands for, is 1 or more);
+ *   - `requests` is left out when it is 1: records written before it existed (every one
+ *     of them stood for one request) keep their hashes, chains and archives verifying,
+ *     and an ordinary record is encoded as it always was. A record standing for several
+ *     requests (refusals recorded in aggregate) includes it, so changing the count, to 1
+ *     or to any other number, changes the hash;
  *   - time is the instant as `Date#toISOString()` writes it: `2024-06-01T09:30:00.000Z`;
  *   - application ... documentHash are a string or null;
  *   - coordinates, citizens, departments and errorCodes are arrays of strings sorted by
@@ -24,10 +31,12 @@ import { LIST_FIELDS, type StoredRecord } from './entry';
  * With only strings, integers, null and arrays of strings, RFC 8785 is `JSON.stringify`
  * with members sorted by name and no whitespace, which is what `canonicalJson` writes;
  * in Python it is `json.dumps(record, sort_keys=True, separators=(',', ':'), ensure_ascii=False)`.
- * test/audit-canonical.test.ts holds a worked example with its hash.
+ * test/audit-canonical.test.ts holds worked examples with their hashes: a record, and
+ * the same record standing for 3 requests.
  *
  * Checkpoints and archive anchors are signed over the same serialisation of their own
- * members (signing.ts).
+ * members (signing.ts), and a checkpoint names the one before it by its digest, the
+ * SHA-256 of that serialisation too.
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -49,21 +58,24 @@ function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** The 18 members, in the order RFC 8785 writes them (sorted by name), each with its `"name":` prefix. */
+/** The 19 members, in the order RFC 8785 writes them (sorted by name), each with its `"name":` prefix. */
 const RECORD_MEMBERS = ([
   'chainId', 'sequence', 'previousHash', 'time', 'requestId', 'application', 'officer', 'role', 'serviceItem',
   'caseNumber', 'operationName', 'documentHash', 'coordinates', 'citizens', 'departments', 'outcome', 'errorCodes', 'latencyMs',
+  'requests',
 ] as const).slice().sort().map((name) => ({ name, prefix: `${JSON.stringify(name)}:`, isList: (LIST_FIELDS as readonly string[]).includes(name) }));
 
 /**
  * The canonical encoding of a record (without its `hash`), as hashed: `canonicalJson` of
- * the 18 members with the lists sorted, written member by member (every record is
- * hashed as it is written, so no intermediate object is built and sorted each time).
+ * its members with the lists sorted, `requests` only when more than 1, written member by
+ * member (every record is hashed as it is written, so no intermediate object is built
+ * and sorted each time).
  */
 export function canonicalRecord(record: Omit<StoredRecord, 'hash'>): string {
   let text = '{';
   for (const { name, prefix, isList } of RECORD_MEMBERS) {
     const value = record[name];
+    if (name === 'requests' && value === 1) continue;
     // A list of strings sorted: JSON.stringify writes it as canonicalJson would.
     text += `${text.length > 1 ? ',' : ''}${prefix}${isList ? JSON.stringify([...(value as string[])].sort()) : canonicalJson(value as CanonicalValue)}`;
   }

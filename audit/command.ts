@@ -5,16 +5,27 @@ import { RetentionPeriodError } from './errors';
 /** A command line the audit commands cannot act on: they print the message and exit 2. */
 export class UsageError extends Error {}
 
-/** `--name value` options only, every one a string; anything else is a UsageError ending with the usage line. */
-export function parseOptions<Name extends string>(args: string[], names: readonly Name[], usage: string): Partial<Record<Name, string>> {
+/**
+ * `--name value` options only, every one a string, those named in `repeatable` given any
+ * number of times (as a list); anything else is a UsageError ending with the usage line.
+ */
+export function parseOptions<Name extends string, Repeatable extends string = never>(
+  args: string[],
+  names: readonly Name[],
+  usage: string,
+  repeatable: readonly Repeatable[] = [],
+): Partial<Record<Name, string> & Record<Repeatable, string[]>> {
   try {
     const { values } = parseArgs({
       args,
-      options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])),
+      options: Object.fromEntries([
+        ...names.map((name) => [name, { type: 'string' as const }]),
+        ...repeatable.map((name) => [name, { type: 'string' as const, multiple: true }]),
+      ]),
       strict: true,
       allowPositionals: false,
     });
-    return values as Partial<Record<Name, string>>;
+    return values as Partial<Record<Name, string> & Record<Repeatable, string[]>>;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n${usage}`);
   }

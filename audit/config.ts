@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, integerFromEnv, stringFromEnv, urlFromEnv } from '../lib/env';
@@ -35,12 +36,28 @@ export interface AuditConfig {
   checkpointIntervalMs: number;
   /** PROOFLESS_AUDIT_RETENTION_YEARS, default 3: records younger than this are never archived. */
   retentionYears: number;
+  /**
+   * PROOFLESS_AUDIT_WITNESS_FILE: an append-only JSON Lines file outside the audit store
+   * that every checkpoint is also written to (witness.ts), and that `audit:verify` and
+   * `auditChains` check the store against when it exists. Default
+   * `<data dir>/audit-witness.jsonl` in development; none in production (NODE_ENV=production),
+   * where it is optional but recommended, on storage that whoever can write to the audit
+   * store cannot (another volume, host or owner). Several instances may share one file.
+   */
+  witnessFile: string | null;
+  /**
+   * PROOFLESS_AUDIT_EXPECTED_CHAINS, comma-separated chain IDs that must be in the store:
+   * verification fails naming any that is missing (a whole chain deleted). Default none;
+   * `audit:verify` then expects this instance's own chain when the store is its SQLite file.
+   */
+  expectedChains: string[];
 }
 
 export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
   const dataDir = dataDirFromEnv(env);
   const signingKeyFile = path.resolve(stringFromEnv(env, 'PROOFLESS_AUDIT_KEY_FILE', path.join(dataDir, 'audit-signing-key.pem')));
   const trusted = stringFromEnv(env, 'PROOFLESS_AUDIT_TRUSTED_KEY_FILES', '');
+  const witness = stringFromEnv(env, 'PROOFLESS_AUDIT_WITNESS_FILE', env.NODE_ENV === 'production' ? '' : path.join(dataDir, 'audit-witness.jsonl'));
   return {
     databaseUrl: urlFromEnv(env, 'PROOFLESS_AUDIT_DATABASE_URL', ['postgres:', 'postgresql:']) ?? null,
     sqliteFile: path.join(dataDir, 'audit.sqlite'),
@@ -52,7 +69,32 @@ export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConf
     maxGroupSize: integerFromEnv(env, 'PROOFLESS_AUDIT_GROUP_COMMIT_MAX', 100, { min: 1, max: MAX_GROUP_SIZE }),
     checkpointIntervalMs: integerFromEnv(env, 'PROOFLESS_AUDIT_CHECKPOINT_SECONDS', 60, { min: 0, max: 86400 }) * 1000,
     retentionYears: integerFromEnv(env, 'PROOFLESS_AUDIT_RETENTION_YEARS', DEFAULT_RETENTION_YEARS, { min: 1, max: 100 }),
+    witnessFile: witness === '' ? null : path.resolve(witness),
+    expectedChains: chainListFromEnv(env, 'PROOFLESS_AUDIT_EXPECTED_CHAINS'),
   };
+}
+
+/** The chains PROOFLESS_AUDIT_EXPECTED_CHAINS names, each with why it is expected, as verification quotes it. */
+export function configuredExpectedChains(config: Pick<AuditConfig, 'expectedChains'>): Map<string, string> {
+  return new Map(config.expectedChains.map((chainId) => [chainId, 'PROOFLESS_AUDIT_EXPECTED_CHAINS names it']));
+}
+
+/** The configured witness file, when it exists: a gateway that never ran has written none. */
+export function configuredWitnessFiles(config: Pick<AuditConfig, 'witnessFile'>): string[] {
+  return config.witnessFile !== null && existsSync(config.witnessFile) ? [config.witnessFile] : [];
+}
+
+/** A comma-separated list of chain IDs, each checked; empty when unset. */
+export function parseChainList(raw: string, source: string): string[] {
+  return [...new Set(raw.split(',').map((chainId) => chainId.trim()).filter((chainId) => chainId !== ''))].map((chainId) => checkChainId(chainId, `each chain in ${source}`));
+}
+
+function chainListFromEnv(env: NodeJS.ProcessEnv, name: string): string[] {
+  try {
+    return parseChainList(env[name] ?? '', name);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 /** The public keys verification trusts, read from the configured files; one that cannot be used is a configuration error. */

@@ -33,6 +33,11 @@ export interface AuditEntry {
   errorCodes: string[];
   /** Stored rounded to whole milliseconds. */
   latencyMs: number;
+  /**
+   * How many requests this record stands for, a whole number from 1; default 1. More
+   * than 1 only for refusals recorded in aggregate (many alike, one record).
+   */
+  requests?: number;
 }
 
 /** The fields that are lists of text: stored sorted and without duplicates, hashed sorted, kept as JSON arrays in SQLite. */
@@ -40,6 +45,8 @@ export const LIST_FIELDS = ['coordinates', 'citizens', 'departments', 'errorCode
 
 /** A record as the store holds it: the entry, its place in its chain, and the hash linking it there. */
 export interface StoredRecord extends AuditEntry {
+  /** Always present once stored: 1 for an ordinary record. */
+  requests: number;
   chainId: string;
   /** 1, 2, 3... per chain, without gaps. */
   sequence: number;
@@ -67,12 +74,14 @@ export function checkChainId(chainId: string, source: string): string {
  * its way to either database, so the hash would otherwise cover something not stored.
  * A malformed entry throws TypeError naming the field but not its value.
  */
-export function normaliseEntry(entry: AuditEntry): AuditEntry {
+export function normaliseEntry(entry: AuditEntry): Required<AuditEntry> {
   const time = new Date(entry.time);
   if (typeof entry.time !== 'string' || Number.isNaN(time.getTime())) throw new TypeError('entry.time must be an ISO instant');
   if (!OUTCOMES.includes(entry.outcome)) throw new TypeError(`entry.outcome must be one of ${OUTCOMES.join(', ')}`);
   if (!Number.isFinite(entry.latencyMs) || entry.latencyMs < 0) throw new TypeError('entry.latencyMs must be a non-negative number');
   if (typeof entry.requestId !== 'string') throw new TypeError('entry.requestId must be a string');
+  const requests = entry.requests ?? 1;
+  if (!Number.isSafeInteger(requests) || requests < 1) throw new TypeError('entry.requests must be a whole number from 1');
   return {
     time: time.toISOString(),
     requestId: wellFormed(entry.requestId),
@@ -89,6 +98,7 @@ export function normaliseEntry(entry: AuditEntry): AuditEntry {
     outcome: entry.outcome,
     errorCodes: stringSet(entry.errorCodes, 'errorCodes'),
     latencyMs: Math.round(entry.latencyMs),
+    requests,
   };
 }
 
@@ -135,6 +145,9 @@ export function checkStoredRecord(row: Record<string, unknown>): StoredRecord {
   }
   if (!OUTCOMES.includes(row.outcome as Outcome)) fail(`outcome is not one of ${OUTCOMES.join(', ')}`);
   if (!Number.isSafeInteger(row.latencyMs)) fail('latencyMs is not a whole number');
+  // Archive files written before records carried `requests` lack it: those records stood for one request each.
+  const requests = row.requests === undefined ? 1 : row.requests;
+  if (!Number.isSafeInteger(requests) || (requests as number) < 1) fail('requests is not a whole number from 1');
   const fields = row as unknown as StoredRecord;
   return {
     chainId,
@@ -156,5 +169,6 @@ export function checkStoredRecord(row: Record<string, unknown>): StoredRecord {
     outcome: fields.outcome,
     errorCodes: fields.errorCodes,
     latencyMs: fields.latencyMs,
+    requests: requests as number,
   };
 }

@@ -1,8 +1,9 @@
 import { GENESIS_HASH, recordHash } from './canonical';
 import { checkChainId, normaliseEntry, type AuditEntry, type StoredRecord } from './entry';
 import { AuditUnavailableError } from './errors';
-import { loadSigningKey, signCheckpoint } from './signing';
+import { checkpointDigest, linkTo, loadSigningKey, signCheckpoint } from './signing';
 import type { AuditStore, ChainHead, SignedCheckpoint } from './store';
+import { lastWitnessedCheckpoint, openWitnessWriter, type WitnessWriter } from './witness';
 
 export interface AuditLogOptions {
   /** Where records go; the log does not close it. */
@@ -21,6 +22,19 @@ export interface AuditLogOptions {
   checkpointIntervalMs?: number;
   /** Told when an interval checkpoint cannot be written (records are unaffected); default: one line on stderr. */
   onCheckpointError?: (error: Error) => void;
+  /**
+   * A witness file (witness.ts) that every checkpoint is also appended to, outside the
+   * store; default none. At open the chain continues from the newer of the store's and
+   * the witness's last checkpoint.
+   */
+  witnessFile?: string | null;
+  /**
+   * Told when the store disagrees with what this log wrote or last checkpointed: at open,
+   * when it lacks the chain's last checkpoint (records or checkpoints removed while no
+   * gateway wrote the chain); after a failed write, when the head read back is not one
+   * this log wrote. The log goes on (see openAuditLog); default: one line on stderr.
+   */
+  onStoreDisagrees?: (message: string) => void;
 }
 
 export interface AuditLog {
@@ -40,7 +54,7 @@ export interface AuditLog {
 export const MAX_GROUP_SIZE = 1000;
 
 interface PendingRecord {
-  entry: AuditEntry;
+  entry: Required<AuditEntry>;
   resolve(record: StoredRecord): void;
   reject(error: Error): void;
 }
@@ -59,6 +73,18 @@ interface PendingRecord {
  * before the next group, because a failed commit may still have landed (a connection
  * lost after COMMIT); the log may then hold records whose operations were refused, never
  * the other way round.
+ *
+ * Checkpoints: each names the one before it (signing.ts). The log keeps its last
+ * checkpoint in memory, so one deleted from the store while the gateway runs shows as a
+ * gap at the next. At open it continues from the newer of the store's last checkpoint and
+ * the witness's: when the store lacks the witness's (its tail, or checkpoints, were cut
+ * while the gateway was down), or the chain's records end before its last checkpoint,
+ * `onStoreDisagrees` is told and the next checkpoint names the one the store lost, so the
+ * cut shows in the store too. The log still opens: refusing to start would hand whoever
+ * cut the store a way to stop the service, and the evidence is kept either way. A chain
+ * with no checkpoint at all is given its opening one at open (sequence 0, or the head of
+ * a chain written before checkpoints were linked), so every chain that was ever opened
+ * is in the store, and in the witness, before its first record.
  */
 export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> {
   const chainId = checkChainId(options.chainId, 'chainId');
@@ -68,28 +94,58 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   const windowMs = options.groupCommitWindowMs ?? 2;
   const maxGroupSize = options.maxGroupSize ?? 100;
   const onCheckpointError = options.onCheckpointError ?? ((error: Error) => process.stderr.write(`audit: ${error.message}\n`));
-  // 1000 rows of 19 columns stay under PostgreSQL's 65535 parameters per statement.
+  const onStoreDisagrees = options.onStoreDisagrees ?? ((message: string) => process.stderr.write(`audit: ${message}\n`));
+  // 1000 rows of 20 columns stay under PostgreSQL's 65535 parameters per statement.
   if (!Number.isInteger(maxGroupSize) || maxGroupSize < 1 || maxGroupSize > MAX_GROUP_SIZE) {
     throw new TypeError(`maxGroupSize must be a whole number from 1 to ${MAX_GROUP_SIZE}, got ${maxGroupSize}`);
   }
   if (!(windowMs >= 0)) throw new TypeError(`groupCommitWindowMs must be 0 or more, got ${windowMs}`);
 
   let head: ChainHead;
-  let lastCheckpointSequence: number | null;
+  let storeCheckpoint: SignedCheckpoint | null;
   try {
     head = await readHead(store, chainId);
-    lastCheckpointSequence = await store.lastCheckpointSequence(chainId);
+    storeCheckpoint = await store.lastCheckpoint(chainId);
   } catch (error) {
     throw new AuditUnavailableError(`cannot read the head of audit chain ${chainId} from ${store.location}`, { cause: error });
+  }
+  const witnessFile = options.witnessFile ?? null;
+  const witnessed = witnessFile === null ? null : await lastWitnessedCheckpoint(witnessFile, chainId);
+  /** The chain's last checkpoint, which the next one names. */
+  let lastCheckpoint = storeCheckpoint;
+  if (witnessed && (!storeCheckpoint || (checkpointDigest(witnessed) !== checkpointDigest(storeCheckpoint) && witnessed.sequence >= storeCheckpoint.sequence))) {
+    onStoreDisagrees(
+      `${store.location} lacks checkpoint ${witnessed.sequence} of audit chain ${chainId}, which the witness ${witnessFile} holds: ` +
+        'records or checkpoints were removed from the store; the next checkpoint names the lost one',
+    );
+    lastCheckpoint = witnessed;
+  }
+  if (lastCheckpoint && head.sequence < lastCheckpoint.sequence) {
+    onStoreDisagrees(
+      `audit chain ${chainId} in ${store.location} ends at record ${head.sequence}, but its checkpoint ${lastCheckpoint.sequence} vouches for more: ` +
+        'records were removed from the store',
+    );
   }
 
   const pending: PendingRecord[] = [];
   let windowTimer: NodeJS.Timeout | null = null;
   let writing: Promise<void> | null = null;
   let isHeadConfirmed = true;
+  /** The last record of a group whose write failed: if the store's head is that record, the write landed after all. */
+  let unconfirmedHead: ChainHead | null = null;
   let isClosed = false;
   let closing: Promise<void> | null = null;
   let checkpointing: Promise<SignedCheckpoint | null> = Promise.resolve(null);
+  let witness: WitnessWriter | null = null;
+  /** A checkpoint whose write failed: whether it landed is read back before the next. */
+  let unconfirmedCheckpoint: SignedCheckpoint | null = null;
+  try {
+    witness = witnessFile === null ? null : await openWitnessWriter(witnessFile);
+    if (lastCheckpoint === null) await checkpoint();
+  } catch (error) {
+    await witness?.close();
+    throw error;
+  }
 
   function scheduleWrite(): void {
     // A running write loop takes whatever is pending when its current group is done.
@@ -113,16 +169,21 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   }
 
   async function writeGroup(group: PendingRecord[]): Promise<void> {
-    let records: StoredRecord[];
+    let records: StoredRecord[] = [];
     try {
       if (!isHeadConfirmed) {
-        head = await readHead(store, chainId);
+        const stored = await readHead(store, chainId);
+        checkStoredHead(stored);
+        head = stored;
         isHeadConfirmed = true;
+        unconfirmedHead = null;
       }
       records = chain(group.map((p) => p.entry), head);
       await store.append(records);
     } catch (error) {
       isHeadConfirmed = false;
+      // Only when this group got as far as the store: it may have landed despite the error.
+      if (records.length > 0) unconfirmedHead ??= records[records.length - 1];
       const failure = new AuditUnavailableError(`could not write ${group.length} audit record(s) of chain ${chainId} to ${store.location}`, { cause: error });
       for (const p of group) p.reject(failure);
       return;
@@ -132,7 +193,22 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     group.forEach((p, index) => p.resolve(records[index]));
   }
 
-  function chain(entries: AuditEntry[], from: ChainHead): StoredRecord[] {
+  /**
+   * After a failed write the head is read back: it must be this log's last confirmed
+   * record, or the last of the group whose write failed but landed. Anything else was
+   * written, or removed, by someone else: told, then chained onto, as at open.
+   */
+  function checkStoredHead(stored: ChainHead): void {
+    const isOurs = (known: ChainHead | null) => known !== null && known.sequence === stored.sequence && known.hash === stored.hash;
+    if (isOurs(head) || isOurs(unconfirmedHead)) return;
+    onStoreDisagrees(
+      stored.sequence < head.sequence
+        ? `audit chain ${chainId} in ${store.location} ends at record ${stored.sequence}, but this gateway wrote it up to ${head.sequence}: records were removed from the store`
+        : `audit chain ${chainId} in ${store.location} has a record ${stored.sequence} this gateway did not write: another writer uses the chain ID, or records were added to the store`,
+    );
+  }
+
+  function chain(entries: Required<AuditEntry>[], from: ChainHead): StoredRecord[] {
     let previous = from;
     return entries.map((entry) => {
       const record: StoredRecord = { chainId, sequence: previous.sequence + 1, previousHash: previous.hash, hash: '', ...entry };
@@ -143,16 +219,29 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   }
 
   async function writeCheckpoint(): Promise<SignedCheckpoint | null> {
+    if (unconfirmedCheckpoint) {
+      // A write that failed may still have landed (a connection lost after COMMIT): then it is the one the next names.
+      const stored = await store.lastCheckpoint(chainId).catch(() => null);
+      if (stored && checkpointDigest(stored) === checkpointDigest(unconfirmedCheckpoint)) lastCheckpoint = stored;
+      unconfirmedCheckpoint = null;
+    }
     // `head` only ever names a record the store confirmed, so the checkpoint vouches for a durable record.
     const { sequence, hash } = head;
-    if (sequence === 0 || (lastCheckpointSequence !== null && sequence <= lastCheckpointSequence)) return null;
-    const signed = signCheckpoint({ chainId, sequence, hash, time: clock().toISOString() }, key);
+    if (lastCheckpoint && lastCheckpoint.sequence === sequence && lastCheckpoint.hash === hash) return null;
+    const signed = signCheckpoint({ chainId, sequence, hash, time: clock().toISOString(), previous: lastCheckpoint ? linkTo(lastCheckpoint) : null }, key);
     try {
       await store.appendCheckpoint(signed);
     } catch (error) {
+      unconfirmedCheckpoint = signed;
       throw new AuditUnavailableError(`could not write a checkpoint of audit chain ${chainId} to ${store.location}`, { cause: error });
     }
-    lastCheckpointSequence = sequence;
+    // The store has it, so the next one names it, whether or not the witness takes it.
+    lastCheckpoint = signed;
+    try {
+      await witness?.append(signed);
+    } catch (error) {
+      throw new AuditUnavailableError(`could not write checkpoint ${sequence} of audit chain ${chainId} to the witness ${witness?.file}`, { cause: error });
+    }
     return signed;
   }
 
@@ -170,7 +259,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     chainId,
     record(entry) {
       if (isClosed) return Promise.reject(new AuditUnavailableError(`audit chain ${chainId} is closed`));
-      let normalised: AuditEntry;
+      let normalised: Required<AuditEntry>;
       try {
         normalised = normaliseEntry(entry);
       } catch (error) {
@@ -188,7 +277,11 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
         if (checkpointTimer) clearInterval(checkpointTimer);
         if (pending.length > 0) startWriting();
         while (writing) await writing;
-        await checkpoint();
+        try {
+          await checkpoint();
+        } finally {
+          await witness?.close();
+        }
       })();
       return closing;
     },

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { checkStoredRecord } from './entry';
 import { EQUALITY_FILTER_COLUMNS, RECORD_COLUMNS } from './record-columns';
-import type { AuditStore, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
+import type { AuditStore, CitizenIndexEntry, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
 
 export interface PostgresAuditStoreOptions {
   /** The schema holding the audit tables, created when missing; default `proofless_audit`. */
@@ -27,6 +27,12 @@ export function isSchemaName(name: string): boolean {
  * statement returns. Lists are `text[]`; citizens have a GIN index for review. Key
  * columns use the "C" collation so review order and keyset comparisons are plain byte
  * order whatever the database's locale.
+ *
+ * The citizen index is that GIN index over the hashed `citizens` column itself, kept by
+ * the database: SQL can drop it (review gets slower) but cannot make it disagree with
+ * the column, so `readCitizenIndex` reads the column, and review by citizen can only be
+ * misled by editing it, which breaks the record's hash. (The SQLite store keeps a table
+ * of its own, which verification compares with the records.)
  *
  * The store owns the pool: `close()` ends it.
  */
@@ -54,6 +60,19 @@ export async function openPostgresAuditStore(pool: Pool, options: PostgresAuditS
   }
 
   const selectRecord = RECORD_COLUMNS.map(([column, field]) => `${column} AS "${field}"`).join(', ');
+  const selectCheckpoint = `chain_id AS "chainId", sequence, hash, time, is_linked AS "isLinked", previous_sequence AS "previousSequence",
+    previous_digest AS "previousDigest", key_id AS "keyId", signature`;
+  let hasLastWriteFailed = false;
+  /** Runs a write, remembering whether it failed (readiness asks). */
+  const write = async (work: () => Promise<unknown>) => {
+    try {
+      await work();
+      hasLastWriteFailed = false;
+    } catch (error) {
+      hasLastWriteFailed = true;
+      throw error;
+    }
+  };
 
   return {
     location,
@@ -76,18 +95,26 @@ export async function openPostgresAuditStore(pool: Pool, options: PostgresAuditS
         });
         return `(${placeholders.join(', ')})`;
       });
-      await pool.query(`INSERT INTO ${table('audit_record')} (${RECORD_COLUMNS.map(([column]) => column).join(', ')}) VALUES ${rows.join(', ')}`, params);
+      await write(() => pool.query(`INSERT INTO ${table('audit_record')} (${RECORD_COLUMNS.map(([column]) => column).join(', ')}) VALUES ${rows.join(', ')}`, params));
     },
     async appendCheckpoint(c: SignedCheckpoint) {
-      await pool.query(
-        `INSERT INTO ${table('audit_checkpoint')} (chain_id, sequence, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature],
-      );
+      await write(() => pool.query(
+        `INSERT INTO ${table('audit_checkpoint')} (chain_id, sequence, hash, time, is_linked, previous_sequence, previous_digest, key_id, signature)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [c.chainId, c.sequence, c.hash, c.time, c.previous !== undefined, c.previous?.sequence ?? null, c.previous?.digest ?? null, c.keyId, c.signature],
+      ));
     },
-    async lastCheckpointSequence(chainId) {
-      const { rows } = await pool.query(`SELECT MAX(sequence) AS sequence FROM ${table('audit_checkpoint')} WHERE chain_id = $1`, [chainId]);
-      return rows[0].sequence === null ? null : Number(rows[0].sequence);
+    async lastCheckpoint(chainId) {
+      const { rows } = await pool.query(`SELECT ${selectCheckpoint} FROM ${table('audit_checkpoint')} WHERE chain_id = $1 ORDER BY sequence DESC LIMIT 1`, [chainId]);
+      return rows.length === 0 ? null : fromCheckpointRow(rows[0]);
     },
+    async probeWrite(writerId) {
+      await write(() => pool.query(
+        `INSERT INTO ${table('audit_probe')} (writer_id, time) VALUES ($1, $2) ON CONFLICT (writer_id) DO UPDATE SET time = excluded.time`,
+        [writerId, new Date().toISOString()],
+      ));
+    },
+    hasLastWriteFailed: () => hasLastWriteFailed,
     async listChains() {
       const { rows } = await pool.query(`SELECT chain_id FROM ${table('audit_record')} GROUP BY chain_id
         UNION SELECT chain_id FROM ${table('audit_checkpoint')} UNION SELECT chain_id FROM ${table('audit_anchor')} ORDER BY chain_id`);
@@ -101,12 +128,16 @@ export async function openPostgresAuditStore(pool: Pool, options: PostgresAuditS
       return rows.map(checkStoredRecord);
     },
     async readCheckpoints(chainId) {
+      const { rows } = await pool.query(`SELECT ${selectCheckpoint} FROM ${table('audit_checkpoint')} WHERE chain_id = $1 ORDER BY sequence`, [chainId]);
+      return rows.map(fromCheckpointRow);
+    },
+    async readCitizenIndex(chainId, afterSequence, throughSequence) {
       const { rows } = await pool.query(
-        `SELECT chain_id AS "chainId", sequence, hash, time, key_id AS "keyId", signature
-         FROM ${table('audit_checkpoint')} WHERE chain_id = $1 ORDER BY sequence`,
-        [chainId],
+        `SELECT sequence, unnest(citizens) AS "idNumber", time FROM ${table('audit_record')}
+         WHERE chain_id = $1 AND sequence > $2 AND sequence <= $3 ORDER BY sequence, "idNumber"`,
+        [chainId, afterSequence, throughSequence ?? Number.MAX_SAFE_INTEGER],
       );
-      return rows.map((row) => ({ ...row, sequence: Number(row.sequence) }) as SignedCheckpoint);
+      return rows.map((row) => ({ ...row, sequence: Number(row.sequence) }) as CitizenIndexEntry);
     },
     async readAnchors(chainId) {
       const { rows } = await pool.query(
@@ -164,8 +195,11 @@ function schemaSql(schema: string): string {
       outcome text NOT NULL,
       error_codes text[] NOT NULL,
       latency_ms integer NOT NULL,
+      request_count integer NOT NULL DEFAULT 1,
       PRIMARY KEY (chain_id, sequence)
     );
+    -- Stores made before records carried a request count (each of those records stood for one request).
+    ALTER TABLE ${table('audit_record')} ADD COLUMN IF NOT EXISTS request_count integer NOT NULL DEFAULT 1;
     CREATE INDEX IF NOT EXISTS audit_record_time ON ${table('audit_record')} (time, chain_id, sequence);
     CREATE INDEX IF NOT EXISTS audit_record_application ON ${table('audit_record')} (application, time);
     CREATE INDEX IF NOT EXISTS audit_record_officer ON ${table('audit_record')} (officer, time);
@@ -178,10 +212,17 @@ function schemaSql(schema: string): string {
       sequence bigint NOT NULL,
       hash text NOT NULL,
       time text NOT NULL,
+      is_linked boolean NOT NULL DEFAULT false,
+      previous_sequence bigint,
+      previous_digest text,
       key_id text NOT NULL,
       signature text NOT NULL,
       PRIMARY KEY (chain_id, sequence)
     );
+    -- Stores made before checkpoints were linked: their checkpoints are unlinked.
+    ALTER TABLE ${table('audit_checkpoint')} ADD COLUMN IF NOT EXISTS is_linked boolean NOT NULL DEFAULT false;
+    ALTER TABLE ${table('audit_checkpoint')} ADD COLUMN IF NOT EXISTS previous_sequence bigint;
+    ALTER TABLE ${table('audit_checkpoint')} ADD COLUMN IF NOT EXISTS previous_digest text;
     CREATE TABLE IF NOT EXISTS ${table('audit_anchor')} (
       chain_id text COLLATE "C" NOT NULL,
       first_kept_sequence bigint NOT NULL,
@@ -191,7 +232,34 @@ function schemaSql(schema: string): string {
       signature text NOT NULL,
       PRIMARY KEY (chain_id, first_kept_sequence)
     );
+    CREATE TABLE IF NOT EXISTS ${table('audit_probe')} (
+      writer_id text PRIMARY KEY,
+      time text NOT NULL
+    );
   `;
+}
+
+interface CheckpointRow {
+  chainId: string;
+  sequence: string;
+  hash: string;
+  time: string;
+  isLinked: boolean;
+  previousSequence: string | null;
+  previousDigest: string | null;
+  keyId: string;
+  signature: string;
+}
+
+function fromCheckpointRow(row: CheckpointRow): SignedCheckpoint {
+  const { chainId, hash, time, keyId, signature } = row;
+  const sequence = Number(row.sequence);
+  if (!row.isLinked) return { chainId, sequence, hash, time, keyId, signature };
+  // A link edited into half a link is kept as found: its signature no longer checks out.
+  const previous = row.previousSequence === null && row.previousDigest === null
+    ? null
+    : { sequence: (row.previousSequence === null ? null : Number(row.previousSequence)) as number, digest: row.previousDigest as string };
+  return { chainId, sequence, hash, time, previous, keyId, signature };
 }
 
 function recordQuerySql(query: RecordQuery, table: string, selectRecord: string): { sql: string; params: unknown[] } {

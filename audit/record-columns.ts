@@ -21,6 +21,7 @@ export const RECORD_COLUMNS: ReadonlyArray<readonly [column: string, field: keyo
   ['outcome', 'outcome'],
   ['error_codes', 'errorCodes'],
   ['latency_ms', 'latencyMs'],
+  ['request_count', 'requests'],
 ];
 
 /** Review filters that are one column equal to the value asked for. */

@@ -1,18 +1,32 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { canonicalJson } from './canonical';
-import type { SignedAnchor, SignedCheckpoint } from './store';
+import { canonicalJson, type CanonicalValue } from './canonical';
+import type { CheckpointLink, SignedAnchor, SignedCheckpoint } from './store';
 
 /**
  * The log's Ed25519 keys. Checkpoints and archive anchors are signed over the canonical
  * JSON (canonical.ts) of their members plus a `kind` member, so a signature made for one
- * kind of statement can never be presented as the other:
+ * kind of statement can never be presented as another:
  *
- *   checkpoint: {"chainId","hash","kind":"proofless-audit-checkpoint","sequence","time"}
- *   anchor:     {"chainId","firstKeptSequence","kind":"proofless-audit-anchor","previousHash","time"}
+ *   linked checkpoint:   {"chainId","hash","kind":"proofless-audit-linked-checkpoint",
+ *                         "previousDigest","previousSequence","sequence","time"}
+ *   unlinked checkpoint: {"chainId","hash","kind":"proofless-audit-checkpoint","sequence","time"}
+ *   anchor:              {"chainId","firstKeptSequence","kind":"proofless-audit-anchor","previousHash","time"}
  *
  * keyId is the lowercase hex SHA-256 of the public key's SPKI DER encoding.
+ *
+ * Checkpoints form a chain of their own. A linked checkpoint names the chain's checkpoint
+ * before it: `previousSequence` is its sequence and `previousDigest` its digest, the
+ * lowercase hex SHA-256 of the canonical JSON of its signed members (kind included) plus
+ * `keyId` and `signature`; both are null in the chain's first checkpoint. So a checkpoint
+ * deleted from the store leaves a visible gap at the next one, which names it, and no
+ * checkpoint can be swapped for another. A chain's first checkpoint is its opening one,
+ * signed when a gateway first opens the chain: sequence 0, hash GENESIS_HASH.
+ *
+ * Unlinked checkpoints are those written before checkpoints were linked. Verification
+ * accepts them only before a chain's first linked checkpoint (which then names the last
+ * of them), never after one; the log signs linked checkpoints only.
  */
 
 export interface SigningKey {
@@ -63,8 +77,30 @@ function readPem(file: string): string {
 
 type Unsigned<Statement> = Omit<Statement, 'keyId' | 'signature'>;
 
+/** The signed members of a checkpoint of either kind, as canonical.ts encodes them. */
+function checkpointMembers(c: Unsigned<SignedCheckpoint>): { [member: string]: CanonicalValue } {
+  const members = { chainId: c.chainId, sequence: c.sequence, hash: c.hash, time: c.time };
+  if (c.previous === undefined) return { kind: 'proofless-audit-checkpoint', ...members };
+  return {
+    kind: 'proofless-audit-linked-checkpoint',
+    ...members,
+    previousSequence: c.previous?.sequence ?? null,
+    previousDigest: c.previous?.digest ?? null,
+  };
+}
+
 function checkpointPayload(c: Unsigned<SignedCheckpoint>): Buffer {
-  return Buffer.from(canonicalJson({ kind: 'proofless-audit-checkpoint', chainId: c.chainId, sequence: c.sequence, hash: c.hash, time: c.time }), 'utf8');
+  return Buffer.from(canonicalJson(checkpointMembers(c)), 'utf8');
+}
+
+/** What the next checkpoint names this one by: SHA-256 of its signed members with keyId and signature. */
+export function checkpointDigest(c: SignedCheckpoint): string {
+  return createHash('sha256').update(canonicalJson({ ...checkpointMembers(c), keyId: c.keyId, signature: c.signature }), 'utf8').digest('hex');
+}
+
+/** How a checkpoint's successor names it. */
+export function linkTo(c: SignedCheckpoint): CheckpointLink {
+  return { sequence: c.sequence, digest: checkpointDigest(c) };
 }
 
 function anchorPayload(a: Unsigned<SignedAnchor>): Buffer {

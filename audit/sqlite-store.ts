@@ -4,7 +4,7 @@ import { checkStoredRecord, LIST_FIELDS, type StoredRecord } from './entry';
 import { CorruptRecordError } from './errors';
 import { EQUALITY_FILTER_COLUMNS, RECORD_COLUMNS } from './record-columns';
 import { startSqliteWriter, type SqliteWriter, type Statement } from './sqlite-writer';
-import type { AuditStore, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
+import type { AuditStore, CitizenIndexEntry, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
 
 export interface SqliteAuditStoreOptions {
   /** Refuse to create the file, default false: the read-only commands must not invent an empty log. */
@@ -31,6 +31,7 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.exec(SCHEMA);
+    addMissingColumns(db);
   } catch (error) {
     db.close();
     throw error;
@@ -39,16 +40,27 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
   // Records and checkpoints are written from a worker thread, so their fsync never stalls
   // this one. It starts with the first write: the read-only commands (verify, export) never need it.
   let started: SqliteWriter | undefined;
-  const writer = () => (started ??= startSqliteWriter(file, options.busyTimeoutMs ?? 5000, WRITES));
+  let hasLastWriteFailed = false;
+  const write = async (batch: Statement[]) => {
+    started ??= startSqliteWriter(file, options.busyTimeoutMs ?? 5000, WRITES);
+    try {
+      await started.write(batch);
+      hasLastWriteFailed = false;
+    } catch (error) {
+      hasLastWriteFailed = true;
+      throw error;
+    }
+  };
   const lastRecord = db.prepare('SELECT sequence, hash FROM audit_record WHERE chain_id = ? ORDER BY sequence DESC LIMIT 1');
   const lastAnchor = db.prepare(`SELECT first_kept_sequence - 1 AS sequence, previous_hash AS hash FROM audit_anchor
     WHERE chain_id = ? ORDER BY first_kept_sequence DESC LIMIT 1`);
-  const lastCheckpoint = db.prepare('SELECT MAX(sequence) AS sequence FROM audit_checkpoint WHERE chain_id = ?');
+  const lastCheckpoint = db.prepare(`SELECT ${SELECT_CHECKPOINT} FROM audit_checkpoint WHERE chain_id = ? ORDER BY sequence DESC LIMIT 1`);
   const chains = db.prepare(`SELECT chain_id FROM audit_record GROUP BY chain_id
     UNION SELECT chain_id FROM audit_checkpoint UNION SELECT chain_id FROM audit_anchor ORDER BY chain_id`);
   const chainRecords = db.prepare(`SELECT ${SELECT_RECORD('r')} FROM audit_record r WHERE r.chain_id = ? AND r.sequence > ? ORDER BY r.sequence LIMIT ?`);
-  const checkpoints = db.prepare(`SELECT chain_id AS chainId, sequence, hash, time, key_id AS keyId, signature
-    FROM audit_checkpoint WHERE chain_id = ? ORDER BY sequence`);
+  const checkpoints = db.prepare(`SELECT ${SELECT_CHECKPOINT} FROM audit_checkpoint WHERE chain_id = ? ORDER BY sequence`);
+  const citizenIndex = db.prepare(`SELECT sequence, id_number AS idNumber, time FROM audit_record_citizen
+    WHERE chain_id = ? AND sequence > ? AND sequence <= ? ORDER BY sequence, id_number`);
   const anchors = db.prepare(`SELECT chain_id AS chainId, first_kept_sequence AS firstKeptSequence, previous_hash AS previousHash,
     time, key_id AS keyId, signature FROM audit_anchor WHERE chain_id = ? ORDER BY first_kept_sequence`);
   const firstAtOrAfter = db.prepare('SELECT MIN(sequence) AS sequence FROM audit_record WHERE chain_id = ? AND time >= ?');
@@ -69,7 +81,7 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       return head ?? null;
     },
     async append(records) {
-      await writer().write(records.flatMap((record): Statement[] => {
+      await write(records.flatMap((record): Statement[] => {
         const columns = RECORD_COLUMNS.map(([, field]) => toColumn(record[field]));
         if (record.citizens.length === 0) return [['record', columns]];
         // The index rows are read out of the citizens column's own JSON: one statement per record, not one per citizen.
@@ -77,11 +89,16 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       }));
     },
     async appendCheckpoint(c: SignedCheckpoint) {
-      await writer().write([['checkpoint', [c.chainId, c.sequence, c.hash, c.time, c.keyId, c.signature]]]);
+      await write([['checkpoint', [c.chainId, c.sequence, c.hash, c.time, ...linkColumns(c), c.keyId, c.signature]]]);
     },
-    async lastCheckpointSequence(chainId) {
-      return (lastCheckpoint.get(chainId) as { sequence: number | null }).sequence;
+    async lastCheckpoint(chainId) {
+      const row = lastCheckpoint.get(chainId) as CheckpointRow | undefined;
+      return row ? fromCheckpointRow(row) : null;
     },
+    async probeWrite(writerId) {
+      await write([['probe', [writerId, new Date().toISOString()]]]);
+    },
+    hasLastWriteFailed: () => hasLastWriteFailed,
     async listChains() {
       return (chains.all() as { chain_id: string }[]).map((row) => row.chain_id);
     },
@@ -89,7 +106,10 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       return (chainRecords.all(chainId, afterSequence, limit) as RecordRow[]).map(fromRow);
     },
     async readCheckpoints(chainId) {
-      return checkpoints.all(chainId) as SignedCheckpoint[];
+      return (checkpoints.all(chainId) as CheckpointRow[]).map(fromCheckpointRow);
+    },
+    async readCitizenIndex(chainId, afterSequence, throughSequence) {
+      return citizenIndex.all(chainId, afterSequence, throughSequence ?? Number.MAX_SAFE_INTEGER) as CitizenIndexEntry[];
     },
     async readAnchors(chainId) {
       return anchors.all(chainId) as SignedAnchor[];
@@ -132,6 +152,7 @@ const SCHEMA = `
     outcome TEXT NOT NULL,
     error_codes TEXT NOT NULL,
     latency_ms INTEGER NOT NULL,
+    request_count INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (chain_id, sequence)
   );
   CREATE INDEX IF NOT EXISTS audit_record_time ON audit_record (time, chain_id, sequence);
@@ -153,6 +174,9 @@ const SCHEMA = `
     sequence INTEGER NOT NULL,
     hash TEXT NOT NULL,
     time TEXT NOT NULL,
+    is_linked INTEGER NOT NULL DEFAULT 0,
+    previous_sequence INTEGER,
+    previous_digest TEXT,
     key_id TEXT NOT NULL,
     signature TEXT NOT NULL,
     PRIMARY KEY (chain_id, sequence)
@@ -166,15 +190,71 @@ const SCHEMA = `
     signature TEXT NOT NULL,
     PRIMARY KEY (chain_id, first_kept_sequence)
   ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS audit_probe (
+    writer_id TEXT PRIMARY KEY,
+    time TEXT NOT NULL
+  ) WITHOUT ROWID;
 `;
+
+/**
+ * Columns added since the first stores were made, as the table, the column and its
+ * definition: a file made before is given them at open (earlier records stood for one
+ * request each; earlier checkpoints are unlinked).
+ */
+const ADDED_COLUMNS = [
+  ['audit_record', 'request_count', 'INTEGER NOT NULL DEFAULT 1'],
+  ['audit_checkpoint', 'is_linked', 'INTEGER NOT NULL DEFAULT 0'],
+  ['audit_checkpoint', 'previous_sequence', 'INTEGER'],
+  ['audit_checkpoint', 'previous_digest', 'TEXT'],
+] as const;
+
+function addMissingColumns(db: Database.Database): void {
+  // In one IMMEDIATE transaction: two processes opening an old file together must not both add a column.
+  db.transaction(() => {
+    for (const [table, column, definition] of ADDED_COLUMNS) {
+      const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[];
+      if (!columns.includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
+  }).immediate();
+}
 
 /** What the writer thread runs, by the names `append` and `appendCheckpoint` give. */
 const WRITES = {
   record: `INSERT INTO audit_record (${RECORD_COLUMNS.map(([column]) => column).join(', ')})
     VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`,
   citizens: 'INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) SELECT value, ?, ?, ? FROM json_each(?)',
-  checkpoint: 'INSERT INTO audit_checkpoint (chain_id, sequence, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)',
+  checkpoint: `INSERT INTO audit_checkpoint (chain_id, sequence, hash, time, is_linked, previous_sequence, previous_digest, key_id, signature)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  probe: 'INSERT INTO audit_probe (writer_id, time) VALUES (?, ?) ON CONFLICT (writer_id) DO UPDATE SET time = excluded.time',
 };
+
+const SELECT_CHECKPOINT = `chain_id AS chainId, sequence, hash, time, is_linked AS isLinked, previous_sequence AS previousSequence,
+  previous_digest AS previousDigest, key_id AS keyId, signature`;
+
+interface CheckpointRow {
+  chainId: string;
+  sequence: number;
+  hash: string;
+  time: string;
+  isLinked: number;
+  previousSequence: number | null;
+  previousDigest: string | null;
+  keyId: string;
+  signature: string;
+}
+
+/** is_linked, previous_sequence, previous_digest of a checkpoint. */
+function linkColumns(c: SignedCheckpoint): [number, number | null, string | null] {
+  return [c.previous === undefined ? 0 : 1, c.previous?.sequence ?? null, c.previous?.digest ?? null];
+}
+
+function fromCheckpointRow(row: CheckpointRow): SignedCheckpoint {
+  const { chainId, sequence, hash, time, keyId, signature } = row;
+  if (!row.isLinked) return { chainId, sequence, hash, time, keyId, signature };
+  // A link edited into half a link is kept as found: its signature no longer checks out.
+  const previous = row.previousSequence === null && row.previousDigest === null ? null : { sequence: row.previousSequence as number, digest: row.previousDigest as string };
+  return { chainId, sequence, hash, time, previous, keyId, signature };
+}
 
 const CITIZENS_COLUMN = RECORD_COLUMNS.findIndex(([, field]) => field === 'citizens');
 

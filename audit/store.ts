@@ -6,13 +6,28 @@ export interface ChainHead {
   hash: string;
 }
 
-/** A signed statement that a chain's record `sequence` had hash `hash` at `time`. */
+/** How a checkpoint names the one before it in its chain (signing.ts). */
+export interface CheckpointLink {
+  sequence: number;
+  /** `checkpointDigest` of that checkpoint. */
+  digest: string;
+}
+
+/**
+ * A signed statement that a chain's record `sequence` had hash `hash` at `time`, and,
+ * when linked, which checkpoint of the chain came before it (signing.ts).
+ */
 export interface SignedCheckpoint {
   chainId: string;
   sequence: number;
   hash: string;
   /** ISO instant the checkpoint was signed. */
   time: string;
+  /**
+   * The chain's checkpoint before this one; null when this is the chain's first. Absent
+   * (undefined) on an unlinked checkpoint, written before checkpoints were linked.
+   */
+  previous?: CheckpointLink | null;
   /** SHA-256 hex of the signer's public key (SPKI DER): which trusted key to verify with. */
   keyId: string;
   /** Ed25519 signature, base64. */
@@ -31,6 +46,13 @@ export interface SignedAnchor {
   time: string;
   keyId: string;
   signature: string;
+}
+
+/** One row of the citizen index: review by citizen finds record `sequence` under `idNumber` at `time`. */
+export interface CitizenIndexEntry {
+  sequence: number;
+  idNumber: string;
+  time: string;
 }
 
 /** Where a record sits in review order: newest first is (time, chainId, sequence) descending. */
@@ -75,13 +97,26 @@ export interface AuditStore {
   /** Appends consecutive records of one chain in one transaction. */
   append(records: readonly StoredRecord[]): Promise<void>;
   appendCheckpoint(checkpoint: SignedCheckpoint): Promise<void>;
-  lastCheckpointSequence(chainId: string): Promise<number | null>;
+  /** The chain's checkpoint with the highest sequence, or null. */
+  lastCheckpoint(chainId: string): Promise<SignedCheckpoint | null>;
+  /**
+   * Writes this writer's row of the probe table, which no chain includes: whether the
+   * store takes writes now (readiness asks this when the last write failed).
+   */
+  probeWrite(writerId: string): Promise<void>;
+  /** Whether the last write through this store (records, checkpoint or probe) failed. */
+  hasLastWriteFailed(): boolean;
 
   /** Every chain with a record, a checkpoint or an anchor, sorted. */
   listChains(): Promise<string[]>;
   /** Records of one chain with sequence > afterSequence, ascending, at most `limit`. */
   readChain(chainId: string, afterSequence: number, limit: number): Promise<StoredRecord[]>;
   readCheckpoints(chainId: string): Promise<SignedCheckpoint[]>;
+  /**
+   * The citizen index rows of the chain's records with afterSequence < sequence <=
+   * throughSequence (no upper bound when null), by sequence: what review by citizen finds.
+   */
+  readCitizenIndex(chainId: string, afterSequence: number, throughSequence: number | null): Promise<CitizenIndexEntry[]>;
   readAnchors(chainId: string): Promise<SignedAnchor[]>;
 
   queryRecords(query: RecordQuery): Promise<StoredRecord[]>;

@@ -9,10 +9,18 @@ import type { DepartmentDataSource } from './data-source';
 export interface ReadinessOptions {
   /** Each department's data source (its URL, fetcher and circuit), as the gateway built them. */
   departments: Map<string, DepartmentDataSource>;
-  /** The audit store this instance writes; nothing is answered while it cannot be reached. */
+  /** The audit store this instance writes; nothing is answered while it cannot be reached or cannot take writes. */
   auditStore: AuditStore;
-  /** The chain this instance writes, whose head is read as the store's check. */
+  /** The chain this instance writes: its head is read as the store's reachability check, and it names this instance's probe row. */
   chainId: string;
+  /**
+   * While the store's writes succeed, how often a check still probes it with a real write;
+   * default 10000 ms. After a failed write every check probes, so readiness returns as
+   * soon as the store takes writes again (room made on a full disk).
+   */
+  probeIntervalMs?: number;
+  /** Milliseconds now, for the probe interval; default `Date.now`. */
+  clock?: () => number;
   /** Shared Redis, when configured. */
   redis?: Redis;
   /** How long each check may take, in ms; default 1000. */
@@ -27,7 +35,7 @@ type Status = 'ready' | 'degraded' | 'unavailable' | 'draining';
 export interface Readiness {
   status: Status;
   departments: Record<string, { isReachable: boolean; circuit: CircuitState }>;
-  auditStore: { isReachable: boolean };
+  auditStore: { isReachable: boolean; isWritable: boolean };
   redis: { isConfigured: false } | { isConfigured: true; isReachable: boolean };
 }
 
@@ -37,8 +45,8 @@ export const liveness: RouteHandler = (_req, res) => sendJson(res, 200, { status
 /**
  * `/readyz`, for load balancers: whether this instance should get traffic, with a body
  * saying what it reached. 503 when it cannot answer anything: the audit store is out of
- * reach (every answer would be 503 AUDIT_UNAVAILABLE), every department is, or it is
- * draining after SIGTERM. A department or Redis that is down makes it `degraded`, still
+ * reach or cannot take writes (a full disk: every answer would be 503 AUDIT_UNAVAILABLE),
+ * every department is out of reach, or it is draining after SIGTERM. A department or Redis that is down makes it `degraded`, still
  * 200: the other departments' facts are still served (partial answers) and the cache and
  * rate limits fall back to this process, and every instance shares the same departments
  * and Redis, so taking instances out of the pool would turn a partial outage into a
@@ -47,33 +55,63 @@ export const liveness: RouteHandler = (_req, res) => sendJson(res, 200, { status
 export function readinessCheck(options: ReadinessOptions): { route: RouteHandler; startDraining(): void } {
   let isDraining = false;
   const timeoutMs = options.checkTimeoutMs ?? 1000;
+  const auditStore = auditStoreCheck(options, timeoutMs);
   return {
     startDraining() {
       isDraining = true;
     },
     async route(_req: IncomingMessage, res: ServerResponse) {
-      const readiness = await checkReadiness(options, timeoutMs, isDraining);
+      const readiness = await checkReadiness(options, auditStore, timeoutMs, isDraining);
       sendJson(res, readiness.status === 'ready' || readiness.status === 'degraded' ? 200 : 503, readiness, NOT_STORED);
     },
   };
 }
 
-async function checkReadiness(options: ReadinessOptions, timeoutMs: number, isDraining: boolean): Promise<Readiness> {
-  const [departmentResults, isStoreReachable, isRedisReachable] = await Promise.all([
+/**
+ * Whether the audit store answers (its chain head is read) and takes writes. Reading
+ * alone said ready while a full disk refused every record: a write is the only proof.
+ * The probe writes this instance's row of the probe table, which no chain includes, so
+ * it never touches what auditors verify. It runs when the last write through the store
+ * failed (every check, until one succeeds) and otherwise at most once per interval, so an
+ * idle instance finds out too.
+ */
+function auditStoreCheck(options: ReadinessOptions, timeoutMs: number): () => Promise<Readiness['auditStore']> {
+  const { auditStore: store, chainId } = options;
+  const probeIntervalMs = options.probeIntervalMs ?? 10_000;
+  const clock = options.clock ?? Date.now;
+  let lastProbeAt = -Infinity;
+  return async () => {
+    const isReachable = await withinTime(store.readHead(chainId).then(() => true), timeoutMs);
+    if (!isReachable) return { isReachable, isWritable: false };
+    const now = clock();
+    if (!store.hasLastWriteFailed() && now - lastProbeAt < probeIntervalMs) return { isReachable, isWritable: true };
+    const isWritable = await withinTime(store.probeWrite(chainId).then(() => true), timeoutMs);
+    if (isWritable) lastProbeAt = now;
+    return { isReachable, isWritable };
+  };
+}
+
+async function checkReadiness(
+  options: ReadinessOptions,
+  checkAuditStore: () => Promise<Readiness['auditStore']>,
+  timeoutMs: number,
+  isDraining: boolean,
+): Promise<Readiness> {
+  const [departmentResults, auditStore, isRedisReachable] = await Promise.all([
     Promise.all([...options.departments].map(async ([name, source]) => [name, { isReachable: await isDepartmentReachable(source, timeoutMs), circuit: source.breaker.state }] as const)),
-    withinTime(options.auditStore.readHead(options.chainId).then(() => true), timeoutMs),
+    checkAuditStore(),
     options.redis ? withinTime(options.redis.ping().then((pong) => pong === 'PONG'), timeoutMs) : Promise.resolve(undefined),
   ]);
   const departments = Object.fromEntries(departmentResults);
   const reachable = departmentResults.filter(([, result]) => result.isReachable).length;
   let status: Status = 'ready';
   if (reachable < departmentResults.length || isRedisReachable === false) status = 'degraded';
-  if (!isStoreReachable || reachable === 0) status = 'unavailable';
+  if (!auditStore.isReachable || !auditStore.isWritable || reachable === 0) status = 'unavailable';
   if (isDraining) status = 'draining';
   return {
     status,
     departments,
-    auditStore: { isReachable: isStoreReachable },
+    auditStore,
     redis: isRedisReachable === undefined ? { isConfigured: false } : { isConfigured: true, isReachable: isRedisReachable },
   };
 }

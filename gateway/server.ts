@@ -36,7 +36,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     ...explorer?.routes,
     ...(config.isAuditConsoleEnabled ? auditConsoleRoutes() : {}),
   };
-  const { store, log } = await openConfiguredAuditLog(config);
+  const { store, log } = await openConfiguredAuditLog(config, logger);
   let redis: Redis | undefined;
   let sharedCache: Awaited<ReturnType<typeof openRedisDepartmentCache>> | undefined;
   let gateway: Gateway | undefined;
@@ -84,20 +84,37 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
   }
 }
 
-async function openConfiguredAuditLog(config: Config): Promise<{ store: AuditStore; log: AuditLog }> {
+const NO_WITNESS = 'PROOFLESS_AUDIT_WITNESS_FILE is not set: audit records and checkpoints cut from the store while this gateway is down ' +
+  'cannot be detected; set it to a file on storage that whoever can write to the audit store cannot';
+
+/**
+ * The audit store and this instance's log on it, checkpoints also going to the witness
+ * file when one is configured. What the store lacks of the chain's last checkpoint (cut
+ * while this instance was down) is logged as an error at start; the gateway still starts
+ * (audit/log.ts says why), and its next checkpoint names what was lost.
+ */
+async function openConfiguredAuditLog(config: Config, logger: Logger | undefined): Promise<{ store: AuditStore; log: AuditLog }> {
   const { audit } = config;
   if (config.isDevelopment) ensureSigningKeyFile(audit.signingKeyFile);
   else if (!existsSync(audit.signingKeyFile)) throw new ConfigError(`PROOFLESS_AUDIT_KEY_FILE names ${audit.signingKeyFile}, which does not exist; production gateways sign audit checkpoints with their own Ed25519 key`);
+  if (audit.witnessFile === null) logger?.warn(NO_WITNESS);
   const store = await openAuditStore(audit);
-  const log = await openAuditLog({
-    store,
-    chainId: audit.chainId,
-    signingKeyFile: audit.signingKeyFile,
-    groupCommitWindowMs: audit.groupCommitWindowMs,
-    maxGroupSize: audit.maxGroupSize,
-    checkpointIntervalMs: audit.checkpointIntervalMs,
-  });
-  return { store, log };
+  try {
+    const log = await openAuditLog({
+      store,
+      chainId: audit.chainId,
+      signingKeyFile: audit.signingKeyFile,
+      groupCommitWindowMs: audit.groupCommitWindowMs,
+      maxGroupSize: audit.maxGroupSize,
+      checkpointIntervalMs: audit.checkpointIntervalMs,
+      witnessFile: audit.witnessFile,
+      onStoreDisagrees: logger ? (message) => logger.error({ chainId: audit.chainId }, message) : undefined,
+    });
+    return { store, log };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }
 
 /**

@@ -27,7 +27,8 @@ describe.each(AUDIT_STORE_KINDS)('archiving a $name store', (kind) => {
     const log = await openAuditLog({ store: target.store, chainId: 'gw-1', signingKeyFile: keyFile });
     gw1 = [];
     for (let m = 1; m <= 12; m += 1) {
-      gw1.push(await log.record(auditEntry({ requestId: `req-${m}`, time: month(2020, m) })));
+      // Record 2 stands for 5 requests (refusals recorded in aggregate): archives carry the count.
+      gw1.push(await log.record(auditEntry({ requestId: `req-${m}`, time: month(2020, m), requests: m === 2 ? 5 : undefined })));
       if (m === 4 || m === 8) await log.checkpoint();
     }
     await log.close();
@@ -91,6 +92,19 @@ describe.each(AUDIT_STORE_KINDS)('archiving a $name store', (kind) => {
     const archived = await archive({ before: '2020-06-01T00:00:00.000Z', out: file('gw3.jsonl') });
     expect(archived.find((chain) => chain.chainId === 'gw-3')).toEqual({ chainId: 'gw-3', firstArchivedSequence: 1, lastArchivedSequence: 2, firstKeptSequence: 3 });
     expect((await verifyStore()).every((chain) => chain.ok)).toBe(true);
+  });
+
+  test('an archive file written before records carried `requests` still verifies: each of its records stood for one request', async () => {
+    await archive({ before: '2020-06-01T00:00:00.000Z', out: file('a.jsonl') });
+    const lines = linesOf('a.jsonl').map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.requests)).toEqual([1, 5, 1, 1, 1]);
+    const older = lines.map(({ requests, ...line }) => (requests === 1 ? line : { ...line, requests }));
+    writeFileSync(file('older.jsonl'), older.map((line) => JSON.stringify(line)).join('\n'));
+    expect(await verifyFile('older.jsonl')).toEqual([{ chainId: 'gw-1', ok: true, records: 5, lastSequence: 5, lastCheckpoint: 4 }]);
+    writeFileSync(file('recounted.jsonl'), lines.map((line) => JSON.stringify(line.sequence === 2 ? { ...line, requests: 1 } : line)).join('\n'));
+    expect(await verifyFile('recounted.jsonl')).toEqual([
+      { chainId: 'gw-1', ok: false, records: 5, lastSequence: 5, lastCheckpoint: 4, firstBadSequence: 2, problem: 'record 2: hash does not match its contents' },
+    ]);
   });
 
   test('an edited, missing or cut-short archive file is caught and located', async () => {

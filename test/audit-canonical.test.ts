@@ -4,8 +4,9 @@ import { auditEntry } from './helpers/audit-stores';
 
 /**
  * The canonical encoding is a contract with whoever verifies an archive without this
- * code: this worked example was hashed outside it (`printf '%s' ... | sha256sum`, and
- * Python's json.dumps with sorted keys) and must never change.
+ * code: these worked examples (a record, and the same record standing for 3 requests)
+ * were hashed outside it (`printf '%s' ... | sha256sum`, and Python's json.dumps with
+ * sorted keys) and must never change.
  */
 const WORKED_EXAMPLE: Omit<StoredRecord, 'hash'> = {
   chainId: 'gw-1',
@@ -26,6 +27,7 @@ const WORKED_EXAMPLE: Omit<StoredRecord, 'hash'> = {
   outcome: 'partial',
   errorCodes: [],
   latencyMs: 12,
+  requests: 1,
 };
 
 test('the worked example encodes with sorted members, sorted lists and no whitespace, and hashes to its published value', () => {
@@ -39,6 +41,20 @@ test('the worked example encodes with sorted members, sorted lists and no whites
   expect(recordHash(WORKED_EXAMPLE)).toBe('44baf047b1ab9f2c1517e09c116f5e1e1d4abcab4e546945ae13763493b26cbd');
 });
 
+test('a record standing for several requests includes `requests`, in its sorted place; for one request it is left out, so older hashes hold', () => {
+  const aggregate = { ...WORKED_EXAMPLE, requests: 3 };
+  expect(canonicalRecord(aggregate)).toBe(
+    '{"application":"hz-social-security","caseNumber":"CASE-2024-0001","chainId":"gw-1",' +
+      '"citizens":["110101199003077777","330106199001011234"],"coordinates":["Citizen.household","Citizen.identity"],' +
+      '"departments":["household","residence"],"documentHash":null,"errorCodes":[],"latencyMs":12,"officer":"officer-007",' +
+      '"operationName":"CitizenFacts","outcome":"partial","previousHash":"0000000000000000000000000000000000000000000000000000000000000000",' +
+      '"requestId":"req-1","requests":3,"role":"service","sequence":1,"serviceItem":"养老金申领","time":"2024-06-01T09:30:00.000Z"}',
+  );
+  expect(recordHash(aggregate)).toBe('fd07478556bffa5367f1ab2be010370b69bbea66669732b0b846704618198108');
+  expect(canonicalRecord({ ...WORKED_EXAMPLE, requests: 1 })).not.toContain('requests');
+  expect(recordHash({ ...WORKED_EXAMPLE, requests: 2 })).not.toBe(recordHash(aggregate));
+});
+
 test('every field is covered by the hash', () => {
   const base = recordHash(WORKED_EXAMPLE);
   const changed: Array<Partial<StoredRecord>> = [
@@ -46,9 +62,9 @@ test('every field is covered by the hash', () => {
     { requestId: 'req-2' }, { application: null }, { officer: 'officer-008' }, { role: 'auditor' }, { serviceItem: null },
     { caseNumber: 'CASE-2024-0002' }, { operationName: null }, { documentHash: 'b'.repeat(64) }, { coordinates: [] },
     { citizens: ['330106199001011234'] }, { departments: ['household'] }, { outcome: 'ok' }, { errorCodes: ['DEPARTMENT_UNAVAILABLE'] },
-    { latencyMs: 13 },
+    { latencyMs: 13 }, { requests: 2 },
   ];
-  expect(changed).toHaveLength(18);
+  expect(changed).toHaveLength(19);
   for (const change of changed) expect(recordHash({ ...WORKED_EXAMPLE, ...change })).not.toBe(base);
 });
 
@@ -74,7 +90,9 @@ describe('normaliseEntry', () => {
       departments: ['household', 'residence'],
       errorCodes: ['BAD_USER_INPUT', 'DEPARTMENT_UNAVAILABLE'],
       latencyMs: 13,
+      requests: 1,
     }));
+    expect(normaliseEntry(auditEntry({ requests: 40 })).requests).toBe(40);
   });
 
   test('replaces NUL and lone surrogates, which no database stores as given, with U+FFFD', () => {
@@ -89,5 +107,8 @@ describe('normaliseEntry', () => {
     expect(() => normaliseEntry(auditEntry({ latencyMs: -1 }))).toThrow(new TypeError('entry.latencyMs must be a non-negative number'));
     expect(() => normaliseEntry(auditEntry({ citizens: [42 as never] }))).toThrow(new TypeError('entry.citizens must be an array of strings'));
     expect(() => normaliseEntry(auditEntry({ officer: 7 as never }))).toThrow(new TypeError('entry.officer must be a string or null'));
+    for (const requests of [0, -1, 1.5, Number.NaN]) {
+      expect(() => normaliseEntry(auditEntry({ requests }))).toThrow(new TypeError('entry.requests must be a whole number from 1'));
+    }
   });
 });

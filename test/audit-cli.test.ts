@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,26 +11,35 @@ import { AUDIT_STORE_KINDS, auditEntry, signingKeyFileIn, TEST_DATABASE_URL } fr
 
 /**
  * The commands as an operator runs them: configured only by the environment the gateway
- * uses, one line per chain, exit 0 / 1 / 2, and never a stack trace.
+ * uses (here PROOFLESS_DATA_DIR and PROOFLESS_AUDIT_CHAIN_ID=gw-1), one line per chain,
+ * exit 0 / 1 / 2, and never a stack trace.
  */
 let dataDir: string;
+let witnessFile: string;
 let records: StoredRecord[];
 
 function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PROOFLESS_')));
   const result = spawnSync(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), [`scripts/${script}.ts`, ...args], {
     cwd: REPO_ROOT,
-    env: { ...clean, PROOFLESS_DATA_DIR: dataDir, ...env },
+    env: { ...clean, PROOFLESS_DATA_DIR: dataDir, PROOFLESS_AUDIT_CHAIN_ID: 'gw-1', ...env },
     encoding: 'utf8',
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Five records of gw-1 in the first half of 2020, closed (so checkpointed at 5), in `<dataDir>/audit.sqlite`. */
+/** What audit:verify prints first: the witness the gateway wrote by default (development) holds gw-1's opening checkpoint and the one at 5. */
+const witnessLine = () => `witness ${witnessFile}: 2 checkpoints of 1 chain\n`;
+
+/**
+ * Five records of gw-1 in the first half of 2020, closed (so checkpointed at 5), in
+ * `<dataDir>/audit.sqlite`, its checkpoints also in the default witness file.
+ */
 beforeEach(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-audit-cli-'));
+  witnessFile = path.join(dataDir, 'audit-witness.jsonl');
   const store = await openSqliteAuditStore(path.join(dataDir, 'audit.sqlite'));
-  const log = await openAuditLog({ store, chainId: 'gw-1', signingKeyFile: signingKeyFileIn(dataDir) });
+  const log = await openAuditLog({ store, chainId: 'gw-1', signingKeyFile: signingKeyFileIn(dataDir), witnessFile });
   records = [];
   for (let m = 1; m <= 5; m += 1) records.push(await log.record(auditEntry({ requestId: `req-${m}`, time: `2020-0${m}-15T08:00:00.000Z` })));
   await log.close();
@@ -45,25 +54,73 @@ function tamper(sql: string): void {
 }
 
 describe('audit-verify', () => {
-  test('a good chain: one line, exit 0', () => {
-    expect(run('audit-verify', [])).toEqual({ status: 0, stdout: 'chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n', stderr: '' });
+  test('a good chain: the witness it was checked against, one line per chain, exit 0', () => {
+    expect(run('audit-verify', [])).toEqual({ status: 0, stdout: `${witnessLine()}chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n`, stderr: '' });
   });
 
   test('a tampered chain: the line names the first bad sequence, exit 1', () => {
     tamper("DELETE FROM audit_record WHERE sequence = 3");
     expect(run('audit-verify', [])).toEqual({
       status: 1,
-      stdout: 'chain gw-1: BAD at record 3: record 3 missing: sequence jumps from 2 to 4 (4 records, last sequence 5, last checkpoint 5)\n',
+      stdout: `${witnessLine()}chain gw-1: BAD at record 3: record 3 missing: sequence jumps from 2 to 4 (4 records, last sequence 5, last checkpoint 5)\n`,
       stderr: '',
     });
   });
 
-  test('a bad argument: a message and the usage, exit 2, no stack trace', () => {
-    expect(run('audit-verify', ['--bogus'])).toEqual({
+  test('the tail cut with its checkpoints: the witness catches it, here or copied to other storage (--witness), exit 1', () => {
+    const kept = path.join(dataDir, 'elsewhere-witness.jsonl');
+    copyFileSync(witnessFile, kept);
+    tamper(`DELETE FROM audit_record WHERE sequence >= 4; DELETE FROM audit_record_citizen WHERE sequence >= 4;
+      DELETE FROM audit_checkpoint WHERE sequence >= 4`);
+    const line = (file: string) => `chain gw-1: BAD at record 4: checkpoint at 5 (witness ${file}) is past the last record 3: the tail was cut (3 records, last sequence 3, no checkpoint)\n`;
+    expect(run('audit-verify', [])).toEqual({ status: 1, stdout: `${witnessLine()}${line(witnessFile)}`, stderr: '' });
+    rmSync(witnessFile);
+    expect(run('audit-verify', ['--witness', kept])).toEqual({ status: 1, stdout: `witness ${kept}: 2 checkpoints of 1 chain\n${line(kept)}`, stderr: '' });
+    // Without any witness the cut cannot be seen: the window README states.
+    expect(run('audit-verify', [])).toEqual({ status: 0, stdout: 'chain gw-1: ok, 3 records, last sequence 3, no checkpoint\n', stderr: '' });
+  });
+
+  test('a chain deleted: missing, named by --chains, PROOFLESS_AUDIT_EXPECTED_CHAINS, the instance\'s own chain or a witness, exit 1', () => {
+    const missing = (chainId: string, why: string) =>
+      `chain ${chainId}: BAD: chain missing: the store holds no record, checkpoint or anchor of it, but ${why} (0 records, last sequence 0, no checkpoint)\n`;
+    const ok = 'chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n';
+    expect(run('audit-verify', ['--chains', 'gw-1,gw-9'])).toEqual({ status: 1, stdout: `${witnessLine()}${ok}${missing('gw-9', '--chains names it')}`, stderr: '' });
+    expect(run('audit-verify', [], { PROOFLESS_AUDIT_EXPECTED_CHAINS: 'gw-8, gw-1' })).toEqual({
+      status: 1, stdout: `${witnessLine()}${ok}${missing('gw-8', 'PROOFLESS_AUDIT_EXPECTED_CHAINS names it')}`, stderr: '',
+    });
+    expect(run('audit-verify', [], { PROOFLESS_AUDIT_CHAIN_ID: 'gw-7' })).toEqual({
+      status: 1, stdout: `${witnessLine()}${ok}${missing('gw-7', 'it is this instance\'s own chain (PROOFLESS_AUDIT_CHAIN_ID)')}`, stderr: '',
+    });
+    tamper("DELETE FROM audit_record; DELETE FROM audit_record_citizen; DELETE FROM audit_checkpoint");
+    expect(run('audit-verify', [])).toEqual({ status: 1, stdout: `${witnessLine()}${missing('gw-1', `witness ${witnessFile} saw checkpoint 5 of it`)}`, stderr: '' });
+  });
+
+  test('a citizen deleted from the citizen index: the line says how many of which record\'s citizens, never an ID number, exit 1', () => {
+    tamper(`DELETE FROM audit_record_citizen WHERE id_number = '${records[0].citizens[0]}'`);
+    const result = run('audit-verify', []);
+    expect(result).toEqual({
+      status: 1,
+      stdout: `${witnessLine()}chain gw-1: BAD at record 1: citizen index lacks 1 of record 1's citizens (5 records, last sequence 5, last checkpoint 5)\n`,
+      stderr: '',
+    });
+  });
+
+  test.each([
+    [['--bogus'], "audit-verify: Unknown option '--bogus'\n"],
+    [['--chains', 'gw 1'], 'audit-verify: each chain in --chains must be 1 to 128 letters, digits, \'.\', \'_\', \':\' or \'-\', got "gw 1"\n'],
+    [['--archive', 'a.jsonl', '--witness', 'w.jsonl'], 'audit-verify: --archive checks an archive file; --chains and --witness check the store: give one or the other\n'],
+    [['--witness', 'a.jsonl,'], 'audit-verify: --witness must name a file, got ""\n'],
+  ])('%j: a message and the usage, exit 2, no stack trace', (args, message) => {
+    expect(run('audit-verify', args)).toEqual({
       status: 2,
       stdout: '',
-      stderr: "audit-verify: Unknown option '--bogus'\nusage: npm run audit:verify -- [--archive FILE]\n",
+      stderr: `${message}usage: npm run audit:verify -- [--chains ID,...] [--witness FILE]... | --archive FILE\n`,
     });
+  });
+
+  test('a witness file that cannot be read: exit 1, naming it', () => {
+    const absent = path.join(dataDir, 'absent.jsonl');
+    expect(run('audit-verify', ['--witness', absent])).toEqual({ status: 1, stdout: '', stderr: `audit-verify: cannot read the audit witness file ${absent}: ENOENT\n` });
   });
 
   test('a bad setting names the variable without echoing a URL that may hold a password, exit 2', () => {
@@ -86,16 +143,18 @@ describe('audit-verify', () => {
   test('PostgreSQL, chosen by PROOFLESS_AUDIT_DATABASE_URL', async () => {
     const target = await AUDIT_STORE_KINDS[1].create();
     try {
-      const log = await openAuditLog({ store: target.store, chainId: 'gw-pg', signingKeyFile: path.join(dataDir, 'audit-signing-key.pem') });
+      const pgWitness = path.join(dataDir, 'pg-witness.jsonl');
+      const log = await openAuditLog({ store: target.store, chainId: 'gw-pg', signingKeyFile: path.join(dataDir, 'audit-signing-key.pem'), witnessFile: pgWitness });
       await log.record(auditEntry());
       await log.close();
       const schema = target.childArguments[2];
-      expect(run('audit-verify', [], { PROOFLESS_AUDIT_DATABASE_URL: TEST_DATABASE_URL, PROOFLESS_AUDIT_DATABASE_SCHEMA: schema })).toEqual({
+      const env = { PROOFLESS_AUDIT_DATABASE_URL: TEST_DATABASE_URL, PROOFLESS_AUDIT_WITNESS_FILE: pgWitness };
+      expect(run('audit-verify', [], { ...env, PROOFLESS_AUDIT_DATABASE_SCHEMA: schema })).toEqual({
         status: 0,
-        stdout: 'chain gw-pg: ok, 1 record, last sequence 1, last checkpoint 1\n',
+        stdout: `witness ${pgWitness}: 2 checkpoints of 1 chain\nchain gw-pg: ok, 1 record, last sequence 1, last checkpoint 1\n`,
         stderr: '',
       });
-      expect(run('audit-verify', [], { PROOFLESS_AUDIT_DATABASE_URL: TEST_DATABASE_URL, PROOFLESS_AUDIT_DATABASE_SCHEMA: 'no_such_audit_schema' })).toEqual({
+      expect(run('audit-verify', [], { ...env, PROOFLESS_AUDIT_DATABASE_SCHEMA: 'no_such_audit_schema' })).toEqual({
         status: 1,
         stdout: '',
         stderr: 'audit-verify: no audit log in PostgreSQL 127.0.0.1:5432/test, schema no_such_audit_schema\n',
@@ -129,6 +188,17 @@ describe('audit-export', () => {
     });
   });
 
+  test('a record standing for several requests carries its count', async () => {
+    const store = await openSqliteAuditStore(path.join(dataDir, 'audit.sqlite'));
+    const log = await openAuditLog({ store, chainId: 'gw-1', signingKeyFile: signingKeyFileIn(dataDir), witnessFile });
+    const aggregate = await log.record(auditEntry({ requestId: 'refusals', time: '2020-06-15T08:00:00.000Z', outcome: 'refused', requests: 12 }));
+    await log.close();
+    await store.close();
+    const result = run('audit-export', ['--from', '2020-06-01', '--to', '2020-07-01']);
+    expect(result).toEqual({ status: 0, stdout: `${JSON.stringify(aggregate)}\n`, stderr: '' });
+    expect(JSON.parse(result.stdout)).toMatchObject({ requestId: 'refusals', requests: 12 });
+  });
+
   test.each([
     [['--to', '2020-01-01'], 'audit-export: --from is required\nusage: npm run --silent audit:export -- --from ISO --to ISO [--out FILE]\n'],
     [['--from', 'yesterday', '--to', '2020-01-01'], 'audit-export: --from must be an ISO instant such as 2024-06-01T09:30:00Z, got "yesterday"\n'],
@@ -146,7 +216,7 @@ describe('audit-archive', () => {
       stdout: `chain gw-1: archived records 1 to 3 into ${out}; the chain continues at 4\n`,
       stderr: '',
     });
-    expect(run('audit-verify', [])).toEqual({ status: 0, stdout: 'chain gw-1: ok, 2 records, last sequence 5, last checkpoint 5\n', stderr: '' });
+    expect(run('audit-verify', [])).toEqual({ status: 0, stdout: `${witnessLine()}chain gw-1: ok, 2 records, last sequence 5, last checkpoint 5\n`, stderr: '' });
     expect(run('audit-verify', ['--archive', out])).toEqual({
       status: 0,
       stdout: `chain gw-1 in ${out}: ok, 3 records, last sequence 3, no checkpoint\n`,
@@ -160,7 +230,7 @@ describe('audit-archive', () => {
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^audit-archive: before 2099-01-01T00:00:00.000Z is within the retention period of 5 years: only records before \d{4}-\d\d-\d\dT[\d:.]+Z may be archived\n$/);
-    expect(run('audit-verify', []).stdout).toBe('chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n');
+    expect(run('audit-verify', []).stdout).toBe(`${witnessLine()}chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n`);
   });
 
   test('--out is required', () => {

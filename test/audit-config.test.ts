@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadAuditConfig } from '../audit/config';
 import {
-  checkAnchorSignature, checkCheckpointSignature, ensureSigningKeyFile, loadPublicKey, loadSigningKey, signAnchor, signCheckpoint, trustedKeys,
+  checkAnchorSignature, checkCheckpointSignature, checkpointDigest, ensureSigningKeyFile, loadPublicKey, loadSigningKey, signAnchor, signCheckpoint, trustedKeys,
 } from '../audit/signing';
 import { ConfigError } from '../lib/env';
 
@@ -15,7 +15,7 @@ beforeEach(() => {
 afterEach(() => rmSync(folder, { recursive: true, force: true }));
 
 describe('loadAuditConfig', () => {
-  test('defaults: SQLite and the key in the data folder, the host as chain, 2 ms / 100 groups, checkpoints each minute, 3 years', () => {
+  test('defaults: SQLite, the key and (in development) the witness in the data folder, the host as chain, 2 ms / 100 groups, checkpoints each minute, 3 years', () => {
     expect(loadAuditConfig({ PROOFLESS_DATA_DIR: '/srv/proofless' })).toEqual({
       databaseUrl: null,
       sqliteFile: '/srv/proofless/audit.sqlite',
@@ -27,7 +27,10 @@ describe('loadAuditConfig', () => {
       maxGroupSize: 100,
       checkpointIntervalMs: 60000,
       retentionYears: 3,
+      witnessFile: '/srv/proofless/audit-witness.jsonl',
+      expectedChains: [],
     });
+    expect(loadAuditConfig({ PROOFLESS_DATA_DIR: '/srv/proofless', NODE_ENV: 'production' }).witnessFile).toBeNull();
   });
 
   test('every variable', () => {
@@ -42,6 +45,9 @@ describe('loadAuditConfig', () => {
       PROOFLESS_AUDIT_GROUP_COMMIT_MAX: '500',
       PROOFLESS_AUDIT_CHECKPOINT_SECONDS: '10',
       PROOFLESS_AUDIT_RETENTION_YEARS: '5',
+      PROOFLESS_AUDIT_WITNESS_FILE: '/mnt/witness/gw-1.jsonl',
+      PROOFLESS_AUDIT_EXPECTED_CHAINS: 'gw-1, gw-2,,gw-1',
+      NODE_ENV: 'production',
     })).toEqual({
       databaseUrl: 'postgres://audit@db.internal:5432/audit',
       sqliteFile: '/srv/proofless/audit.sqlite',
@@ -53,6 +59,8 @@ describe('loadAuditConfig', () => {
       maxGroupSize: 500,
       checkpointIntervalMs: 10000,
       retentionYears: 5,
+      witnessFile: '/mnt/witness/gw-1.jsonl',
+      expectedChains: ['gw-1', 'gw-2'],
     });
   });
 
@@ -62,6 +70,7 @@ describe('loadAuditConfig', () => {
     [{ PROOFLESS_AUDIT_DATABASE_URL: 'mysql://root:secret@db/audit' }, 'PROOFLESS_AUDIT_DATABASE_URL must be a postgres or postgresql URL'],
     [{ PROOFLESS_AUDIT_GROUP_COMMIT_MAX: '5000' }, 'PROOFLESS_AUDIT_GROUP_COMMIT_MAX must be a whole number from 1 to 1000, got "5000"'],
     [{ PROOFLESS_AUDIT_RETENTION_YEARS: '0' }, 'PROOFLESS_AUDIT_RETENTION_YEARS must be a whole number from 1 to 100, got "0"'],
+    [{ PROOFLESS_AUDIT_EXPECTED_CHAINS: 'gw-1,gw 2' }, 'each chain in PROOFLESS_AUDIT_EXPECTED_CHAINS must be 1 to 128 letters, digits, \'.\', \'_\', \':\' or \'-\', got "gw 2"'],
   ])('%j: %s', (env, message) => {
     expect(() => loadAuditConfig(env)).toThrow(new ConfigError(message));
   });
@@ -85,16 +94,32 @@ describe('signing keys', () => {
     expect(() => loadSigningKey(path.join(folder, 'missing.pem'))).toThrow(`cannot read the key file ${path.join(folder, 'missing.pem')}: ENOENT`);
   });
 
+  test('the digest a checkpoint is named by, worked out outside this code (Python json.dumps, sorted keys, then sha256)', () => {
+    const signed = { keyId: 'b'.repeat(64), signature: 'c2lnbmF0dXJl' };
+    expect(checkpointDigest({
+      chainId: 'gw-1', sequence: 8, hash: 'a'.repeat(64), time: '2024-06-01T10:00:00.000Z', previous: { sequence: 4, digest: 'c'.repeat(64) }, ...signed,
+    })).toBe('bd239ef16f216d9c68b87601c94a9052efce91f4401150182395acf6cda516e2');
+    expect(checkpointDigest({ chainId: 'gw-1', sequence: 0, hash: '0'.repeat(64), time: '2024-06-01T10:00:00.000Z', previous: null, ...signed }))
+      .toBe('7aeec67fcd2a7b1d042e3e96cffbfea127666c27095fb19178f867caab963222');
+  });
+
   test('a checkpoint signature covers every member, and an anchor signature cannot pass for a checkpoint', () => {
     const file = path.join(folder, 'key.pem');
     ensureSigningKeyFile(file);
     const key = loadSigningKey(file);
     const keys = trustedKeys([loadPublicKey(file)]);
-    const checkpoint = signCheckpoint({ chainId: 'gw-1', sequence: 8, hash: 'a'.repeat(64), time: '2024-06-01T10:00:00.000Z' }, key);
+    const checkpoint = signCheckpoint({ chainId: 'gw-1', sequence: 8, hash: 'a'.repeat(64), time: '2024-06-01T10:00:00.000Z', previous: { sequence: 4, digest: 'c'.repeat(64) } }, key);
     expect(checkCheckpointSignature(checkpoint, keys)).toBe('valid');
-    for (const change of [{ chainId: 'gw-2' }, { sequence: 9 }, { hash: 'b'.repeat(64) }, { time: '2024-06-01T10:00:00.001Z' }]) {
+    for (const change of [
+      { chainId: 'gw-2' }, { sequence: 9 }, { hash: 'b'.repeat(64) }, { time: '2024-06-01T10:00:00.001Z' },
+      { previous: { sequence: 5, digest: 'c'.repeat(64) } }, { previous: { sequence: 4, digest: 'd'.repeat(64) } }, { previous: null }, { previous: undefined },
+    ]) {
       expect(checkCheckpointSignature({ ...checkpoint, ...change }, keys)).toBe('invalid');
     }
+    // An unlinked checkpoint (written before checkpoints were linked) is a statement of another kind.
+    const unlinked = signCheckpoint({ chainId: 'gw-1', sequence: 8, hash: 'a'.repeat(64), time: '2024-06-01T10:00:00.000Z' }, key);
+    expect(checkCheckpointSignature(unlinked, keys)).toBe('valid');
+    expect(checkCheckpointSignature({ ...unlinked, previous: null }, keys)).toBe('invalid');
     expect(checkCheckpointSignature(checkpoint, trustedKeys([]))).toBe('untrusted key');
     const anchor = signAnchor({ chainId: 'gw-1', firstKeptSequence: 8, previousHash: 'a'.repeat(64), time: '2024-06-01T10:00:00.000Z' }, key);
     expect(checkAnchorSignature(anchor, keys)).toBe('valid');

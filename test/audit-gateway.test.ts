@@ -1,9 +1,15 @@
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { parse, print } from 'graphql';
 import type { StoredRecord } from '../audit/entry';
+import { loadPublicKey } from '../audit/signing';
+import { openSqliteAuditStore } from '../audit/sqlite-store';
+import { verifyChains } from '../audit/verify';
+import { createLogger } from '../lib/logger';
 import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
+import { writeFixtureRegistries } from './fixtures/registries';
 import { startStack, useFixtureStack } from './helpers/stack';
 
 /**
@@ -65,6 +71,7 @@ test('an answered operation: caller, purpose, document, what could be seen, of w
     outcome: 'ok',
     errorCodes: [],
     latencyMs: expect.any(Number),
+    requests: 1,
   });
 });
 
@@ -161,13 +168,13 @@ describe('auditors', () => {
     }
     const headers = await auditorHeaders();
     const first = await city.stack.query(
-      `query ($after: String) { auditRecords(idNumber: "${LI_NA}", serviceItem: "${ENROLMENT}", first: 2, after: $after) { records { caseNumber officer outcome citizens } endCursor hasNextPage } }`,
+      `query ($after: String) { auditRecords(idNumber: "${LI_NA}", serviceItem: "${ENROLMENT}", first: 2, after: $after) { records { caseNumber officer outcome citizens requests } endCursor hasNextPage } }`,
       { after: null }, headers,
     );
     expect(first.status).toBe(200);
     const firstPage = first.body.data.auditRecords;
     expect(firstPage.records.map((r: { caseNumber: string }) => r.caseNumber)).toEqual(['JY-2026-100003', 'JY-2026-100002']);
-    expect(firstPage.records[0]).toEqual({ caseNumber: 'JY-2026-100003', officer: 'officer-042', outcome: 'OK', citizens: [LI_NA] });
+    expect(firstPage.records[0]).toEqual({ caseNumber: 'JY-2026-100003', officer: 'officer-042', outcome: 'OK', citizens: [LI_NA], requests: 1 });
     expect(firstPage.hasNextPage).toBe(true);
     const second = await city.stack.query(
       `query ($after: String) { auditRecords(idNumber: "${LI_NA}", serviceItem: "${ENROLMENT}", first: 2, after: $after) { records { caseNumber } endCursor hasNextPage } }`,
@@ -211,7 +218,12 @@ async function countRecords(): Promise<number> {
 
 test('with PostgreSQL configured, two gateway instances write to one database, each its own verifiable chain', async () => {
   const schema = `audit_gw_${Date.now().toString(36)}`;
-  const env = { PROOFLESS_AUDIT_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', PROOFLESS_AUDIT_DATABASE_SCHEMA: schema };
+  const env = {
+    PROOFLESS_AUDIT_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+    PROOFLESS_AUDIT_DATABASE_SCHEMA: schema,
+    // A witness of this database's chains, not the data folder's default, which witnesses its SQLite store.
+    PROOFLESS_AUDIT_WITNESS_FILE: path.join(city.dataDir, `${schema}-witness.jsonl`),
+  };
   const first = await startStack({ dataDir: city.dataDir, env });
   const second = await startStack({ dataDir: city.dataDir, env });
   try {
@@ -234,6 +246,111 @@ test('with PostgreSQL configured, two gateway instances write to one database, e
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.end();
   }
+});
+
+test('auditChains reports what audit:verify reports: a chain that must exist, the citizen index, a checkpoint the witness saw', async () => {
+  const fixture = writeFixtureRegistries();
+  const stack = await startStack({ dataDir: fixture.dataDir, env: { PROOFLESS_AUDIT_EXPECTED_CHAINS: 'gw-decommissioned' } });
+  const db = new Database(path.join(fixture.dataDir, 'audit.sqlite'));
+  try {
+    const headers = { authorization: `Bearer ${await stack.token({ role: 'auditor', serviceItems: [], officer: 'auditor-01' })}` };
+    const chains = async () => (await stack.query('{ auditChains { chainId ok firstBadSequence problem } }', undefined, headers)).body;
+    const read = await stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`);
+    expect(read.status).toBe(200);
+    const [own] = await stack.audit.store.listChains();
+    const { sequence } = (await stack.audit.store.readChain(own, 0, 100)).find((record) => record.citizens.includes(ZHANG_WEI)) as StoredRecord;
+    const missing = {
+      chainId: 'gw-decommissioned', ok: false, firstBadSequence: null,
+      problem: 'chain missing: the store holds no record, checkpoint or anchor of it, but PROOFLESS_AUDIT_EXPECTED_CHAINS names it',
+    };
+    // Sorted by chain ID: gw-... before test-...
+    expect(await chains()).toEqual({ data: { auditChains: [missing, { chainId: own, ok: true, firstBadSequence: null, problem: null }] } });
+
+    const indexed = db.prepare('SELECT * FROM audit_record_citizen WHERE id_number = ?').all(ZHANG_WEI);
+    db.prepare('DELETE FROM audit_record_citizen WHERE id_number = ?').run(ZHANG_WEI);
+    const hidden = await chains();
+    expect(hidden).toEqual({ data: { auditChains: [
+      missing, { chainId: own, ok: false, firstBadSequence: sequence, problem: `citizen index lacks 1 of record ${sequence}'s citizens` },
+    ] } });
+    expect(JSON.stringify(hidden)).not.toContain(ZHANG_WEI);
+    const insert = db.prepare('INSERT INTO audit_record_citizen (id_number, time, chain_id, sequence) VALUES (@id_number, @time, @chain_id, @sequence)');
+    for (const row of indexed) insert.run(row);
+
+    db.prepare('DELETE FROM audit_checkpoint WHERE chain_id = ? AND sequence = 0').run(own);
+    expect(await chains()).toEqual({ data: { auditChains: [
+      missing,
+      { chainId: own, ok: false, firstBadSequence: 0, problem: `checkpoint at 0 is missing from the store: witness ${path.join(fixture.dataDir, 'audit-witness.jsonl')} saw it` },
+    ] } });
+  } finally {
+    db.close();
+    await stack.stop();
+    fixture.remove();
+  }
+});
+
+test('a gateway restarted on a store whose tail was cut while it was down logs it as an error, and its next checkpoint names what was lost', async () => {
+  const fixture = writeFixtureRegistries();
+  const env = { PROOFLESS_AUDIT_CHAIN_ID: 'gw-restarted' };
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('gateway', { level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const file = path.join(fixture.dataDir, 'audit.sqlite');
+  let after: Awaited<ReturnType<typeof startStack>> | undefined;
+  try {
+    const before = await startStack({ dataDir: fixture.dataDir, env, logger });
+    for (const idNumber of [ZHANG_WEI, LI_NA]) expect((await before.query(`{ citizen(idNumber: "${idNumber}") { identity { name } } }`)).status).toBe(200);
+    // Stopped, it checkpoints record 2 in the store and in the witness.
+    await before.stop();
+    const db = new Database(file);
+    db.exec(`DELETE FROM audit_record WHERE sequence = 2; DELETE FROM audit_record_citizen WHERE sequence = 2;
+      DELETE FROM audit_checkpoint WHERE sequence = 2`);
+    db.close();
+    expect(lines).toEqual([]);
+
+    after = await startStack({ dataDir: fixture.dataDir, env, logger });
+    expect(lines.map(({ level, chainId, msg }) => ({ level, chainId, msg }))).toEqual([
+      {
+        level: 'error', chainId: 'gw-restarted',
+        msg: `SQLite ${file} lacks checkpoint 2 of audit chain gw-restarted, which the witness ${path.join(fixture.dataDir, 'audit-witness.jsonl')} holds: ` +
+          'records or checkpoints were removed from the store; the next checkpoint names the lost one',
+      },
+      { level: 'error', chainId: 'gw-restarted', msg: `audit chain gw-restarted in SQLite ${file} ends at record 1, but its checkpoint 2 vouches for more: records were removed from the store` },
+    ]);
+    await after.stop();
+    after = undefined;
+    const store = await openSqliteAuditStore(file);
+    try {
+      expect(await verifyChains(store, [loadPublicKey(path.join(fixture.dataDir, 'audit-signing-key.pem'))])).toEqual([{
+        chainId: 'gw-restarted', ok: false, records: 1, lastSequence: 1, lastCheckpoint: 1, firstBadSequence: 1,
+        problem: 'checkpoint at 2 is missing (checkpoint 1 follows it): records 1 to 2 may have been cut or rewritten',
+      }]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await after?.stop();
+    fixture.remove();
+  }
+});
+
+test('in production without a witness file the gateway starts, and warns that a cut while it is down would go unseen', async () => {
+  const publicKeyFile = path.join(city.dataDir, 'witness-test-jwt.pub.pem');
+  writeFileSync(publicKeyFile, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+  const pseudonymKeyFile = path.join(city.dataDir, 'witness-test-pseudonym-key');
+  writeFileSync(pseudonymKeyFile, Buffer.alloc(32, 7).toString('base64url'));
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('gateway', { level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const production = await startStack({
+    dataDir: city.dataDir,
+    env: { NODE_ENV: 'production', PROOFLESS_JWT_PUBLIC_KEY_FILE: publicKeyFile, PROOFLESS_PSEUDONYM_KEY_FILE: pseudonymKeyFile },
+    logger,
+  });
+  await production.stop();
+  // Only the audit log's lines: other parts of the gateway may warn about their own settings in production.
+  expect(lines.filter(({ msg }) => String(msg).includes('AUDIT')).map(({ level, msg }) => ({ level, msg }))).toEqual([{
+    level: 'warn',
+    msg: 'PROOFLESS_AUDIT_WITNESS_FILE is not set: audit records and checkpoints cut from the store while this gateway is down ' +
+      'cannot be detected; set it to a file on storage that whoever can write to the audit store cannot',
+  }]);
 });
 
 test('auditors list breached commitments through the gateway; service callers cannot', async () => {

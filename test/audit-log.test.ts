@@ -1,13 +1,15 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GENESIS_HASH, recordHash } from '../audit/canonical';
 import type { StoredRecord } from '../audit/entry';
 import { AuditUnavailableError } from '../audit/errors';
 import { openAuditLog, type AuditLogOptions } from '../audit/log';
-import { checkCheckpointSignature, loadPublicKey, trustedKeys } from '../audit/signing';
+import { checkCheckpointSignature, checkpointDigest, linkTo, loadPublicKey, trustedKeys } from '../audit/signing';
 import { openSqliteAuditStore } from '../audit/sqlite-store';
 import type { AuditStore } from '../audit/store';
 import { verifyChains } from '../audit/verify';
+import { lastWitnessedCheckpoint } from '../audit/witness';
 import { AUDIT_STORE_KINDS, auditEntry, signingKeyFileIn, type AuditStoreTarget } from './helpers/audit-stores';
 
 const CHECKPOINT_TIME = new Date('2024-06-01T10:00:00.000Z');
@@ -62,6 +64,7 @@ describe.each(AUDIT_STORE_KINDS)('audit log on $name', (kind) => {
         citizens: ['110101199003077777', '330106199001011234'],
         coordinates: ['Citizen.household', 'Citizen.identity'],
       }),
+      requests: 1,
     });
     expect(second).toMatchObject({ sequence: 2, previousHash: first.hash, outcome: 'refused', officer: null, errorCodes: ['PURPOSE_REQUIRED'] });
     expect(second.hash).toBe(recordHash(second));
@@ -210,23 +213,77 @@ describe.each(AUDIT_STORE_KINDS)('audit log on $name', (kind) => {
     await log.close();
   });
 
-  test('checkpoints sign the head when it moved, with the log key, on demand, on an interval and on close', async () => {
+  test('checkpoints: the opening one at open, then the head when it moved, each naming the one before, on demand, on an interval and on close', async () => {
     const log = await open(target.store, { checkpointIntervalMs: 20 });
+    const signature = { keyId: expect.stringMatching(/^[0-9a-f]{64}$/), signature: expect.any(String) };
+    const [opening] = await target.store.readCheckpoints('gw-1');
+    expect(opening).toEqual({ chainId: 'gw-1', sequence: 0, hash: GENESIS_HASH, time: '2024-06-01T10:00:00.000Z', previous: null, ...signature });
     expect(await log.checkpoint()).toBeNull();
     const first = await log.record(auditEntry());
     const checkpoint = await log.checkpoint();
     expect(checkpoint).toEqual({
-      chainId: 'gw-1', sequence: 1, hash: first.hash, time: '2024-06-01T10:00:00.000Z',
-      keyId: expect.stringMatching(/^[0-9a-f]{64}$/), signature: expect.any(String),
+      chainId: 'gw-1', sequence: 1, hash: first.hash, time: '2024-06-01T10:00:00.000Z', previous: { sequence: 0, digest: checkpointDigest(opening) }, ...signature,
     });
     expect(checkCheckpointSignature(checkpoint!, trustedKeys([loadPublicKey(keyFile)]))).toBe('valid');
     expect(await log.checkpoint()).toBeNull();
 
     await log.record(auditEntry());
-    while ((await target.store.lastCheckpointSequence('gw-1')) !== 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    while ((await target.store.lastCheckpoint('gw-1'))?.sequence !== 2) await new Promise((resolve) => setTimeout(resolve, 10));
     await log.record(auditEntry());
     await log.close();
-    expect((await target.store.readCheckpoints('gw-1')).map((c) => c.sequence)).toEqual([1, 2, 3]);
+    const checkpoints = await target.store.readCheckpoints('gw-1');
+    expect(checkpoints.map((c) => [c.sequence, c.previous?.sequence ?? null])).toEqual([[0, null], [1, 0], [2, 1], [3, 2]]);
+    checkpoints.slice(1).forEach((c, index) => expect(c.previous).toEqual(linkTo(checkpoints[index])));
+  });
+
+  test('a checkpoint write that failed but landed is the one the next checkpoint names: the checkpoints do not fork', async () => {
+    let isLost = false;
+    const store: AuditStore = {
+      ...target.store,
+      async appendCheckpoint(checkpoint) {
+        await target.store.appendCheckpoint(checkpoint);
+        if (isLost) throw new Error('connection lost after COMMIT');
+      },
+    };
+    const log = await open(store);
+    await log.record(auditEntry());
+    isLost = true;
+    await expect(log.checkpoint()).rejects.toThrow(`could not write a checkpoint of audit chain gw-1 to ${target.store.location}`);
+    isLost = false;
+    await log.record(auditEntry());
+    await log.close();
+    expect((await target.store.readCheckpoints('gw-1')).map((c) => [c.sequence, c.previous?.sequence ?? null])).toEqual([[0, null], [1, 0], [2, 1]]);
+    expect((await verifyChains(target.store, [loadPublicKey(keyFile)]))[0]).toEqual({ chainId: 'gw-1', ok: true, records: 2, lastSequence: 2, lastCheckpoint: 2 });
+  });
+
+  test('a record standing for several requests keeps its count through the store, and an ordinary one is stored as 1', async () => {
+    const log = await open(target.store);
+    const aggregate = await log.record(auditEntry({ requestId: 'refusals', outcome: 'refused', requests: 37 }));
+    const ordinary = await log.record(auditEntry());
+    expect([aggregate.requests, ordinary.requests]).toEqual([37, 1]);
+    expect(await readAll(target.store)).toEqual([aggregate, ordinary]);
+    expect((await target.sql(`SELECT request_count FROM ${target.table('audit_record')} ORDER BY sequence`)).map((row) => Number(row.request_count))).toEqual([37, 1]);
+    await log.close();
+    expect((await verifyChains(target.store, [loadPublicKey(keyFile)]))[0]).toMatchObject({ ok: true, records: 2 });
+    await target.sql(`UPDATE ${target.table('audit_record')} SET request_count = 1 WHERE sequence = 1`);
+    expect((await verifyChains(target.store, [loadPublicKey(keyFile)]))[0]).toMatchObject({ ok: false, firstBadSequence: 1, problem: 'record 1: hash does not match its contents' });
+  });
+
+  test('every checkpoint also goes to the witness file, one line each, exactly as the store holds it', async () => {
+    const witnessFile = path.join(target.folder, 'witness.jsonl');
+    const log = await open(target.store, { witnessFile });
+    await log.record(auditEntry());
+    await log.checkpoint();
+    const other = await open(target.store, { chainId: 'gw-2', witnessFile });
+    await other.close();
+    await log.close();
+    const lines = readFileSync(witnessFile, 'utf8').split('\n');
+    expect(lines.at(-1)).toBe('');
+    expect(lines.slice(0, -1).map((line) => JSON.parse(line))).toEqual([
+      ...(await target.store.readCheckpoints('gw-1')).slice(0, 2),
+      ...(await target.store.readCheckpoints('gw-2')),
+    ]);
+    expect(await lastWitnessedCheckpoint(witnessFile, 'gw-1')).toEqual((await target.store.readCheckpoints('gw-1'))[1]);
   });
 });
 

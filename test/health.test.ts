@@ -1,8 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { ZHANG_WEI } from './fixtures/registries';
 import type { AuditStore } from '../audit/store';
 import { readinessCheck } from '../gateway/health';
+import { AUDIT_STORE_KINDS, type AuditStoreTarget } from './helpers/audit-stores';
 import { spawnGateway } from './helpers/gateway-process';
 import { startStack, useFixtureStack } from './helpers/stack';
 
@@ -33,7 +36,7 @@ test('/readyz is ready when every department and the audit store answer, and say
     body: {
       status: 'ready',
       departments: everyDepartment({ isReachable: true, circuit: 'closed' }),
-      auditStore: { isReachable: true },
+      auditStore: { isReachable: true, isWritable: true },
       redis: { isConfigured: false },
     },
     contentType: 'application/json; charset=utf-8',
@@ -58,7 +61,7 @@ test('a department that is down makes the gateway degraded, still 200: the other
     expect(body).toEqual({
       status: 'degraded',
       departments: { ...everyDepartment({ isReachable: true, circuit: 'closed' }), residence: { isReachable: false, circuit: 'closed' } },
-      auditStore: { isReachable: true },
+      auditStore: { isReachable: true, isWritable: true },
       redis: { isConfigured: false },
     });
   } finally {
@@ -87,12 +90,84 @@ test('with the audit store out of reach the gateway is unavailable (it could rel
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
   try {
-    expect(await getJson(url)).toMatchObject({ status: 503, body: { status: 'unavailable', auditStore: { isReachable: false } } });
+    expect(await getJson(url)).toMatchObject({ status: 503, body: { status: 'unavailable', auditStore: { isReachable: false, isWritable: false } } });
     readiness.startDraining();
     expect(await getJson(url)).toMatchObject({ status: 503, body: { status: 'draining' } });
   } finally {
     server.close();
   }
+});
+
+test('with the audit store refusing writes (a full disk) every answer is 503, and so is /readyz; once it takes writes again, ready', async () => {
+  const db = new Database(path.join(city.dataDir, 'audit.sqlite'));
+  // What a full disk does to every write: the database refuses it. The probe table is refused too: it is no way round.
+  const tables = ['audit_record', 'audit_checkpoint', 'audit_probe'];
+  for (const table of tables) {
+    for (const event of ['INSERT', 'UPDATE']) db.exec(`CREATE TRIGGER full_${table}_${event} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+  }
+  try {
+    const refused = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`, undefined, await city.stack.serviceHeaders());
+    expect(refused.status).toBe(503);
+    expect(refused.body.errors[0].extensions).toEqual({ code: 'AUDIT_UNAVAILABLE' });
+    const { status, body } = await getJson(`${origin(city.stack.gatewayUrl)}/readyz`);
+    expect({ status, body }).toEqual({
+      status: 503,
+      body: { status: 'unavailable', departments: everyDepartment({ isReachable: true, circuit: 'closed' }), auditStore: { isReachable: true, isWritable: false }, redis: { isConfigured: false } },
+    });
+  } finally {
+    for (const table of tables) db.exec(`DROP TRIGGER full_${table}_INSERT; DROP TRIGGER full_${table}_UPDATE`);
+    db.close();
+  }
+  expect(await getJson(`${origin(city.stack.gatewayUrl)}/readyz`)).toMatchObject({ status: 200, body: { status: 'ready', auditStore: { isReachable: true, isWritable: true } } });
+});
+
+describe.each(AUDIT_STORE_KINDS)('readiness on a $name store that stops taking writes while idle', (kind) => {
+  let target: AuditStoreTarget;
+  beforeEach(async () => {
+    target = await kind.create();
+  });
+  afterEach(() => target.remove());
+
+  test('a write probe, at most once per interval while writes succeed, and at every check after one failed', async () => {
+    let now = 0;
+    const probes: string[] = [];
+    const store: AuditStore = {
+      ...target.store,
+      async probeWrite(writerId) {
+        probes.push(writerId);
+        await target.store.probeWrite(writerId);
+      },
+      hasLastWriteFailed: () => target.store.hasLastWriteFailed(),
+    };
+    const readiness = readinessCheck({ departments: new Map(), auditStore: store, chainId: 'gw-1', probeIntervalMs: 10_000, clock: () => now });
+    const server = http.createServer((req, res) => void readiness.route(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
+    const auditStore = async () => {
+      const { status, body } = await getJson(url);
+      return { status, auditStore: body.auditStore };
+    };
+    const WRITABLE = { status: 200, auditStore: { isReachable: true, isWritable: true } };
+    const FULL = { status: 503, auditStore: { isReachable: true, isWritable: false } };
+    try {
+      // No department is configured here, which alone would be unavailable: only the audit store is looked at.
+      expect((await auditStore()).auditStore).toEqual(WRITABLE.auditStore);
+      expect(probes).toEqual(['gw-1']);
+      for (const statement of target.failEveryWrite) await target.sql(statement);
+      now += 9_999;
+      expect((await auditStore()).auditStore).toEqual(WRITABLE.auditStore);
+      expect(probes).toEqual(['gw-1']);
+      now += 1;
+      expect(await auditStore()).toEqual(FULL);
+      expect(await auditStore()).toEqual(FULL);
+      expect(probes).toEqual(['gw-1', 'gw-1', 'gw-1']);
+      for (const statement of target.allowWrites) await target.sql(statement);
+      expect((await auditStore()).auditStore).toEqual(WRITABLE.auditStore);
+      expect(probes).toHaveLength(4);
+    } finally {
+      server.close();
+    }
+  });
 });
 
 test('SIGTERM: the request in flight is answered in full, /readyz is not ready meanwhile, then the gateway exits 0', async () => {

@@ -1,8 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { loadAuditConfig, loadTrustedPublicKeys } from '../../audit/config';
+import { configuredExpectedChains, configuredWitnessFiles, loadAuditConfig, loadTrustedPublicKeys, type AuditConfig } from '../../audit/config';
 import { openAuditStore } from '../../audit/open-store';
 import { ensureSigningKeyFile } from '../../audit/signing';
 import type { AuditStore } from '../../audit/store';
+import type { VerifyOptions } from '../../audit/verify';
+import { readWitnesses } from '../../audit/witness';
 import { runDepartment } from '../shared/run';
 import type { SubgraphDefinition } from '../shared/server';
 import { resolvers } from './resolvers';
@@ -16,10 +18,25 @@ export interface AuditContext {
   store: AuditStore;
   /** Public keys whose checkpoint signatures verification accepts. */
   trustedKeys: KeyObject[];
+  /** What else `auditChains` checks the store against, read when asked: the chains that must exist, the witness file. */
+  verifyOptions(): Promise<VerifyOptions>;
 }
 
-export function auditSubgraph(store: AuditStore, trustedKeys: KeyObject[]): SubgraphDefinition<AuditContext> {
-  return { name: 'audit', resolvers, createContext: () => ({ store, trustedKeys }) };
+/**
+ * `checks`: PROOFLESS_AUDIT_EXPECTED_CHAINS and PROOFLESS_AUDIT_WITNESS_FILE as loaded;
+ * default none of either. Unlike `audit:verify`, this department expects no chain of its
+ * own: it is not a gateway instance.
+ */
+export function auditSubgraph(
+  store: AuditStore,
+  trustedKeys: KeyObject[],
+  checks: Pick<AuditConfig, 'expectedChains' | 'witnessFile'> = { expectedChains: [], witnessFile: null },
+): SubgraphDefinition<AuditContext> {
+  const verifyOptions = async (): Promise<VerifyOptions> => ({
+    expectedChains: configuredExpectedChains(checks),
+    witnessed: await readWitnesses(configuredWitnessFiles(checks)),
+  });
+  return { name: 'audit', resolvers, createContext: () => ({ store, trustedKeys, verifyOptions }) };
 }
 
 if (require.main === module) {
@@ -28,6 +45,6 @@ if (require.main === module) {
     // In development the key is made on first start (by whichever of this and the gateway comes first).
     if (process.env.NODE_ENV !== 'production') ensureSigningKeyFile(config.signingKeyFile);
     const store = await openAuditStore(config);
-    return { definition: auditSubgraph(store, loadTrustedPublicKeys(config)), close: () => store.close() };
+    return { definition: auditSubgraph(store, loadTrustedPublicKeys(config), config), close: () => store.close() };
   });
 }

@@ -61,7 +61,7 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
         throw error;
       }
     },
-    auditChains: async (_: unknown, __: unknown, { store, trustedKeys }: AuditContext) => verifyChains(store, trustedKeys),
+    auditChains: async (_: unknown, __: unknown, { store, trustedKeys, verifyOptions }: AuditContext) => verifyChains(store, trustedKeys, await verifyOptions()),
   },
   AuditRecord: {
     outcome: (record: StoredRecord) => record.outcome.toUpperCase(),

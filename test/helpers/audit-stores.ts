@@ -23,6 +23,9 @@ export interface AuditStoreTarget {
   listParameter(values: string[]): unknown;
   /** SQL raising an error whenever a record with request ID 'poison' is inserted. */
   poisonTriggerSql: string;
+  /** SQL statements making the database refuse every write of records, checkpoints and probes, as a full disk does; `allowWrites` undoes them. */
+  failEveryWrite: string[];
+  allowWrites: string[];
   /** Opens another store on the same database: a restarted gateway. */
   reopen(): Promise<AuditStore>;
   /** Command-line arguments test/helpers/audit-record-loop.ts opens the same store with. */
@@ -38,6 +41,9 @@ export interface AuditStoreKind {
 }
 
 let schemas = 0;
+
+/** The tables the gateway writes to: records, checkpoints, and readiness's probe. */
+const WRITTEN_TABLES = ['audit_record', 'audit_checkpoint', 'audit_probe'];
 
 const sqlite: AuditStoreKind = {
   name: 'SQLite',
@@ -58,6 +64,9 @@ const sqlite: AuditStoreKind = {
       listParameter: (values) => JSON.stringify(values),
       poisonTriggerSql: `CREATE TRIGGER poison BEFORE INSERT ON audit_record WHEN NEW.request_id = 'poison'
         BEGIN SELECT RAISE(ABORT, 'poisoned record refused'); END`,
+      failEveryWrite: WRITTEN_TABLES.flatMap((table) => ['INSERT', 'UPDATE'].map((event) =>
+        `CREATE TRIGGER full_${table}_${event} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)),
+      allowWrites: WRITTEN_TABLES.flatMap((table) => ['INSERT', 'UPDATE'].map((event) => `DROP TRIGGER full_${table}_${event}`)),
       async reopen() {
         const store = await openSqliteAuditStore(file);
         stores.push(store);
@@ -96,6 +105,11 @@ const postgres: AuditStoreKind = {
         CREATE FUNCTION "${schema}".poison() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN IF NEW.request_id = 'poison' THEN RAISE EXCEPTION 'poisoned record refused'; END IF; RETURN NEW; END $$;
         CREATE TRIGGER poison BEFORE INSERT ON "${schema}".audit_record FOR EACH ROW EXECUTE FUNCTION "${schema}".poison()`,
+      failEveryWrite: [
+        `CREATE FUNCTION "${schema}".refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$`,
+        ...WRITTEN_TABLES.map((table) => `CREATE TRIGGER refuse_writes BEFORE INSERT OR UPDATE ON "${schema}".${table} FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse_writes()`),
+      ],
+      allowWrites: [`DROP FUNCTION "${schema}".refuse_writes() CASCADE`],
       async reopen() {
         const store = await open();
         stores.push(store);

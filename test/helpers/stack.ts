@@ -116,7 +116,7 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
   const auditConfig = loadAuditConfig({ PROOFLESS_DATA_DIR: options.dataDir, ...options.env });
   ensureSigningKeyFile(auditConfig.signingKeyFile);
   const auditStore = await openAuditStore(auditConfig);
-  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, loadTrustedPublicKeys(auditConfig)), listen);
+  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, loadTrustedPublicKeys(auditConfig), auditConfig), listen);
   // A gateway that refuses to start (a bad catalog, say) must not leave the departments running: jest would never exit.
   const stopDepartments = async () => {
     for (const subgraph of Object.values(subgraphs)) await subgraph.stop();

@@ -78,6 +78,7 @@ describe.each(refusals)('%s', (_what, send, status, code, message) => {
       outcome: 'refused',
       errorCodes: [code],
       latencyMs: expect.any(Number),
+      requests: 1,
     });
     expect(city.stack.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
   });

@@ -83,3 +83,14 @@ export function unauthenticated(message: string): GraphQLError {
 export function forbidden(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN, ...extensions } });
 }
+
+/**
+ * A rate limit's refusal (HTTP 429 before execution): the message says what was over and
+ * when to come back, `extensions.limit` and `max` which limit, and `Retry-After` how many
+ * seconds to wait.
+ */
+export function rateLimited(message: string, limit: string, max: number, retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.RATE_LIMITED, limit, max, http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) } },
+  });
+}

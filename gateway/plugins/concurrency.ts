@@ -1,6 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
-import { ErrorCode } from '../../lib/error-codes';
+import { rateLimited } from '../../lib/error-codes';
 import { isRefused, refuse, type GatewayContext } from '../context';
 
 export interface ConcurrencyLimitOptions {
@@ -39,17 +38,8 @@ export function concurrencyLimitPlugin(options: ConcurrencyLimitOptions = {}): A
           const officer = `${caller.application}/${caller.officer}`;
           const count = inFlight.get(officer) ?? 0;
           if (count >= maxPerOfficer) {
-            refuse(
-              requestContext,
-              new GraphQLError(`this officer already has ${maxPerOfficer} requests in progress, the most allowed at once; retry when one is answered`, {
-                extensions: {
-                  code: ErrorCode.RATE_LIMITED,
-                  limit: 'concurrentRequests',
-                  max: maxPerOfficer,
-                  http: { status: 429, headers: new Map([['retry-after', '1']]) },
-                },
-              }),
-            );
+            const message = `this officer already has ${maxPerOfficer} requests in progress, the most allowed at once; retry when one is answered`;
+            refuse(requestContext, rateLimited(message, 'concurrentRequests', maxPerOfficer, 1));
           }
           inFlight.set(officer, count + 1);
           heldBy = officer;

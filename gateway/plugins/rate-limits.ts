@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
-import { ErrorCode } from '../../lib/error-codes';
+import type { GraphQLError } from 'graphql';
+import { rateLimited } from '../../lib/error-codes';
 import { memoisedPseudonym } from '../../lib/pseudonym';
 import type { Caller } from '../auth';
 import { refuse, type GatewayContext } from '../context';
@@ -54,23 +54,16 @@ export function rateLimits(options: RateLimitsOptions): RateLimits {
         citizens: (citizensAsked ?? []).map(hide),
         now: now(),
       });
-      if (!verdict.isAllowed) refuse(requestContext, rateLimited(verdict));
+      if (!verdict.isAllowed) refuse(requestContext, refusalOf(verdict));
     }),
     async admitDisclosure(caller, citizens) {
       if (citizens.length === 0) return null;
       const verdict = await options.store.admitDisclosed({ officer: officerOf(caller), citizens: citizens.map(hide), now: now() });
-      return verdict.isAllowed ? null : rateLimited(verdict);
+      return verdict.isAllowed ? null : refusalOf(verdict);
     },
   };
 }
 
-function rateLimited(verdict: Exclude<RateLimitVerdict, { isAllowed: true }>): GraphQLError {
-  return new GraphQLError(`${MESSAGES[verdict.limit](verdict.max)}; retry in ${verdict.retryAfterSeconds} s`, {
-    extensions: {
-      code: ErrorCode.RATE_LIMITED,
-      limit: verdict.limit,
-      max: verdict.max,
-      http: { status: 429, headers: new Map([['retry-after', String(verdict.retryAfterSeconds)]]) },
-    },
-  });
+function refusalOf(verdict: Exclude<RateLimitVerdict, { isAllowed: true }>): GraphQLError {
+  return rateLimited(`${MESSAGES[verdict.limit](verdict.max)}; retry in ${verdict.retryAfterSeconds} s`, verdict.limit, verdict.max, verdict.retryAfterSeconds);
 }

@@ -42,6 +42,8 @@ export interface Config {
   limits: OperationLimits;
   /** PROOFLESS_MAX_CONCURRENT_PER_OFFICER, default 8: requests one officer may have in flight in this process (plugins/concurrency.ts). */
   maxConcurrentPerOfficer: number;
+  /** PROOFLESS_RATE_LIMIT_ANONYMOUS_PER_MINUTE, default 60: requests without a valid token one client address may make a minute before they are refused (429) and recorded together. */
+  anonymousPerMinute: number;
   /** PROOFLESS_INTROSPECTION=true|false; default true in development only. */
   introspection: boolean;
   /** PROOFLESS_EXPLORER=true|false; default true in development only: GraphiQL for a browser opening /graphql. */
@@ -132,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCost: integerFromEnv(env, 'PROOFLESS_MAX_COST', DEFAULT_OPERATION_LIMITS.maxCost, { min: 1, max: 1_000_000_000 }),
     },
     maxConcurrentPerOfficer: integerFromEnv(env, 'PROOFLESS_MAX_CONCURRENT_PER_OFFICER', 8, { min: 1, max: 100_000 }),
+    anonymousPerMinute: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_ANONYMOUS_PER_MINUTE', 60, { min: 1, max: 10_000_000 }),
     introspection: booleanFromEnv(env, 'PROOFLESS_INTROSPECTION', isDevelopment),
     isExplorerEnabled: booleanFromEnv(env, 'PROOFLESS_EXPLORER', isDevelopment),
     isAuditConsoleEnabled: booleanFromEnv(env, 'PROOFLESS_AUDIT_CONSOLE', true),

@@ -26,6 +26,7 @@ import { departmentFetcher } from './department-fetch';
 import { memoiseExecutionOperations } from './execution-operations';
 import { maskGatewayErrors } from './errors';
 import { costModelOf } from './operation-cost';
+import { anonymousRequests } from './anonymous-requests';
 import { AUDIT_UNAVAILABLE, auditPlugin, recordRefusedBeforePipeline } from './plugins/audit';
 import { concurrencyLimitPlugin } from './plugins/concurrency';
 import { identifierArgumentsPlugin } from './plugins/identifier-arguments';
@@ -70,6 +71,8 @@ export interface Gateway {
    * answers 503 AUDIT_UNAVAILABLE instead when the record cannot be written.
    */
   refusedBeforeGraphQL(refusal: RefusalBeforeGraphQL<GatewayContext>): Promise<ErrorAnswer | undefined>;
+  /** Writes what the gateway still holds for the audit log (the aggregates of refused anonymous requests); before the log closes. */
+  close(): Promise<void>;
 }
 
 /**
@@ -159,6 +162,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
     ],
   });
   const authenticate = createAuthenticator(config.auth);
+  const anonymous = anonymousRequests({ perMinute: config.anonymousPerMinute, auditLog: dependencies.auditLog, now: dependencies.now, log });
   return {
     server,
     departments,
@@ -174,18 +178,26 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       try {
         context.caller = await authenticate(req.headers.authorization);
       } catch (error) {
+        // Past its address's allowance, a request without a valid token is refused and recorded only in aggregate.
+        const overAllowance = anonymous.admit(addressOf(req));
+        if (overAllowance) throw overAllowance;
         // A bad token never reaches the request pipeline, where the audit plugin works: record the refusal here, whatever else the request claims.
         const code = String((error as GraphQLError).extensions?.code ?? ErrorCode.UNAUTHENTICATED);
         await recordRefusedBeforePipeline(dependencies.auditLog, { requestId, startedAt: context.startedAt, caller: null, headers: req.headers, code }, config.auditWriteTimeoutMs);
         throw error;
+      }
+      if (!context.caller) {
+        const overAllowance = anonymous.admit(addressOf(req));
+        if (overAllowance) throw overAllowance;
       }
       return context;
     },
     async refusedBeforeGraphQL({ req, requestId, arrivedAt, context, code }) {
       // Verified tokens are cached by the authenticator: a known caller costs no second verification.
       const caller = context ? context.caller : await authenticate(req.headers.authorization).catch(() => null);
-      // Anonymous junk that claims no purpose is not recorded one request at a time.
+      // Anonymous junk that claims no purpose is not recorded one request at a time; past the address's allowance, none is.
       if (!caller && !req.headers['x-service-item'] && !req.headers['x-case-number']) return undefined;
+      if (!caller && anonymous.admit(addressOf(req), code)) return undefined;
       try {
         await recordRefusedBeforePipeline(dependencies.auditLog, { requestId, startedAt: arrivedAt, caller, headers: req.headers, code }, config.auditWriteTimeoutMs);
         return undefined;
@@ -193,7 +205,13 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
         return { status: 503, code: ErrorCode.AUDIT_UNAVAILABLE, message: AUDIT_UNAVAILABLE.message };
       }
     },
+    close: () => anonymous.close(),
   };
+}
+
+/** The client's address as the gateway's socket sees it (a proxy's, behind one). */
+function addressOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
 }
 
 /**

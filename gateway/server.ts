@@ -26,7 +26,7 @@ export interface RunningGateway {
  * Builds the gateway with its infrastructure, the audit log and Redis (when configured),
  * and serves it at `/graphql`.
  */
-export async function startGateway(config: Config, options: { logger?: Logger } = {}): Promise<RunningGateway> {
+export async function startGateway(config: Config, options: { logger?: Logger; now?: () => number } = {}): Promise<RunningGateway> {
   const { logger } = options;
   const warn = (message: string) => logger?.warn(message);
   // Pages read their files now, before anything is opened that a missing file would leave open.
@@ -52,7 +52,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       ? fallbackRateLimitStore(redisRateLimitStore(redis, config.rateLimits), memoryRateLimitStore(config.rateLimits), warn)
       : undefined;
     sharedCache = redis && config.cache.isEnabled ? await openRedisDepartmentCache(redis, config.cache, config.pseudonymKey, warn) : undefined;
-    gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache, log: logger });
+    gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache, log: logger, now: options.now });
     const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, chainId: config.audit.chainId, redis });
     routes['/healthz'] = liveness;
     routes['/readyz'] = readiness.route;
@@ -73,12 +73,14 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
         // Load balancers see 503 from now on, while requests already in flight are answered.
         readiness.startDraining();
         await served.stop();
+        await gateway?.close();
         await closeInfrastructure();
       },
     };
   } catch (error) {
     // A gateway that cannot start (a catalog that does not fit, a port in use) leaves nothing open behind it.
     await gateway?.server.stop().catch(() => undefined);
+    await gateway?.close();
     await closeInfrastructure();
     throw error;
   }

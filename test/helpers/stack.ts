@@ -84,7 +84,15 @@ export interface Stack {
  * subgraphs over the SQLite registries in `dataDir`, the service bureau over its
  * commitments store there, and a gateway routed to them.
  */
-export async function startStack(options: { dataDir: string; clock?: () => Date; env?: NodeJS.ProcessEnv; logger?: Logger }): Promise<Stack> {
+export async function startStack(options: {
+  dataDir: string;
+  /** The departments' clock (a check's `checkedAt`, a commitment's deadline). */
+  clock?: () => Date;
+  /** The gateway's clock for its limits' windows, in ms since the epoch; default Date.now. */
+  now?: () => number;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}): Promise<Stack> {
   const catalogFile = writeEveryFieldCatalog(options.dataDir);
   const file = (name: string) => path.join(options.dataDir, `${name}.sqlite`);
   const household = recordBatches(openHouseholdRegistry(file('household')));
@@ -144,7 +152,7 @@ export async function startStack(options: { dataDir: string; clock?: () => Date;
         PROOFLESS_AUDIT_URL: auditDepartment.url,
         ...options.env,
       }),
-      { logger: options.logger },
+      { logger: options.logger, now: options.now },
     );
   } catch (error) {
     await stopDepartments();

@@ -6,6 +6,7 @@ import { SignJWT } from 'jose';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../gateway/config';
 import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
 import { startStack, useFixtureStack, type Stack } from './helpers/stack';
+import { auditRecordOf } from './helpers/audit-records';
 
 const city = useFixtureStack();
 
@@ -278,8 +279,7 @@ describe('rate limits', () => {
           extensions: { code: 'RATE_LIMITED', limit: 'distinctCitizensPerHour', max: 3 },
         }],
       });
-      const records = (await Promise.all((await limited.audit.store.listChains()).map((chain) => limited.audit.store.readChain(chain, 0, 1000)))).flat();
-      const record = records.find((candidate) => candidate.requestId === refused.headers.get('x-request-id'));
+      const record = await auditRecordOf(limited.audit.store, refused.headers.get('x-request-id') as string);
       expect(record && { outcome: record.outcome, errorCodes: record.errorCodes, coordinates: record.coordinates, citizens: record.citizens, departments: record.departments }).toEqual({
         outcome: 'refused',
         errorCodes: ['RATE_LIMITED'],

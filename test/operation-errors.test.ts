@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ZHANG_WEI } from './fixtures/registries';
 import { startStack, useFixtureStack, type Stack } from './helpers/stack';
+import { auditRecordOf } from './helpers/audit-records';
 
 /**
  * Documents the gateway will not run get a coded 400 that says what to do, never a 500
@@ -41,8 +42,7 @@ test('the refusals above are recorded as refused', async () => {
     headers: { 'content-type': 'application/json', ...(await city.stack.serviceHeaders()) },
     body: JSON.stringify({ query: 'query A { __typename } query B { __typename }' }),
   });
-  const records = (await Promise.all((await city.stack.audit.store.listChains()).map((chain) => city.stack.audit.store.readChain(chain, 0, 100000)))).flat();
-  const record = records.find((candidate) => candidate.requestId === response.headers.get('x-request-id'));
+  const record = await auditRecordOf(city.stack.audit.store, response.headers.get('x-request-id') as string);
   expect(record && { outcome: record.outcome, errorCodes: record.errorCodes }).toEqual({ outcome: 'refused', errorCodes: ['OPERATION_RESOLUTION_FAILURE'] });
 });
 

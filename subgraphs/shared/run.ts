@@ -4,6 +4,7 @@ import { DEFAULT_MAX_IDENTIFIER_LIST } from '../../lib/identifier-arguments';
 import { dataDirFromEnv } from '../../lib/paths';
 import { listDepartments } from '../../lib/composition';
 import { createLogger } from '../../lib/logger';
+import { stopOnSignals } from '../../lib/process-stop';
 import type { DepartmentName } from './provenance';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './server';
 
@@ -73,24 +74,9 @@ async function start<Context extends object>(name: DepartmentName, build: (confi
   const logger = createLogger(name);
   logger.info({ url: running.url }, `${name} subgraph listening on ${running.url}`);
   process.send?.({ ready: name, url: running.url });
-  let isStopping = false;
-  const stop = (reason: string) => {
-    if (isStopping) return;
-    isStopping = true;
-    const stopped = running.stop().then(() => department.close());
-    // Written once draining has begun (stop() starts it before its first await).
-    logger.info({ reason }, 'draining: no new connections; answering requests in flight');
-    stopped.then(
-      () => process.exit(0),
-      (error: Error) => {
-        logger.error({ err: error }, `could not stop cleanly: ${error.message}`);
-        process.exit(1);
-      },
-    );
-  };
-  // Signals that arrive while it drains change nothing: `npm start` on Ctrl-C sends one and the terminal another.
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  // Started by `npm start`: if that parent dies without stopping us, stop too.
-  process.once('disconnect', () => stop('npm start is gone'));
+  stopOnSignals({
+    logger,
+    stop: () => running.stop().then(() => department.close()),
+    drainingMessage: 'draining: no new connections; answering requests in flight',
+  });
 }

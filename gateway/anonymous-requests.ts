@@ -3,6 +3,7 @@ import type { GraphQLError } from 'graphql';
 import type { AuditLog } from '../audit/log';
 import { ErrorCode, rateLimited } from '../lib/error-codes';
 import type { Logger } from '../lib/logger';
+import { refusalEntry } from './plugins/audit';
 
 export interface AnonymousRequestsOptions {
   /** Requests without a valid token one client address may make in a minute before they are refused and recorded together; default 60. */
@@ -65,24 +66,16 @@ export function anonymousRequests(options: AnonymousRequestsOptions): AnonymousR
       if (count.refused === 0) continue;
       const requestId = randomUUID();
       options.log?.warn({ address, refused: count.refused, requestId }, `requests without a valid token from ${address} over the allowance of ${perMinute} a minute: ${count.refused} refused, recorded together`);
-      const write = options.auditLog.record({
+      const write = options.auditLog.record(refusalEntry({
         time: new Date(closedMinute * MINUTE).toISOString(),
         requestId,
-        application: null,
-        officer: null,
-        role: null,
+        caller: null,
         serviceItem: null,
         caseNumber: null,
-        operationName: null,
-        documentHash: null,
-        coordinates: [],
-        citizens: [],
-        departments: [],
-        outcome: 'refused',
         errorCodes: [...count.codes],
         latencyMs: 0,
         requests: count.refused,
-      }).then(
+      })).then(
         () => undefined,
         // Nothing was released to these requests; what is lost is the count of refusals, which the log line above keeps.
         (error: Error) => options.log?.error({ requestId, reason: error.message }, 'the aggregate record of refused requests without a valid token could not be written'),

@@ -185,26 +185,50 @@ export async function recordRefusedBeforePipeline(log: AuditLog, refusal: Refusa
     return storablePurposeHeader(name, typeof value === 'string' ? value : null);
   };
   try {
-    await durableWithin(log.record({
+    await durableWithin(log.record(refusalEntry({
       time: new Date(refusal.startedAt).toISOString(),
       requestId: refusal.requestId,
-      application: refusal.caller?.application ?? null,
-      officer: refusal.caller?.officer ?? null,
-      role: refusal.caller?.role ?? null,
+      caller: refusal.caller,
       serviceItem: header('x-service-item'),
       caseNumber: header('x-case-number'),
-      operationName: null,
-      documentHash: null,
-      coordinates: [],
-      citizens: [],
-      departments: [],
-      outcome: 'refused',
       errorCodes: [refusal.code],
       latencyMs: Date.now() - refusal.startedAt,
-    }), writeTimeoutMs);
+    })), writeTimeoutMs);
   } catch {
     throw new GraphQLError(AUDIT_UNAVAILABLE.message, { extensions: { code: ErrorCode.AUDIT_UNAVAILABLE, http: { status: 503 } } });
   }
+}
+
+/** The record of requests refused before any document ran: who and why, and nothing read, disclosed or called. */
+export function refusalEntry(refusal: {
+  time: string;
+  requestId: string;
+  caller: Caller | null;
+  serviceItem: string | null;
+  caseNumber: string | null;
+  errorCodes: string[];
+  latencyMs: number;
+  /** How many requests the record stands for; default 1. */
+  requests?: number;
+}): AuditEntry {
+  return {
+    time: refusal.time,
+    requestId: refusal.requestId,
+    application: refusal.caller?.application ?? null,
+    officer: refusal.caller?.officer ?? null,
+    role: refusal.caller?.role ?? null,
+    serviceItem: refusal.serviceItem,
+    caseNumber: refusal.caseNumber,
+    operationName: null,
+    documentHash: null,
+    coordinates: [],
+    citizens: [],
+    departments: [],
+    outcome: 'refused',
+    errorCodes: refusal.errorCodes,
+    latencyMs: refusal.latencyMs,
+    ...(refusal.requests === undefined ? {} : { requests: refusal.requests }),
+  };
 }
 
 /** A store that hangs must not hold answers forever: past the timeout the answer is refused, the record may still land. */

@@ -83,6 +83,12 @@ export interface ProofCatalog {
   valueTypes: Set<string>;
   /** Whether an operation for `serviceItemCode` may select the coordinate `Type.field`. */
   allows(serviceItemCode: string, coordinate: string): boolean;
+  /**
+   * The checks an item's proofs make (VERIFICATION checks, COMMITMENT follow-ups), by the
+   * coordinate of their field (`Citizen.residesIn`): a check field of the item may be asked
+   * only with one of these checks' arguments.
+   */
+  checksOf(serviceItemCode: string): ReadonlyMap<string, readonly Check[]>;
 }
 
 export class CatalogError extends Error {}
@@ -106,15 +112,28 @@ export function loadCatalog(file = CATALOG_FILE): ProofCatalog {
     items.set(item.code, item);
   }
   const allowedByItem = new Map([...items].map(([code, item]) => [code, new Set([...item.entryPoints, ...item.proofs.flatMap((proof) => proof.fields)])]));
+  const checksByItem = new Map([...items].map(([code, item]) => [code, checksByCoordinate(item)]));
   return {
     items,
     alwaysAllowed,
     valueTypes,
+    checksOf: (serviceItemCode) => checksByItem.get(serviceItemCode) ?? new Map(),
     allows(serviceItemCode, coordinate) {
       if (isOpenToEveryPurpose({ alwaysAllowed, valueTypes }, coordinate)) return true;
       return allowedByItem.get(serviceItemCode)?.has(coordinate) ?? false;
     },
   };
+}
+
+function checksByCoordinate(item: ServiceItem): Map<string, Check[]> {
+  const checks = new Map<string, Check[]>();
+  for (const proof of item.proofs) {
+    const check = proof.mode === 'VERIFICATION' ? proof.check : proof.mode === 'COMMITMENT' ? proof.followUp : undefined;
+    if (!check) continue;
+    const coordinate = `Citizen.${check.field}`;
+    checks.set(coordinate, [...(checks.get(coordinate) ?? []), check]);
+  }
+  return checks;
 }
 
 /** Coordinates any purpose may read: the keys the caller already knows, provenance, value types' fields. */

@@ -109,6 +109,24 @@ describe('callers', () => {
 
 describe('purpose', () => {
   test.each([
+    ['residesIn for a district rather than the city', '330100-GA-0002', `{ citizen(idNumber: "${CHEN_QIANG}") { residesIn(division: "330106", forAtLeastMonths: 6) { holds } } }`, undefined,
+      'service item 330100-GA-0002 asks Citizen.residesIn only as its proofs do: residesIn(division: "3301", forAtLeastMonths: 6)'],
+    ['residesIn for more months, through a variable', '330100-GA-0002', 'query ($months: Int!) { citizen(idNumber: "' + CHEN_QIANG + '") { residesIn(division: "3301", forAtLeastMonths: $months) { holds } } }', { months: 40 },
+      'service item 330100-GA-0002 asks Citizen.residesIn only as its proofs do: residesIn(division: "3301", forAtLeastMonths: 6)'],
+    ['inSameHouseholdAs with another relation', ENROLMENT, `{ citizen(idNumber: "${ZHANG_WEI}") { inSameHouseholdAs(idNumber: "${LI_NA}", relation: SPOUSE) { holds } } }`, undefined,
+      'service item 330100-JY-0001 asks Citizen.inSameHouseholdAs only as its proofs do: inSameHouseholdAs(idNumber: the child\'s ID number, relation: "CHILD")'],
+  ])('a check asked with arguments other than the catalog\'s: 403, nothing read (%s)', async (_case, item, query, variables, message) => {
+    const headers = await enrolmentHeaders({ authorization: `Bearer ${await city.stack.token({ serviceItems: [item], scopes: [] })}`, 'x-service-item': item });
+    await expectRefused(city.stack.query(query, variables, headers), refusal(403, 'FORBIDDEN', message));
+  });
+
+  test('a check asked with the catalog\'s arguments is answered', async () => {
+    const headers = await enrolmentHeaders({ authorization: `Bearer ${await city.stack.token({ serviceItems: ['330100-GA-0002'], scopes: [] })}`, 'x-service-item': '330100-GA-0002' });
+    const { status, body } = await city.stack.query(`{ citizen(idNumber: "${CHEN_QIANG}") { residesIn(division: "3301", forAtLeastMonths: 6) { holds } } }`, undefined, headers);
+    expect({ status, body }).toEqual({ status: 200, body: { data: { citizen: { residesIn: { holds: true } } } } });
+  });
+
+  test.each([
     ['no X-Service-Item', { 'x-service-item': undefined }, 'X-Service-Item header is required: the code of the service item (事项) this request serves'],
     ['a malformed X-Service-Item', { 'x-service-item': 'enrol kids' }, 'X-Service-Item must be a service item code of 3-40 capital letters, digits and hyphens, like 330100-JY-0001'],
     ['no X-Case-Number', { 'x-case-number': undefined }, 'X-Case-Number header is required: the case (application) number this request serves'],

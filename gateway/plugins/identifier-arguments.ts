@@ -4,11 +4,7 @@ import {
   getNullableType,
   isInputObjectType,
   isListType,
-  separateOperations,
-  TypeInfo,
   valueFromAST,
-  visit,
-  visitWithTypeInfo,
   type ArgumentNode,
   type DocumentNode,
   type GraphQLInputType,
@@ -19,6 +15,7 @@ import { badUserInput } from '../../lib/error-codes';
 import { checkIdentifierArgument, holdsIdNumbers, isIdentifierArgument } from '../../lib/identifier-arguments';
 import { memoisedIn } from '../../lib/memoised';
 import { refuse, type GatewayContext } from '../context';
+import { fieldsWithArguments } from '../field-arguments';
 import { operationCheckPlugin } from '../operation-check';
 import { coercedVariables } from '../variables';
 
@@ -63,32 +60,17 @@ interface IdentifierArgumentSite {
 }
 
 const sitesByOperation = new WeakMap<OperationDefinitionNode, IdentifierArgumentSite[]>();
-const separatedByDocument = new WeakMap<DocumentNode, Record<string, DocumentNode>>();
 
-/**
- * The identifier arguments of the operation that runs, with the fragments it spreads, in
- * document order; another operation of the same document runs with other variables, or
- * not at all. Finding them takes a typed walk, so it is done once per parsed operation
- * (Apollo Server reuses one per query text); only their values depend on the request.
- */
+/** The identifier arguments of the operation that runs, in document order, once per parsed operation. */
 function identifierArgumentSites(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): IdentifierArgumentSite[] {
-  return memoisedIn(sitesByOperation, operation, () => {
-    const separated = memoisedIn(separatedByDocument, document, () => separateOperations(document));
-    const sites: IdentifierArgumentSite[] = [];
-    const typeInfo = new TypeInfo(schema);
-    visit(
-      separated[operation.name?.value ?? ''] ?? document,
-      visitWithTypeInfo(typeInfo, {
-        Argument(node) {
-          const argument = typeInfo.getArgument();
-          if (argument && (isIdentifierArgument(node.name.value) || mayHoldIdentifiers(argument.type))) {
-            sites.push({ name: node.name.value, valueNode: node.value, type: argument.type });
-          }
-        },
+  return memoisedIn(sitesByOperation, operation, () =>
+    fieldsWithArguments(schema, document, operation).flatMap(({ definition, node }) =>
+      (node.arguments ?? []).flatMap((argument) => {
+        const type = definition.args.find((candidate) => candidate.name === argument.name.value)?.type;
+        return type && (isIdentifierArgument(argument.name.value) || mayHoldIdentifiers(type)) ? [{ name: argument.name.value, valueNode: argument.value, type }] : [];
       }),
-    );
-    return sites;
-  });
+    ),
+  );
 }
 
 const holdsByInputType = new WeakMap<object, boolean>();

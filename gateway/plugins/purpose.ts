@@ -1,10 +1,14 @@
-import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
-import { forbidden, unauthenticated } from '../../lib/error-codes';
+import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
+import type { OperationDefinitionNode } from 'graphql';
+import { badUserInput, forbidden, unauthenticated } from '../../lib/error-codes';
 import type { ProofCatalog } from '../../lib/catalog';
 import type { Caller } from '../auth';
+import { checkArgumentsProblem } from '../check-arguments';
 import { refuse, type GatewayContext } from '../context';
+import { fieldsWithArguments } from '../field-arguments';
 import { isIntrospectionCoordinate } from '../operation-analysis';
 import { operationCheckPlugin } from '../operation-check';
+import { coercedVariables } from '../variables';
 
 export interface PurposeOptions {
   /** The proof catalog: which fields each service item's proofs need. */
@@ -37,8 +41,9 @@ export function storablePurposeHeader(name: 'x-service-item' | 'x-case-number', 
  * Role and purpose. Audit data is for role auditor alone; an auditor reads nothing else.
  * Purpose binding (PIPL Art. 6, minimum necessary): an operation that reads any citizen
  * field must come from a `service` caller, name its purpose in `X-Service-Item` and
- * `X-Case-Number`, act for a service item the caller's token grants, and select only
- * fields that item's proofs need. Everything is decided from the document and headers
+ * `X-Case-Number`, act for a service item the caller's token grants, select only
+ * fields that item's proofs need, and ask the item's checks only with the catalog's
+ * arguments (check-arguments.ts). Everything is decided from the document and headers
  * before the query is planned, so a refused request reaches no department and reveals
  * nothing about any citizen.
  */
@@ -62,7 +67,7 @@ export function purposePlugin(options: PurposeOptions): ApolloServerPlugin<Gatew
   });
 }
 
-function checkPurpose(requestContext: GraphQLRequestContext<GatewayContext>, catalog: ProofCatalog, coordinates: string[]): void {
+function checkPurpose(requestContext: GraphQLRequestContextDidResolveOperation<GatewayContext>, catalog: ProofCatalog, coordinates: string[]): void {
   const caller = requestContext.contextValue.caller as Caller;
   if (caller.role !== 'service') refuse(requestContext, forbidden('only role service may read citizen data'));
 
@@ -83,5 +88,11 @@ function checkPurpose(requestContext: GraphQLRequestContext<GatewayContext>, cat
   if (notAllowed.length > 0) {
     refuse(requestContext, forbidden(`service item ${serviceItem} does not need ${notAllowed.join(', ')}: ask only for the fields its proofs need`, { notAllowed }));
   }
+  const { schema, document } = requestContext;
+  const operation = requestContext.operation as OperationDefinitionNode;
+  const variables = coercedVariables(requestContext);
+  if (variables.problem !== undefined) refuse(requestContext, badUserInput(variables.problem));
+  const wrongChecks = checkArgumentsProblem(serviceItem, catalog.checksOf(serviceItem), fieldsWithArguments(schema, document, operation), variables.values);
+  if (wrongChecks) refuse(requestContext, forbidden(wrongChecks));
   requestContext.contextValue.purpose = { serviceItem, caseNumber };
 }

@@ -32,9 +32,13 @@ import { RESERVED_PREFIX } from './reserved-names';
  */
 const AUDIT_ALIAS = `${RESERVED_PREFIX}audit_id`;
 
-/** The field that identifies a citizen, by the type that has it: a Citizen by its ID number, a commitment by its applicant's. */
+/**
+ * The field that identifies the citizens an object discloses, by the type that has it: a
+ * Citizen by its ID number, a commitment by its applicant's, an audit record (read by an
+ * auditor) by the ID numbers it lists.
+ */
 const IDENTIFYING_FIELDS: ReadonlyMap<string, FieldNode> = new Map(
-  Object.entries({ Citizen: 'idNumber', Commitment: 'applicant' }).map(([type, field]) => [
+  Object.entries({ Citizen: 'idNumber', Commitment: 'applicant', AuditRecord: 'citizens' }).map(([type, field]) => [
     type,
     { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: AUDIT_ALIAS }, name: { kind: Kind.NAME, value: field } },
   ]),
@@ -97,7 +101,7 @@ export function takeAuditIdentifiers(data: unknown, document: DocumentNode, oper
     } else if (value !== null && typeof value === 'object') {
       const object = value as Record<string, unknown>;
       if (at.holdsAlias && AUDIT_ALIAS in object) {
-        if (typeof object[AUDIT_ALIAS] === 'string') found.add(object[AUDIT_ALIAS] as string);
+        for (const identifier of [object[AUDIT_ALIAS]].flat()) if (typeof identifier === 'string') found.add(identifier);
         delete object[AUDIT_ALIAS];
       }
       for (const [key, child] of at.children) walk(object[key], child);

@@ -312,6 +312,23 @@ describe('rate limits', () => {
     }
   });
 
+  test('an auditor\'s review names every citizen the records it read list, and is not bounded by the distinct-citizens limit', async () => {
+    const limited = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_RATE_LIMIT_DISTINCT_CITIZENS_PER_HOUR: '2' } });
+    try {
+      const officer = await limited.serviceHeaders({ officer: `officer-${randomUUID()}` });
+      // Refused (four citizens would come back), and recorded naming the four.
+      expect((await limited.query(`{ citizen(idNumber: "${ZHANG_WEI}") { household { members { citizen { identity { name } } } } } }`, undefined, officer)).status).toBe(429);
+      const auditor = { authorization: `Bearer ${await limited.token({ role: 'auditor', officer: 'auditor-07', serviceItems: [], scopes: [] })}` };
+      const review = await limited.query('{ auditRecords(first: 100) { records { citizens } } }', undefined, auditor);
+      expect(review.status).toBe(200);
+      const listed = [...new Set(review.body.data.auditRecords.records.flatMap((record: { citizens: string[] }) => record.citizens))].sort();
+      expect(listed.length).toBeGreaterThan(2);
+      expect((await auditRecordOf(limited.audit.store, review.headers.get('x-request-id') as string))?.citizens).toEqual(listed);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   test('requests per officer per minute', async () => {
     const limited = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_RATE_LIMIT_OFFICER_PER_MINUTE: '2' } });
     try {

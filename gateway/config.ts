@@ -44,6 +44,8 @@ export interface Config {
   maxConcurrentPerOfficer: number;
   /** PROOFLESS_RATE_LIMIT_ANONYMOUS_PER_MINUTE, default 60: requests without a valid token one client address may make a minute before they are refused (429) and recorded together. */
   anonymousPerMinute: number;
+  /** PROOFLESS_RATE_LIMIT_ANONYMOUS_TOTAL_PER_MINUTE, default ten times the per-address allowance: the same for every address together. */
+  anonymousTotalPerMinute: number;
   /** PROOFLESS_INTROSPECTION=true|false; default true in development only. */
   introspection: boolean;
   /** PROOFLESS_EXPLORER=true|false; default true in development only: GraphiQL for a browser opening /graphql. */
@@ -108,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (url) subgraphUrls[name] = url;
     timeoutMs[name] = integerFromEnv(env, `PROOFLESS_${name.toUpperCase()}_TIMEOUT_MS`, DEFAULT_DEPARTMENT_TIMEOUT_MS[name] ?? 3000, { min: 10, max: 300000 });
   }
+  const anonymousPerMinute = integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_ANONYMOUS_PER_MINUTE', 60, { min: 1, max: 10_000_000 });
   const trustedOperationsFile = env.PROOFLESS_TRUSTED_OPERATIONS ? path.resolve(env.PROOFLESS_TRUSTED_OPERATIONS) : undefined;
   return {
     isDevelopment,
@@ -134,7 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCost: integerFromEnv(env, 'PROOFLESS_MAX_COST', DEFAULT_OPERATION_LIMITS.maxCost, { min: 1, max: 1_000_000_000 }),
     },
     maxConcurrentPerOfficer: integerFromEnv(env, 'PROOFLESS_MAX_CONCURRENT_PER_OFFICER', 8, { min: 1, max: 100_000 }),
-    anonymousPerMinute: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_ANONYMOUS_PER_MINUTE', 60, { min: 1, max: 10_000_000 }),
+    anonymousPerMinute,
+    anonymousTotalPerMinute: integerFromEnv(env, 'PROOFLESS_RATE_LIMIT_ANONYMOUS_TOTAL_PER_MINUTE', anonymousPerMinute * 10, { min: 1, max: 100_000_000 }),
     introspection: booleanFromEnv(env, 'PROOFLESS_INTROSPECTION', isDevelopment),
     isExplorerEnabled: booleanFromEnv(env, 'PROOFLESS_EXPLORER', isDevelopment),
     isAuditConsoleEnabled: booleanFromEnv(env, 'PROOFLESS_AUDIT_CONSOLE', true),

@@ -162,7 +162,13 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
     ],
   });
   const authenticate = createAuthenticator(config.auth);
-  const anonymous = anonymousRequests({ perMinute: config.anonymousPerMinute, auditLog: dependencies.auditLog, now: dependencies.now, log });
+  const anonymous = anonymousRequests({
+    perAddressPerMinute: config.anonymousPerMinute,
+    totalPerMinute: config.anonymousTotalPerMinute,
+    auditLog: dependencies.auditLog,
+    now: dependencies.now,
+    log,
+  });
   return {
     server,
     departments,

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { StoredRecord } from '../audit/entry';
+import type { AuditEntry, StoredRecord } from '../audit/entry';
+import type { AuditLog } from '../audit/log';
+import { anonymousRequests } from '../gateway/anonymous-requests';
 import { loadAuditConfig } from '../audit/config';
 import { openAuditStore } from '../audit/open-store';
 import { ZHANG_WEI } from './fixtures/registries';
@@ -84,4 +86,24 @@ test('past the limit, requests without a valid token from one address are refuse
   }]);
   // 10 anonymous requests: 4 records of their own, 1 for the other 6.
   expect(records.filter((record) => record.application === null)).toHaveLength(5);
+});
+
+test('addresses together have an allowance too: past it every address is refused, and the minute still leaves one record', async () => {
+  const entries: AuditEntry[] = [];
+  const auditLog = { record: async (entry: AuditEntry) => { entries.push(entry); return entry; } } as unknown as AuditLog;
+  const guard = anonymousRequests({ perAddressPerMinute: 2, totalPerMinute: 3, auditLog, now: () => T0 + 30_000 });
+  const answers = ['10.0.0.1', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.1'].map((address) => guard.admit(address));
+  await guard.close();
+  expect(answers.slice(0, 3)).toEqual([null, null, null]);
+  expect(answers.slice(3).map((error) => ({ message: error?.message, extensions: error?.extensions }))).toEqual([
+    {
+      message: 'requests from every address have made 3 requests without a valid token this minute, the most allowed; retry in 30 s',
+      extensions: { code: 'RATE_LIMITED', limit: 'anonymousTotalPerMinute', max: 3, http: { status: 429, headers: new Map([['retry-after', '30']]) } },
+    },
+    {
+      message: 'this address has made 2 requests without a valid token this minute, the most allowed; retry in 30 s',
+      extensions: { code: 'RATE_LIMITED', limit: 'anonymousPerMinute', max: 2, http: { status: 429, headers: new Map([['retry-after', '30']]) } },
+    },
+  ]);
+  expect(entries).toEqual([expect.objectContaining({ time: new Date(T0).toISOString(), outcome: 'refused', errorCodes: ['RATE_LIMITED'], requests: 2 })]);
 });

@@ -2,6 +2,7 @@ import { OUTCOMES, type Outcome, type StoredRecord } from './entry';
 import { AuditQueryError } from './errors';
 import { INSTANT_EXAMPLE, parseInstant } from './instant';
 import type { AuditStore, RecordFilter, RecordKey } from './store';
+import { arrived } from '../lib/arrived';
 
 export const MAX_REVIEW_PAGE = 100;
 export const DEFAULT_REVIEW_PAGE = 20;
@@ -56,12 +57,12 @@ function checkFilter(query: ReviewQuery): RecordFilter {
   for (const name of ['citizen', 'application', 'officer', 'serviceItem', 'caseNumber'] as const) {
     const value = query[name];
     if (value === undefined || value === null) continue;
-    if (typeof value !== 'string' || value === '') throw new AuditQueryError(`${name} must be non-empty text, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'string' || value === '') throw new AuditQueryError(`${name} must be non-empty text, got ${arrived(value)}`);
     filter[name] = value;
   }
   if (query.outcome !== undefined && query.outcome !== null) {
     if (!OUTCOMES.includes(query.outcome as Outcome)) {
-      throw new AuditQueryError(`outcome must be one of ${OUTCOMES.join(', ')}, got ${JSON.stringify(query.outcome)}`);
+      throw new AuditQueryError(`outcome must be one of ${OUTCOMES.join(', ')}, got ${arrived(query.outcome)}`);
     }
     filter.outcome = query.outcome as Outcome;
   }
@@ -69,7 +70,7 @@ function checkFilter(query: ReviewQuery): RecordFilter {
     const raw = query[name];
     if (raw === undefined || raw === null) continue;
     const instant = parseInstant(raw);
-    if (instant === null) throw new AuditQueryError(`${name} must be an ISO instant such as ${INSTANT_EXAMPLE}, got ${JSON.stringify(raw)}`);
+    if (instant === null) throw new AuditQueryError(`${name} must be an ISO instant such as ${INSTANT_EXAMPLE}, got ${arrived(raw)}`);
     filter[name] = instant;
   }
   if (filter.from !== undefined && filter.to !== undefined && filter.from >= filter.to) {

@@ -1,5 +1,6 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../lib/error-codes';
+import { maskIdNumbers } from '../lib/logger';
 import { isCallerFacing, maskUnexpectedErrors } from '../lib/mask-errors';
 import { codeApolloPipelineError } from './apollo-pipeline-errors';
 
@@ -15,7 +16,8 @@ export function maskGatewayErrors(formatted: GraphQLFormattedError): GraphQLForm
   const code = extensions.code;
   const isOnPurpose = isCallerFacing(code);
   return {
-    message: isOnPurpose ? formatted.message : `the ${serviceName} department could not answer`,
+    // A department's own message is for the caller, but no ID number passes through it (a department may quote what it was sent).
+    message: isOnPurpose ? maskIdNumbers(formatted.message) : `the ${serviceName} department could not answer`,
     ...(formatted.path ? { path: formatted.path } : {}),
     extensions: { code: isOnPurpose ? code : ErrorCode.DEPARTMENT_UNAVAILABLE, department: serviceName },
   };

@@ -83,9 +83,9 @@ test('one commitment per proof and case', async () => {
 
 test.each([
   ['a proof satisfied another way', { applicant: ZHANG_WEI, proof: 'SFZM' }, refused('BAD_USER_INPUT', `proof SFZM of service item ${BUSINESS} is satisfied by DATA_SHARING, not by a commitment`)],
-  ['a proof the item does not have', { applicant: ZHANG_WEI, proof: 'XYZ' }, refused('BAD_USER_INPUT', `proof must be one of service item ${BUSINESS}'s proofs (SFZM, JYCSZM, ZZQK), got XYZ`)],
+  ['a proof the item does not have', { applicant: ZHANG_WEI, proof: 'XYZ' }, refused('BAD_USER_INPUT', `proof must be one of service item ${BUSINESS}'s proofs (SFZM, JYCSZM, ZZQK), got "XYZ"`)],
   ['an empty statement', { applicant: ZHANG_WEI, statement: '  ' }, refused('BAD_USER_INPUT', 'statement must be the text the applicant signed, 1 to 2000 characters, got 0')],
-  ['another service item than the request serves', { applicant: ZHANG_WEI, serviceItem: BIRTH }, refused('FORBIDDEN', `serviceItem must be the service item this request serves (X-Service-Item ${BUSINESS}), got ${BIRTH}`)],
+  ['another service item than the request serves', { applicant: ZHANG_WEI, serviceItem: BIRTH }, refused('FORBIDDEN', `serviceItem must be the service item this request serves (X-Service-Item ${BUSINESS}), got "${BIRTH}"`)],
 ])('%s is refused', async (_case, input, expected) => {
   const { serviceItem, ...rest } = input as { serviceItem?: string; applicant: string };
   expect((await record(city.stack, 'SJ-2026-0004', { ...rest, serviceItem: serviceItem ?? BUSINESS }, BUSINESS)).body).toEqual(expected);

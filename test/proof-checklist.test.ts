@@ -279,7 +279,7 @@ describe('purpose', () => {
       body: {
         data: null,
         errors: [{
-          message: `serviceItem must be the service item this request serves (X-Service-Item ${PERMIT}), got ${ENROLMENT}`,
+          message: `serviceItem must be the service item this request serves (X-Service-Item ${PERMIT}), got "${ENROLMENT}"`,
           path: ['proofChecklist'],
           extensions: { code: 'FORBIDDEN', department: 'service' },
         }],

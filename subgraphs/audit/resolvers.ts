@@ -8,6 +8,7 @@ import { verifyChains } from '../../audit/verify';
 import { badUserInput } from '../../lib/error-codes';
 import { DateTimeScalar } from '../shared/scalars';
 import type { AuditContext } from './index';
+import { arrived } from '../../lib/arrived';
 
 interface AuditRecordsArgs {
   idNumber?: string | null;
@@ -71,5 +72,5 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
 /** A time filter as audit/review.ts reads it, text; anything else (a number, a list) is refused as review.ts refuses malformed text. */
 function instantText(name: string, value: unknown): string | null | undefined {
   if (value === undefined || value === null || typeof value === 'string') return value;
-  throw badUserInput(`${name} must be an ISO instant such as ${INSTANT_EXAMPLE}, got ${JSON.stringify(value)}`);
+  throw badUserInput(`${name} must be an ISO instant such as ${INSTANT_EXAMPLE}, got ${arrived(value)}`);
 }

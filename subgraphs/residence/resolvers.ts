@@ -4,6 +4,7 @@ import { address, provenance, verification } from '../shared/provenance';
 import type { ResidenceContext } from './index';
 import type { ResidencePeriodRow, ResidencePermitRow } from './registry';
 import { monthsBefore, stayStart } from './stays';
+import { arrived } from '../../lib/arrived';
 
 export const AUTHORITY = '杭州市公安局流动人口服务管理支队';
 
@@ -50,7 +51,7 @@ const DIVISION = /^\d{2}(\d{2}){0,2}$/;
 const MAX_MONTHS = 1200;
 
 function requireDivision(division: string): string {
-  if (!DIVISION.test(division)) throw badUserInput(`division must be a GB/T 2260 code of 2, 4 or 6 digits (33, 3301, 330106), got "${division}"`);
+  if (!DIVISION.test(division)) throw badUserInput(`division must be a GB/T 2260 code of 2, 4 or 6 digits (33, 3301, 330106), got ${arrived(division)}`);
   return division;
 }
 

@@ -3,6 +3,7 @@ import { requireIdNumber } from '../shared/arguments';
 import { requirePurpose } from './arguments';
 import type { ServiceContext } from './index';
 import { DuplicateCommitmentError, type CommitmentRow } from './registry';
+import { arrived } from '../../lib/arrived';
 
 export interface RecordCommitmentInput {
   serviceItem: string;
@@ -23,7 +24,7 @@ export async function recordCommitment(input: RecordCommitmentInput, context: Se
   const { item, caseNumber } = requirePurpose(context, input.serviceItem);
   if (item.highRisk) throw forbidden(`service item ${item.code} is high-risk: it accepts no commitments (国办发〔2020〕42号)`);
   const proof = item.proofs.find((candidate) => candidate.code === input.proof);
-  if (!proof) throw badUserInput(`proof must be one of service item ${item.code}'s proofs (${item.proofs.map((candidate) => candidate.code).join(', ')}), got ${input.proof}`);
+  if (!proof) throw badUserInput(`proof must be one of service item ${item.code}'s proofs (${item.proofs.map((candidate) => candidate.code).join(', ')}), got ${arrived(input.proof)}`);
   if (proof.mode !== 'COMMITMENT') throw badUserInput(`proof ${proof.code} of service item ${item.code} is satisfied by ${proof.mode}, not by a commitment`);
   const applicant = requireIdNumber('input.applicant', input.applicant);
   const statement = input.statement.trim();

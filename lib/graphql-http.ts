@@ -1,5 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
 import { ErrorCode } from './error-codes';
 import { httpDrain, type HttpDrainOptions } from './http-drain';
@@ -120,6 +122,12 @@ export async function serveGraphQL<Context extends BaseContext>(server: ApolloSe
       fail();
     }
   });
+  // Node's own handler answers a bare 400 with no request ID, no coded body and nothing recorded.
+  httpServer.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const unreadable = unreadableBodies.get(socket);
+    if (unreadable) unreadable();
+    else answerUnparsedRequest(socket, error);
+  });
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(options.port, options.host, resolve);
@@ -160,6 +168,12 @@ function graphqlHttpHandler<Context extends BaseContext>(
     const body = await readBody(req, maxBodyBytes);
     if (body.kind === 'too-large') {
       await refuse(413, ErrorCode.REQUEST_TOO_LARGE, `request body must be at most ${maxBodyBytes} bytes, got ${body.bytes} or more`, { connection: 'close' });
+      return;
+    }
+    if (body.kind === 'unreadable') {
+      // The parser has given up on this connection: answer, then close it.
+      res.once('finish', () => req.socket.destroySoon());
+      await refuse(400, ErrorCode.BAD_REQUEST, 'request body is not well-formed HTTP (a malformed chunk)', { connection: 'close' });
       return;
     }
     let parsedBody: unknown;
@@ -249,20 +263,26 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(payload);
 }
 
-type BodyResult = { kind: 'ok'; text: string } | { kind: 'too-large'; bytes: number };
+type BodyResult = { kind: 'ok'; text: string } | { kind: 'too-large'; bytes: number } | { kind: 'unreadable' };
+
+/** The connections whose request body is being read, and how to tell its reader that Node's parser found it malformed. */
+const unreadableBodies = new WeakMap<Duplex, () => void>();
 
 /**
  * Reads the body up to `maxBytes`. Past that it stops keeping chunks and answers at once;
- * the rest is drained and the connection closed after the 413 (`connection: close`).
+ * the rest is drained and the connection closed after the 413 (`connection: close`). A
+ * body Node's parser cannot read (a malformed chunk) is `unreadable`: the server's
+ * clientError listener says so, and the request is refused like any other.
  */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
-  return new Promise((resolve, reject) => {
+  return new Promise<BodyResult>((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
       req.resume();
       resolve({ kind: 'too-large', bytes: declared });
       return;
     }
+    unreadableBodies.set(req.socket, () => resolve({ kind: 'unreadable' }));
     const chunks: Buffer[] = [];
     let bytes = 0;
     const onData = (chunk: Buffer) => {
@@ -278,5 +298,32 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
     req.on('data', onData);
     req.once('end', () => resolve({ kind: 'ok', text: Buffer.concat(chunks).toString('utf8') }));
     req.once('error', reject);
-  });
+  }).finally(() => unreadableBodies.delete(req.socket));
+}
+
+/**
+ * Answers what Node's parser refused before any request began (a malformed request line or
+ * header, headers too large, too slow): a coded JSON error with a request ID of its own,
+ * as Proofless answers everything, and the connection closed. Nothing is recorded: no
+ * header was read, so no caller or purpose is known.
+ */
+function answerUnparsedRequest(socket: Duplex, error: NodeJS.ErrnoException): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] = error.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'Request Header Fields Too Large', ErrorCode.REQUEST_TOO_LARGE, 'request headers are larger than this server accepts']
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', ErrorCode.BAD_REQUEST, 'the request did not arrive in time']
+      : [400, 'Bad Request', ErrorCode.BAD_REQUEST, 'the request is not well-formed HTTP'];
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  const head = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(body)}`,
+    `x-request-id: ${randomUUID()}`,
+    'connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -5,7 +5,7 @@ export interface RateLimits {
   applicationPerMinute: number;
   /** Requests one officer may make per minute; default 120. */
   officerPerMinute: number;
-  /** Distinct citizens one officer may look up per hour; default 200 (bulk browsing by an insider is the threat). */
+  /** Distinct citizens one officer may look up in any hour (a sliding hour); default 200 (bulk browsing by an insider is the threat). */
   distinctCitizensPerHour: number;
 }
 
@@ -41,69 +41,88 @@ export interface RateLimitStore {
 }
 
 const MINUTE = 60_000;
-const HOUR = 3_600_000;
+/**
+ * Distinct citizens are counted over a sliding hour, in slots of ten minutes: a citizen
+ * looked up counts while its slot is one of the last seven (60 to 70 minutes), so no 60
+ * minutes ever see more than the limit. A fixed clock hour let an officer read the whole
+ * allowance at 08:59:59 and a whole new one at 09:00:00.
+ */
+const SLOT = 10 * MINUTE;
+const SLOTS = 7;
 const LIMIT_BY_CODE: (keyof RateLimits)[] = ['applicationPerMinute', 'officerPerMinute', 'distinctCitizensPerHour'];
 
 /**
- * Lua: adds ARGV[first..] to the set KEYS[3] only if it stays within ARGV[3] members,
- * renewing its expiry (ARGV[5] ms); returns 3 from the script when it would not fit.
+ * Lua: the citizens ARGV[6..] join the officer's current slot (KEYS[3]; KEYS[4..9] are the
+ * six before it, newest first) only if the distinct citizens of all seven slots stay
+ * within ARGV[3]; the slot expires after ARGV[5] ms. Returns {0, 0} when they fit, else
+ * {3, age} with the age in slots of the oldest slot holding anyone (it frees room when it
+ * leaves the window).
  */
-const ADD_CITIZENS_WITHIN_BOUND = (first: number) => `
-if #ARGV >= ${first} then
-  local added = 0
-  for i = ${first}, #ARGV do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 0 then added = added + 1 end
+const ADD_CITIZENS_WITHIN_BOUND = `
+if #ARGV >= 6 then
+  local known = {}
+  local count = 0
+  for k = 3, #KEYS do
+    for _, member in ipairs(redis.call('SMEMBERS', KEYS[k])) do
+      if not known[member] then known[member] = true; count = count + 1 end
+    end
   end
-  local known = redis.call('SCARD', KEYS[3])
-  if known + added > tonumber(ARGV[3]) then return 3 end
-  if added > 0 then
-    redis.call('SADD', KEYS[3], unpack(ARGV, ${first}))
-    redis.call('PEXPIRE', KEYS[3], ARGV[5])
+  for i = 6, #ARGV do
+    if not known[ARGV[i]] then known[ARGV[i]] = true; count = count + 1 end
   end
+  if count > tonumber(ARGV[3]) then
+    for k = #KEYS, 3, -1 do
+      if redis.call('EXISTS', KEYS[k]) == 1 then return {3, k - 3} end
+    end
+    return {3, 0}
+  end
+  redis.call('SADD', KEYS[3], unpack(ARGV, 6))
+  redis.call('PEXPIRE', KEYS[3], ARGV[5])
 end
-return 0
+return {0, 0}
 `;
 
 /**
  * One round trip, atomic across instances: count the application and the officer in this
- * minute's buckets, then add the citizens to the officer's set for this hour only if the
- * set stays within its bound (a refused request does not use up the allowance).
- * Returns 0 when allowed, else 1, 2 or 3 for the limit that refused.
+ * minute's buckets, then add the citizens to the officer's current slot only if the
+ * distinct citizens of the last hour stay within their bound (a refused request does not
+ * use up the allowance). Returns {0, 0} when allowed, else {1, 0}, {2, 0} or {3, age} for
+ * the limit that refused.
  */
 const CONSUME_SCRIPT = `
 local application = redis.call('INCR', KEYS[1])
 if application == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-if application > tonumber(ARGV[1]) then return 1 end
+if application > tonumber(ARGV[1]) then return {1, 0} end
 local officer = redis.call('INCR', KEYS[2])
 if officer == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
-if officer > tonumber(ARGV[2]) then return 2 end
-${ADD_CITIZENS_WITHIN_BOUND(6)}`;
+if officer > tonumber(ARGV[2]) then return {2, 0} end
+${ADD_CITIZENS_WITHIN_BOUND}`;
 
 /** The citizens alone, with the same keys and arguments as CONSUME_SCRIPT (the request counters are not touched). */
-const DISCLOSE_SCRIPT = ADD_CITIZENS_WITHIN_BOUND(6);
+const DISCLOSE_SCRIPT = ADD_CITIZENS_WITHIN_BOUND;
 
 export function redisRateLimitStore(redis: Redis, limits: RateLimits): RateLimitStore {
   const run = async (script: string, application: string, request: DisclosureRequest) => {
     const minute = Math.floor(request.now / MINUTE);
-    const hour = Math.floor(request.now / HOUR);
-    const code = (await redis.eval(
+    const slot = Math.floor(request.now / SLOT);
+    const [code, age] = (await redis.eval(
       script,
-      3,
+      2 + SLOTS,
       `proofless:rate:application:${application}:${minute}`,
       `proofless:rate:officer:${request.officer}:${minute}`,
-      `proofless:rate:citizens:${request.officer}:${hour}`,
+      ...Array.from({ length: SLOTS }, (_, age) => `proofless:rate:citizens:${request.officer}:${slot - age}`),
       limits.applicationPerMinute,
       limits.officerPerMinute,
       limits.distinctCitizensPerHour,
       MINUTE,
-      HOUR,
+      SLOTS * SLOT,
       ...new Set(request.citizens),
-    )) as number;
-    return verdict(code, limits, request.now);
+    )) as [number, number];
+    return verdict(code, limits, request.now, age);
   };
   return {
     consume: (request) => run(CONSUME_SCRIPT, request.application, request),
-    // DISCLOSE_SCRIPT touches only the citizens key; the others are passed so both scripts take the same keys and arguments.
+    // DISCLOSE_SCRIPT touches only the citizens keys; the others are passed so both scripts take the same keys and arguments.
     admitDisclosed: (request) => run(DISCLOSE_SCRIPT, '', request),
   };
 }
@@ -111,27 +130,34 @@ export function redisRateLimitStore(redis: Redis, limits: RateLimits): RateLimit
 /** The same windows in this process, for a gateway without Redis or while Redis is away. */
 export function memoryRateLimitStore(limits: RateLimits): RateLimitStore {
   const counters = new Map<string, number>();
-  const citizenSets = new Map<string, Set<string>>();
+  /** Each officer's citizens by slot. */
+  const citizenSlots = new Map<string, Map<number, Set<string>>>();
   let currentMinute = -1;
-  let currentHour = -1;
+  let currentSlot = -1;
   const startWindows = (now: number) => {
     const minute = Math.floor(now / MINUTE);
-    const hour = Math.floor(now / HOUR);
+    const slot = Math.floor(now / SLOT);
     if (minute !== currentMinute) {
       counters.clear();
       currentMinute = minute;
     }
-    if (hour !== currentHour) {
-      citizenSets.clear();
-      currentHour = hour;
+    if (slot !== currentSlot) {
+      for (const [officer, slots] of citizenSlots) {
+        for (const old of slots.keys()) if (old <= slot - SLOTS) slots.delete(old);
+        if (slots.size === 0) citizenSlots.delete(officer);
+      }
+      currentSlot = slot;
     }
   };
   const addCitizensWithinBound = (request: DisclosureRequest): RateLimitVerdict => {
-    const seen = citizenSets.get(request.officer) ?? new Set<string>();
-    const added = new Set(request.citizens.filter((citizen) => !seen.has(citizen)));
-    if (seen.size + added.size > limits.distinctCitizensPerHour) return verdict(3, limits, request.now);
-    for (const citizen of added) seen.add(citizen);
-    citizenSets.set(request.officer, seen);
+    const slots = citizenSlots.get(request.officer) ?? new Map<number, Set<string>>();
+    const distinct = new Set([...[...slots.values()].flatMap((citizens) => [...citizens]), ...request.citizens]);
+    if (distinct.size > limits.distinctCitizensPerHour) return verdict(3, limits, request.now, slots.size > 0 ? currentSlot - Math.min(...slots.keys()) : 0);
+    if (request.citizens.length === 0) return { isAllowed: true };
+    const current = slots.get(currentSlot) ?? new Set<string>();
+    for (const citizen of request.citizens) current.add(citizen);
+    slots.set(currentSlot, current);
+    citizenSlots.set(request.officer, slots);
     return { isAllowed: true };
   };
   return {
@@ -178,9 +204,13 @@ export function fallbackRateLimitStore(primary: RateLimitStore, fallback: RateLi
   };
 }
 
-function verdict(code: number, limits: RateLimits, now: number): RateLimitVerdict {
+/**
+ * The verdict for a script's code. Per-minute limits free up at the next minute; distinct
+ * citizens when the oldest slot holding anyone (`age` slots old) leaves the sliding hour.
+ */
+function verdict(code: number, limits: RateLimits, now: number, age = 0): RateLimitVerdict {
   if (code === 0) return { isAllowed: true };
   const limit = LIMIT_BY_CODE[code - 1];
-  const window = limit === 'distinctCitizensPerHour' ? HOUR : MINUTE;
-  return { isAllowed: false, limit, max: limits[limit], retryAfterSeconds: Math.ceil((window - (now % window)) / 1000) };
+  const freedAt = limit === 'distinctCitizensPerHour' ? (Math.floor(now / SLOT) - age + SLOTS) * SLOT : (Math.floor(now / MINUTE) + 1) * MINUTE;
+  return { isAllowed: false, limit, max: limits[limit], retryAfterSeconds: Math.ceil((freedAt - now) / 1000) };
 }

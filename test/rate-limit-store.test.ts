@@ -38,12 +38,27 @@ describe.each([
     const officer = `${application}/o1`;
     const at = (minutes: number) => NOON + minutes * 60_000;
     expect(await store.consume({ application, officer, citizens: ['a'], now: at(0) })).toEqual({ isAllowed: true });
+    // Room comes back when 12:00's ten minutes leave the sliding hour, at 13:10.
     expect(await store.consume({ application, officer, citizens: ['a', 'b', 'c'], now: at(1) })).toEqual({
-      isAllowed: false, limit: 'distinctCitizensPerHour', max: 2, retryAfterSeconds: 3600 - 90,
+      isAllowed: false, limit: 'distinctCitizensPerHour', max: 2, retryAfterSeconds: 70 * 60 - 90,
     });
     expect(await store.consume({ application, officer, citizens: ['b', 'a'], now: at(2) })).toEqual({ isAllowed: true });
     expect(await store.consume({ application, officer, citizens: ['c'], now: at(3) })).toMatchObject({ isAllowed: false, limit: 'distinctCitizensPerHour' });
-    expect(await store.consume({ application, officer, citizens: ['c'], now: at(60) })).toEqual({ isAllowed: true });
+    expect(await store.consume({ application, officer, citizens: ['c'], now: at(60) })).toMatchObject({ isAllowed: false, limit: 'distinctCitizensPerHour' });
+    expect(await store.consume({ application, officer, citizens: ['c'], now: at(70) })).toEqual({ isAllowed: true });
+  });
+
+  test('the hour slides: an allowance read just before a clock hour is not renewed at it', async () => {
+    const officer = `${application}/o1`;
+    const at = (seconds: number) => Date.UTC(2026, 10, 30, 8, 59, 59) + seconds * 1000;
+    expect(await store.consume({ application, officer, citizens: ['a', 'b'], now: at(0) })).toEqual({ isAllowed: true });
+    expect(await store.consume({ application, officer, citizens: ['c'], now: at(1) })).toEqual({
+      isAllowed: false, limit: 'distinctCitizensPerHour', max: 2, retryAfterSeconds: 60 * 60,
+    });
+    // A citizen looked up again counts from now: 'a' and 'b' again at 09:30 hold the allowance until 10:40.
+    expect(await store.consume({ application, officer, citizens: ['a', 'b'], now: at(30 * 60 + 1) })).toEqual({ isAllowed: true });
+    expect(await store.consume({ application, officer, citizens: ['c'], now: at(70 * 60 + 1) })).toMatchObject({ isAllowed: false, limit: 'distinctCitizensPerHour' });
+    expect(await store.consume({ application, officer, citizens: ['c'], now: at(100 * 60 + 1) })).toEqual({ isAllowed: true });
   });
 
   test('citizens an answer discloses count too; an answer that would go over is refused and uses none of the allowance', async () => {
@@ -51,12 +66,12 @@ describe.each([
     const at = (minutes: number) => NOON + minutes * 60_000;
     expect(await store.consume({ application, officer, citizens: ['a'], now: at(0) })).toEqual({ isAllowed: true });
     expect(await store.admitDisclosed({ officer, citizens: ['a', 'b', 'c'], now: at(0) })).toEqual({
-      isAllowed: false, limit: 'distinctCitizensPerHour', max: 2, retryAfterSeconds: 3600 - 30,
+      isAllowed: false, limit: 'distinctCitizensPerHour', max: 2, retryAfterSeconds: 70 * 60 - 30,
     });
     expect(await store.admitDisclosed({ officer, citizens: ['a', 'b'], now: at(1) })).toEqual({ isAllowed: true });
     expect(await store.consume({ application, officer, citizens: ['c'], now: at(2) })).toMatchObject({ isAllowed: false, limit: 'distinctCitizensPerHour' });
     expect(await store.admitDisclosed({ officer, citizens: ['b', 'a'], now: at(3) })).toEqual({ isAllowed: true });
-    expect(await store.admitDisclosed({ officer, citizens: ['c'], now: at(60) })).toEqual({ isAllowed: true });
+    expect(await store.admitDisclosed({ officer, citizens: ['c'], now: at(70) })).toEqual({ isAllowed: true });
   });
 });
 

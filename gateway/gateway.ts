@@ -151,7 +151,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       scopesPlugin({ policies: supergraph.policies }),
       limitsPlugin(config.limits, costModelOf(supergraph.gatewaySdl)),
       identifierArgumentsPlugin({ maxListLength: config.maxCitizensPerRequest }),
-      concurrencyLimitPlugin({ maxPerOfficer: config.maxConcurrentPerOfficer }),
+      concurrencyLimitPlugin({ maxPerOfficer: config.maxConcurrentPerOfficer, bureauCoordinates: supergraph.soleCoordinates.get('service') }),
       rateLimits.plugin,
       auditPlugin({
         log: dependencies.auditLog,

@@ -28,10 +28,9 @@ export interface LoadedSupergraph {
   policies: Map<string, FieldPolicy>;
   /** Coordinates the `audit` department serves: for role auditor only, and the only ones an auditor may read. */
   auditorCoordinates: Set<string>;
+  /** Coordinates one department alone resolves, by department (`service`: `Query.proofChecklist`, `Mutation.recordCommitment`...). */
+  soleCoordinates: Map<string, Set<string>>;
 }
-
-/** The department that serves auditors; what it alone serves is audit data. */
-const AUDIT_GRAPH = 'AUDIT';
 
 const SECURITY_DIRECTIVES = new Set(['authenticated', 'requiresScopes']);
 const SECURITY_SPECS = /^https:\/\/specs\.apollo\.dev\/(authenticated|requiresScopes)\//;
@@ -48,12 +47,14 @@ const SECURITY_SPECS = /^https:\/\/specs\.apollo\.dev\/(authenticated|requiresSc
 export function loadSupergraph(file: string): LoadedSupergraph {
   const document = parse(readFileSync(file, 'utf8'));
   const policies = new Map<string, FieldPolicy>();
-  const auditorCoordinates = new Set<string>();
+  const soleCoordinates = new Map<string, Set<string>>();
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
     collectPolicies(definition, policies);
-    collectAuditorCoordinates(definition, auditorCoordinates);
+    collectSoleCoordinates(definition, soleCoordinates);
   }
+  // What the audit department alone serves is audit data.
+  const auditorCoordinates = soleCoordinates.get('audit') ?? new Set<string>();
   const stripped = visit(document, {
     Directive: (node) => (SECURITY_DIRECTIVES.has(node.name.value) ? null : undefined),
     DirectiveDefinition: (node) => (SECURITY_DIRECTIVES.has(node.name.value) ? null : undefined),
@@ -61,23 +62,26 @@ export function loadSupergraph(file: string): LoadedSupergraph {
     SchemaDefinition: (node) => ({ ...node, directives: node.directives?.filter((directive) => !isSecurityLink(directive)) }),
   });
   const gatewaySdl = print(stripped);
-  return { gatewaySdl, apiSchema: Supergraph.build(gatewaySdl).apiSchema().toGraphQLJSSchema(), policies, auditorCoordinates };
+  return { gatewaySdl, apiSchema: Supergraph.build(gatewaySdl).apiSchema().toGraphQLJSSchema(), policies, auditorCoordinates, soleCoordinates };
 }
 
-/** Fields of types only the audit department defines, and root fields it resolves. */
-function collectAuditorCoordinates(type: ObjectTypeDefinitionNode | ObjectTypeExtensionNode, coordinates: Set<string>): void {
+/** The fields one department alone resolves (its field's `join__field`s, else its type's `join__type`s, all name it), by department. */
+function collectSoleCoordinates(type: ObjectTypeDefinitionNode | ObjectTypeExtensionNode, byDepartment: Map<string, Set<string>>): void {
   const graphsOf = (directives: readonly ConstDirectiveNode[] | undefined, name: string) =>
     (directives ?? []).filter((directive) => directive.name.value === name).map((directive) => {
       const graph = directive.arguments?.find((argument) => argument.name.value === 'graph')?.value;
       return graph?.kind === Kind.ENUM ? graph.value : undefined;
     });
   const typeGraphs = graphsOf(type.directives, 'join__type');
-  const isAuditType = typeGraphs.length > 0 && typeGraphs.every((graph) => graph === AUDIT_GRAPH);
   for (const field of type.fields ?? []) {
     const fieldGraphs = graphsOf(field.directives, 'join__field');
-    if (isAuditType || (fieldGraphs.length > 0 && fieldGraphs.every((graph) => graph === AUDIT_GRAPH))) {
-      coordinates.add(`${type.name.value}.${field.name.value}`);
-    }
+    const graphs = fieldGraphs.length > 0 ? fieldGraphs : typeGraphs;
+    const [graph] = graphs;
+    if (graph === undefined || graphs.some((other) => other !== graph)) continue;
+    const department = graph.toLowerCase();
+    const coordinates = byDepartment.get(department) ?? new Set<string>();
+    coordinates.add(`${type.name.value}.${field.name.value}`);
+    byDepartment.set(department, coordinates);
   }
 }
 

@@ -1,10 +1,19 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { rateLimited } from '../../lib/error-codes';
 import { isRefused, refuse, type GatewayContext } from '../context';
+import { analyseOperation } from '../operation-analysis';
 
 export interface ConcurrencyLimitOptions {
   /** Requests one officer (of one application) may have in flight in this gateway process at once; default 8. */
   maxPerOfficer?: number;
+  /**
+   * Coordinates the service bureau alone serves (`Query.proofChecklist`...); default none.
+   * An operation whose root fields are all among them holds no place: what a checklist costs the
+   * departments is the bureau's read back through the gateway, under the officer's own
+   * token, which holds a place of its own. Counting both, an officer's eight checklists
+   * in flight held every place and each one's read was refused.
+   */
+  bureauCoordinates?: ReadonlySet<string>;
 }
 
 /**
@@ -27,6 +36,11 @@ export interface ConcurrencyLimitOptions {
  */
 export function concurrencyLimitPlugin(options: ConcurrencyLimitOptions = {}): ApolloServerPlugin<GatewayContext> {
   const maxPerOfficer = options.maxPerOfficer ?? 8;
+  const bureauCoordinates = options.bureauCoordinates ?? new Set<string>();
+  const isBureauOnly = (coordinates: ReadonlySet<string>) => {
+    const roots = [...coordinates].filter((coordinate) => coordinate.startsWith('Query.') || coordinate.startsWith('Mutation.'));
+    return roots.length > 0 && roots.every((coordinate) => bureauCoordinates.has(coordinate));
+  };
   const inFlight = new Map<string, number>();
   return {
     async requestDidStart() {
@@ -34,7 +48,8 @@ export function concurrencyLimitPlugin(options: ConcurrencyLimitOptions = {}): A
       return {
         async didResolveOperation(requestContext) {
           const { caller } = requestContext.contextValue;
-          if (isRefused(requestContext) || !caller) return;
+          if (isRefused(requestContext) || !caller || !requestContext.operation) return;
+          if (isBureauOnly(analyseOperation(requestContext.schema, requestContext.document, requestContext.operation).coordinates)) return;
           const officer = `${caller.application}/${caller.officer}`;
           const count = inFlight.get(officer) ?? 0;
           if (count >= maxPerOfficer) {

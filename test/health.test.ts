@@ -8,6 +8,7 @@ import { readinessCheck } from '../gateway/health';
 import { AUDIT_STORE_KINDS, type AuditStoreTarget } from './helpers/audit-stores';
 import { spawnGateway } from './helpers/gateway-process';
 import { startStack, useFixtureStack } from './helpers/stack';
+import { closedPort } from './helpers/closed-port';
 
 /** `/healthz` and `/readyz` for load balancers, and SIGTERM draining what is in flight. */
 const city = useFixtureStack();
@@ -213,11 +214,3 @@ test('SIGTERM: the request in flight is answered in full, /readyz is not ready m
   }
 });
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -1,12 +1,14 @@
 import type { KeyObject } from 'node:crypto';
 import { GENESIS_HASH, recordHash } from './canonical';
-import type { StoredRecord } from './entry';
+import { CHAIN_ID_RULE, describeChainId, isChainId, type StoredRecord } from './entry';
 import { CorruptRecordError } from './errors';
+import { printable } from './printable';
 import { checkAnchorSignature, checkCheckpointSignature, checkpointDigest, trustedKeys, type SignatureCheck, type TrustedKeys } from './signing';
 import type { AuditStore, CitizenIndexEntry, SignedCheckpoint } from './store';
 import type { WitnessedCheckpoint } from './witness';
 
 export interface ChainVerification {
+  /** As describeChainId shows it: a chain ID that is not one a gateway can write is quoted, its control characters escaped. */
   chainId: string;
   ok: boolean;
   /** Records present in the store for this chain. */
@@ -20,7 +22,8 @@ export interface ChainVerification {
   /**
    * The first problem in words, naming sequence numbers only (never an ID number), and
    * beginning with what it found wrong: a record, a checkpoint, the citizen index, or the
-   * chain itself ("chain missing ...").
+   * chain itself ("chain missing ...", "chain ID malformed ..."). Text read back from the
+   * store in it is printable (printable.ts): no control character reaches a terminal.
    */
   problem?: string;
 }
@@ -55,7 +58,9 @@ const PAGE_SIZE = 1000;
  *    its hashed `citizens` names, at its time;
  *  - every checkpoint a witness saw is in the store, the same one, and vouches for the
  *    record the store has at its sequence; every chain a witness saw, or `expectedChains`
- *    names, is in the store.
+ *    names, is in the store;
+ *  - every chain's ID is one a gateway can write (entry.ts): any other was written
+ *    straight into the store, and is reported with its ID quoted and escaped.
  * Without a witness, records after the last checkpoint the store still holds can be cut
  * or rewritten without trace by someone who also deletes the checkpoints after them,
  * while no gateway of the chain is running (README, "What an intruder can still do").
@@ -82,7 +87,10 @@ export async function verifyChains(store: AuditStore, publicKeys: readonly KeyOb
   for (const [chainId, why] of options.expectedChains ?? []) if (!missing.has(chainId)) missing.set(chainId, why);
   for (const [chainId, why] of missing) {
     if (stored.includes(chainId)) continue;
-    results.push({ chainId, ok: false, records: 0, lastSequence: 0, lastCheckpoint: null, problem: `chain missing: the store holds no record, checkpoint or anchor of it, but ${why}` });
+    results.push({
+      chainId: describeChainId(chainId), ok: false, records: 0, lastSequence: 0, lastCheckpoint: null,
+      problem: printable(`chain missing: the store holds no record, checkpoint or anchor of it, but ${why}`),
+    });
   }
   return results.sort((a, b) => (a.chainId < b.chainId ? -1 : a.chainId > b.chainId ? 1 : 0));
 }
@@ -197,7 +205,7 @@ function citizens(count: number): string {
 export const CHAIN_START = { sequence: 1, previousHash: GENESIS_HASH };
 
 export function describeSignature(check: Exclude<SignatureCheck, 'valid'>, keyId: string): string {
-  return check === 'invalid' ? 'signature invalid' : `signed by key ${keyId.slice(0, 16)}, which is not trusted`;
+  return check === 'invalid' ? 'signature invalid' : `signed by key ${printable(String(keyId).slice(0, 16))}, which is not trusted`;
 }
 
 /** A checkpoint a record is compared with: from the store, or only from a witness (named in messages). */
@@ -307,15 +315,19 @@ export class ChainChecker {
     }
     for (const { sequence, text } of this.unexplained) this.report(sequence, text);
     const result: ChainVerification = {
-      chainId: this.chainId,
+      chainId: describeChainId(this.chainId),
       ok: this.problem === null,
       records: this.records,
       lastSequence,
       lastCheckpoint: this.lastCheckpoint,
     };
+    if (!isChainId(this.chainId)) {
+      // Before anything found in it: no gateway wrote this chain, whatever its records say.
+      return { ...result, ok: false, problem: `chain ID malformed: not ${CHAIN_ID_RULE}, so no gateway wrote this chain` };
+    }
     if (this.problem) {
       result.firstBadSequence = this.problem.sequence;
-      result.problem = this.problem.text;
+      result.problem = printable(this.problem.text);
     }
     return result;
   }

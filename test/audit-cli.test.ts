@@ -105,6 +105,29 @@ describe('audit-verify', () => {
     });
   });
 
+  test('a chain ID holding terminal control sequences cannot print over the verdict on another chain: it is reported, escaped, exit 1', () => {
+    // Red team, issue 16: chain IDs read back from the store were printed as they were. A writer of the store
+    // adds a row whose chain ID moves the cursor up, erases the line, prints "chain gw-1: ok ..." and conceals
+    // the rest: on an operator's terminal the real "chain gw-1: BAD" line above it showed as ok.
+    tamper("UPDATE audit_record SET officer = 'officer-framed' WHERE chain_id = 'gw-1' AND sequence = 3");
+    const chainId = 'zz\x1b[1A\x1b[2K\rchain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\x1b[8m';
+    const db = new Database(path.join(dataDir, 'audit.sqlite'));
+    db.prepare(`INSERT INTO audit_record (chain_id, sequence, previous_hash, hash, time, request_id, coordinates, citizens, departments, outcome, error_codes, latency_ms)
+      VALUES (?, 1, ?, ?, '2020-01-01T00:00:00.000Z', 'r', '[]', '[]', '[]', 'ok', '[]', 1)`).run(chainId, '0'.repeat(64), '0'.repeat(64));
+    db.close();
+    const result = run('audit-verify', []);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('chain gw-1: BAD at record 3: record 3: hash does not match its contents');
+    expect(/[\u0000-\u0008\u000b-\u001f\u007f]/.test(result.stdout)).toBe(false);
+    expect(result).toEqual({
+      status: 1,
+      stdout: `${witnessLine()}chain "zz\\u001b[1A\\u001b[2K\\u000dchain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\\u001b[8m": BAD: ` +
+        'chain ID malformed: not 1 to 128 letters, digits, \'.\', \'_\', \':\' or \'-\', so no gateway wrote this chain (1 record, last sequence 1, no checkpoint)\n' +
+        'chain gw-1: BAD at record 3: record 3: hash does not match its contents (5 records, last sequence 5, last checkpoint 5)\n',
+      stderr: '',
+    });
+  });
+
   test.each([
     [['--bogus'], "audit-verify: Unknown option '--bogus'\n"],
     [['--chains', 'gw 1'], 'audit-verify: each chain in --chains must be 1 to 128 letters, digits, \'.\', \'_\', \':\' or \'-\', got "gw 1"\n'],

@@ -368,6 +368,20 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
     });
   });
 
+  test('text written into the store to drive a terminal (a chain ID, a key ID) is reported escaped: a malformed chain ID is a problem of its own', async () => {
+    const [model] = await target.store.readChain('gw-2', 0, 1);
+    const chainId = 'zz\x1b[1A\x1b[2K\rchain gw-1: ok\x1b[8m';
+    await target.store.append([{ ...model, chainId }]);
+    await sql(`UPDATE {audit_checkpoint} SET key_id = ? WHERE chain_id = 'gw-1' AND sequence = 8`, ['\x1b[2K\u202eok, 10 reco']);
+    expect(await verify()).toEqual([
+      {
+        chainId: '"zz\\u001b[1A\\u001b[2K\\u000dchain gw-1: ok\\u001b[8m"', ok: false, records: 1, lastSequence: 1, lastCheckpoint: null,
+        problem: 'chain ID malformed: not 1 to 128 letters, digits, \'.\', \'_\', \':\' or \'-\', so no gateway wrote this chain',
+      },
+      ...bad(8, 'checkpoint at 8: signed by key \\u001b[2K\\u202eok, 10 reco, which is not trusted', { lastCheckpoint: 4 }),
+    ]);
+  });
+
   test('a row edited into something that is not a record', async () => {
     const unreadable = kind.name === 'SQLite' ? `'not a list'` : 'ARRAY[NULL]::text[]';
     await sql(`UPDATE {audit_record} SET citizens = ${unreadable} WHERE chain_id = 'gw-1' AND sequence = 4`);

@@ -41,6 +41,13 @@ export interface VerifyOptions {
 const PAGE_SIZE = 1000;
 
 /**
+ * How many of the last records' hashes a chain's check keeps, to name the record a link
+ * skips back to: records added after a running gateway's head are found at its next
+ * record, which is chained to its own head, a few records back.
+ */
+const RECENT_RECORDS = 1000;
+
+/**
  * Checks every chain in the store against itself and against the signed checkpoints and
  * archive anchors, trusting only `publicKeys` (never keys found in the store):
  *  - every record's hash is recomputed from its contents (canonical.ts);
@@ -232,6 +239,8 @@ export class ChainChecker {
   private lastCheckpoint: number | null = null;
   private problem: { sequence: number; text: string } | null = null;
   private readonly unexplained: { sequence: number; text: string }[] = [];
+  /** The sequences of the last RECENT_RECORDS records by hash, oldest first: what a record chained past added ones names. */
+  private readonly recent = new Map<string, number>();
 
   constructor(
     private readonly chainId: string,
@@ -270,7 +279,7 @@ export class ChainChecker {
     const isIntact = recordHash(record) === record.hash;
     if (!isIntact) this.report(sequence, `record ${sequence}: hash does not match its contents`);
     // An altered record's previousHash says nothing about its predecessor.
-    else if (isSuccessor && this.expected.previousHash !== null && record.previousHash !== this.expected.previousHash) this.reportBrokenLink(sequence);
+    else if (isSuccessor && this.expected.previousHash !== null && record.previousHash !== this.expected.previousHash) this.reportBrokenLink(sequence, record.previousHash);
     const voucher = this.vouchers.get(sequence);
     if (voucher && this.isValid(voucher)) {
       if (voucher.checkpoint.hash === record.hash) {
@@ -284,6 +293,8 @@ export class ChainChecker {
     }
     this.lastSequence = sequence;
     this.expected = { sequence: sequence + 1, previousHash: record.hash };
+    this.recent.set(record.hash, sequence);
+    if (this.recent.size > RECENT_RECORDS) this.recent.delete(this.recent.keys().next().value as string);
   }
 
   /** A record present in the store that cannot be read as one: counted, reported, and the chain checked on after it. */
@@ -413,10 +424,17 @@ export class ChainChecker {
   /**
    * A record whose own hash checks out but whose previousHash is not its predecessor's hash
    * was chained to a predecessor that has since been replaced, contents and hash both, so
-   * the predecessor is the altered one, unless a checkpoint vouches for it.
+   * the predecessor is the altered one, unless a checkpoint vouches for it. Chained to an
+   * earlier record instead, it was written when the records between were not there: they
+   * were added (a gateway that finds records it did not write after its own chains its
+   * next record to its own, audit/log.ts).
    */
-  private reportBrokenLink(sequence: number): void {
-    if (this.lastSequence === null) {
+  private reportBrokenLink(sequence: number, previousHash: string): void {
+    const chainedTo = this.recent.get(previousHash);
+    if (chainedTo !== undefined && chainedTo < sequence - 1) {
+      const added = chainedTo + 1 === sequence - 1 ? `record ${chainedTo + 1} was added` : `records ${chainedTo + 1} to ${sequence - 1} were added`;
+      this.report(chainedTo + 1, `${added}: record ${sequence} is chained to record ${chainedTo}`);
+    } else if (this.lastSequence === null) {
       const start = sequence === 1 ? 'the genesis value' : 'the one the archive anchor names';
       this.report(sequence, `record ${sequence}: previousHash is not ${start}`);
     } else if (this.lastVouchedSequence === sequence - 1) {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Redis from 'ioredis';
+import type { AuditLog } from '../audit/log';
 import type { AuditStore } from '../audit/store';
 import { sendJson, type RouteHandler } from '../lib/graphql-http';
 import { withTimeout } from '../lib/with-timeout';
@@ -11,6 +12,12 @@ export interface ReadinessOptions {
   departments: Map<string, DepartmentDataSource>;
   /** The audit store this instance writes; nothing is answered while it cannot be reached or cannot take writes. */
   auditStore: AuditStore;
+  /**
+   * This instance's audit log, when it writes one: while it refuses records (it found the
+   * store no longer holds records it wrote, audit/log.ts) nothing is answered either, and
+   * the store counts as not writable. Default: none, the store alone is looked at.
+   */
+  auditLog?: Pick<AuditLog, 'isRefusingRecords'>;
   /** The chain this instance writes: its head is read as the store's reachability check, and it names this instance's probe row. */
   chainId: string;
   /**
@@ -85,7 +92,7 @@ function auditStoreCheck(options: ReadinessOptions, timeoutMs: number): () => Pr
   let lastProbeAt = -Infinity;
   return async () => {
     const isReachable = await withinTime(store.readHead(chainId).then(() => true), timeoutMs);
-    if (!isReachable) return { isReachable, isWritable: false };
+    if (!isReachable || options.auditLog?.isRefusingRecords()) return { isReachable, isWritable: false };
     const now = clock();
     if (!store.hasRecordWriteFailed() && now - lastProbeAt < probeIntervalMs) return { isReachable, isWritable: true };
     const isWritable = await withinTime(store.probeWrite(chainId).then(() => true), timeoutMs);

@@ -79,6 +79,17 @@ export function configuredExpectedChains(config: Pick<AuditConfig, 'expectedChai
   return new Map(config.expectedChains.map((chainId) => [chainId, 'PROOFLESS_AUDIT_EXPECTED_CHAINS names it']));
 }
 
+/**
+ * The chains the audit commands expect when the command line names none:
+ * PROOFLESS_AUDIT_EXPECTED_CHAINS, else this instance's own chain when the store is its
+ * SQLite file (a PostgreSQL store is shared: no one instance's chain says enough).
+ */
+export function defaultExpectedChains(config: Pick<AuditConfig, 'expectedChains' | 'databaseUrl' | 'chainId'>): Map<string, string> {
+  if (config.expectedChains.length > 0) return configuredExpectedChains(config);
+  if (config.databaseUrl === null) return new Map([[config.chainId, 'it is this instance\'s own chain (PROOFLESS_AUDIT_CHAIN_ID)']]);
+  return new Map();
+}
+
 /** The configured witness file, when it exists: a gateway that never ran has written none. */
 export function configuredWitnessFiles(config: Pick<AuditConfig, 'witnessFile'>): string[] {
   return config.witnessFile !== null && existsSync(config.witnessFile) ? [config.witnessFile] : [];

@@ -1,6 +1,6 @@
 import { verifyArchive } from '../audit/archive';
 import { UsageError, parseOptions, runCommand } from '../audit/command';
-import { configuredExpectedChains, configuredWitnessFiles, loadAuditConfig, loadTrustedPublicKeys, parseChainList, type AuditConfig } from '../audit/config';
+import { configuredWitnessFiles, defaultExpectedChains, loadAuditConfig, loadTrustedPublicKeys, parseChainList, type AuditConfig } from '../audit/config';
 import { openAuditStore } from '../audit/open-store';
 import { printable } from '../audit/printable';
 import { verifyChains, type ChainVerification } from '../audit/verify';
@@ -46,9 +46,7 @@ function expectedChains(config: AuditConfig, chains: string | undefined): Map<st
       throw new UsageError(`${(error as Error).message}\n${USAGE}`);
     }
   }
-  if (config.expectedChains.length > 0) return configuredExpectedChains(config);
-  if (config.databaseUrl === null) return new Map([[config.chainId, 'it is this instance\'s own chain (PROOFLESS_AUDIT_CHAIN_ID)']]);
-  return new Map();
+  return defaultExpectedChains(config);
 }
 
 /** One line per witness file read: how much it saw, so an operator knows it was checked. */

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -254,6 +254,26 @@ describe('audit-archive', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^audit-archive: before 2099-01-01T00:00:00.000Z is within the retention period of 5 years: only records before \d{4}-\d\d-\d\dT[\d:.]+Z may be archived\n$/);
     expect(run('audit-verify', []).stdout).toBe(`${witnessLine()}chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n`);
+  });
+
+  test('archives only what verifies with the configured witness and the chains that must exist: exit 1, nothing written or removed', () => {
+    // The tail cut with its checkpoints: the store alone verifies, the witness the gateway wrote does not agree.
+    tamper(`DELETE FROM audit_record WHERE sequence >= 4; DELETE FROM audit_record_citizen WHERE sequence >= 4;
+      DELETE FROM audit_checkpoint WHERE sequence >= 4`);
+    const out = path.join(dataDir, '2020-q1.jsonl');
+    expect(run('audit-archive', ['--before', '2020-04-01', '--out', out])).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `audit-archive: chain gw-1 does not verify (checkpoint at 5 (witness ${witnessFile}) is past the last record 3: the tail was cut); nothing was archived\n`,
+    });
+    rmSync(witnessFile);
+    expect(run('audit-archive', ['--before', '2020-04-01', '--out', out], { PROOFLESS_AUDIT_EXPECTED_CHAINS: 'gw-1,gw-2' })).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: 'audit-archive: chain gw-2 does not verify (chain missing: the store holds no record, checkpoint or anchor of it, but PROOFLESS_AUDIT_EXPECTED_CHAINS names it); nothing was archived\n',
+    });
+    expect(existsSync(out)).toBe(false);
+    expect(run('audit-verify', []).stdout).toBe('chain gw-1: ok, 3 records, last sequence 3, no checkpoint\n');
   });
 
   test('--out is required', () => {

@@ -51,6 +51,19 @@ export interface AuditConfig {
    * `audit:verify` then expects this instance's own chain when the store is its SQLite file.
    */
   expectedChains: string[];
+  /**
+   * PROOFLESS_AUDIT_CHAINS_MAX_AGE_SECONDS, default 60: `auditChains` answers the latest
+   * verification the audit department finished in the background, and starts a new one
+   * when the latest began longer ago than this (background-verification.ts).
+   */
+  chainsMaxAgeMs: number;
+  /**
+   * PROOFLESS_AUDIT_CHAINS_WAIT_MS, default 0: how long `auditChains` waits for the
+   * verification running to finish before answering the latest finished one. Keep it
+   * well under the gateway's PROOFLESS_AUDIT_TIMEOUT_MS: an answer later than that counts
+   * against the audit department's circuit. 0 answers at once, whatever the store holds.
+   */
+  chainsWaitMs: number;
 }
 
 export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
@@ -71,6 +84,8 @@ export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConf
     retentionYears: integerFromEnv(env, 'PROOFLESS_AUDIT_RETENTION_YEARS', DEFAULT_RETENTION_YEARS, { min: 1, max: 100 }),
     witnessFile: witness === '' ? null : path.resolve(witness),
     expectedChains: chainListFromEnv(env, 'PROOFLESS_AUDIT_EXPECTED_CHAINS'),
+    chainsMaxAgeMs: integerFromEnv(env, 'PROOFLESS_AUDIT_CHAINS_MAX_AGE_SECONDS', 60, { min: 0, max: 86400 }) * 1000,
+    chainsWaitMs: integerFromEnv(env, 'PROOFLESS_AUDIT_CHAINS_WAIT_MS', 0, { min: 0, max: 300000 }),
   };
 }
 

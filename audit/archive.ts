@@ -9,7 +9,7 @@ import { INSTANT_EXAMPLE, parseInstant } from './instant';
 import { readJsonLines, writeJsonLines } from './json-lines';
 import { checkAnchorSignature, loadSigningKey, signAnchor, trustedKeys, type TrustedKeys } from './signing';
 import type { AuditStore, SignedAnchor } from './store';
-import { CHAIN_START, ChainChecker, describeSignature, verifyChains, type ChainVerification } from './verify';
+import { CHAIN_START, ChainChecker, describeSignature, verifyChains, type ChainVerification, type VerifyOptions } from './verify';
 
 export const DEFAULT_RETENTION_YEARS = 3;
 
@@ -23,6 +23,13 @@ export interface ArchiveOptions {
   signingKeyFile: string;
   /** The keys the store's chains must verify with before anything is removed. */
   publicKeys: readonly KeyObject[];
+  /**
+   * What else they must verify with: the witnesses' checkpoints and the chains that must
+   * exist (verify.ts), as `audit:verify` checks them. Required, so no caller archives
+   * without them by leaving them out: without the witness, a tail cut or rewritten with
+   * its checkpoints verifies, and archiving it would sign the tampering into an anchor.
+   */
+  verifyOptions: VerifyOptions;
   /** Records younger than this stay in the store whatever `before` says; default 3 (PIPL Art. 56). */
   retentionYears?: number;
   /** Stamps the anchors and dates the retention period; default `() => new Date()`. */
@@ -47,7 +54,9 @@ export interface ArchivedChain {
  * A chain is cut before its first record at or after `before`: records are appended
  * when their operation finishes, so times are not quite in sequence order, and the cut
  * must leave a contiguous chain. Nothing is removed unless every chain verifies first,
- * because archiving a tampered chain would sign the tampering into an anchor. A crash
+ * with the witnesses and the chains that must exist, because archiving a tampered chain
+ * would sign the tampering into an anchor (and every chain ID is then one a gateway can
+ * write, so the IDs in the verification are the store's own). A crash
  * after the file is written and before the records are deleted leaves them in the
  * store, to be archived again.
  */
@@ -67,7 +76,7 @@ export async function archiveRecords(options: ArchiveOptions): Promise<ArchivedC
   }
   const key = loadSigningKey(options.signingKeyFile);
 
-  const verification = await verifyChains(store, options.publicKeys);
+  const verification = await verifyChains(store, options.publicKeys, options.verifyOptions);
   const bad = verification.find((chain) => !chain.ok);
   if (bad) {
     throw new Error(`chain ${bad.chainId} does not verify (${bad.problem}); nothing was archived`);

@@ -51,6 +51,19 @@ export interface AuditConfig {
    * `audit:verify` then expects this instance's own chain when the store is its SQLite file.
    */
   expectedChains: string[];
+  /**
+   * PROOFLESS_AUDIT_CHAINS_MAX_AGE_SECONDS, default 60: `auditChains` answers the latest
+   * verification the audit department finished in the background, and starts a new one
+   * when the latest began longer ago than this (background-verification.ts).
+   */
+  chainsMaxAgeMs: number;
+  /**
+   * PROOFLESS_AUDIT_CHAINS_WAIT_MS, default 0: how long `auditChains` waits for the
+   * verification running to finish before answering the latest finished one. Keep it
+   * well under the gateway's PROOFLESS_AUDIT_TIMEOUT_MS: an answer later than that counts
+   * against the audit department's circuit. 0 answers at once, whatever the store holds.
+   */
+  chainsWaitMs: number;
 }
 
 export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
@@ -71,12 +84,25 @@ export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConf
     retentionYears: integerFromEnv(env, 'PROOFLESS_AUDIT_RETENTION_YEARS', DEFAULT_RETENTION_YEARS, { min: 1, max: 100 }),
     witnessFile: witness === '' ? null : path.resolve(witness),
     expectedChains: chainListFromEnv(env, 'PROOFLESS_AUDIT_EXPECTED_CHAINS'),
+    chainsMaxAgeMs: integerFromEnv(env, 'PROOFLESS_AUDIT_CHAINS_MAX_AGE_SECONDS', 60, { min: 0, max: 86400 }) * 1000,
+    chainsWaitMs: integerFromEnv(env, 'PROOFLESS_AUDIT_CHAINS_WAIT_MS', 0, { min: 0, max: 300000 }),
   };
 }
 
 /** The chains PROOFLESS_AUDIT_EXPECTED_CHAINS names, each with why it is expected, as verification quotes it. */
 export function configuredExpectedChains(config: Pick<AuditConfig, 'expectedChains'>): Map<string, string> {
   return new Map(config.expectedChains.map((chainId) => [chainId, 'PROOFLESS_AUDIT_EXPECTED_CHAINS names it']));
+}
+
+/**
+ * The chains the audit commands expect when the command line names none:
+ * PROOFLESS_AUDIT_EXPECTED_CHAINS, else this instance's own chain when the store is its
+ * SQLite file (a PostgreSQL store is shared: no one instance's chain says enough).
+ */
+export function defaultExpectedChains(config: Pick<AuditConfig, 'expectedChains' | 'databaseUrl' | 'chainId'>): Map<string, string> {
+  if (config.expectedChains.length > 0) return configuredExpectedChains(config);
+  if (config.databaseUrl === null) return new Map([[config.chainId, 'it is this instance\'s own chain (PROOFLESS_AUDIT_CHAIN_ID)']]);
+  return new Map();
 }
 
 /** The configured witness file, when it exists: a gateway that never ran has written none. */

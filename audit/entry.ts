@@ -1,4 +1,5 @@
 import { CorruptRecordError } from './errors';
+import { printable } from './printable';
 
 export type Outcome = 'ok' | 'partial' | 'refused' | 'error';
 
@@ -58,12 +59,37 @@ export interface StoredRecord extends AuditEntry {
 
 const CHAIN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** What a chain ID must be, as messages say it. */
+export const CHAIN_ID_RULE = "1 to 128 letters, digits, '.', '_', ':' or '-'";
+
 /** Checks a chain ID where it enters (options, configuration), saying what was expected. */
 export function checkChainId(chainId: string, source: string): string {
-  if (!CHAIN_ID.test(chainId)) {
-    throw new TypeError(`${source} must be 1 to 128 letters, digits, '.', '_', ':' or '-', got "${chainId}"`);
-  }
+  if (!isChainId(chainId)) throw new TypeError(`${source} must be ${CHAIN_ID_RULE}, got ${quoteChainId(chainId)}`);
   return chainId;
+}
+
+/** Whether `chainId` is one a gateway can write: read back from a store, anything else was put there by someone else. */
+export function isChainId(chainId: unknown): chainId is string {
+  return typeof chainId === 'string' && CHAIN_ID.test(chainId);
+}
+
+/** The longest part of a malformed chain ID a message quotes. */
+const QUOTED_LENGTH = 160;
+
+/**
+ * A chain ID as messages and reports show it: a well-formed one as it is; any other in
+ * double quotes, its control characters escaped (printable.ts), and cut short when long,
+ * so a chain ID written into the store by someone else can neither drive a terminal nor
+ * flood one.
+ */
+export function describeChainId(chainId: string): string {
+  return isChainId(chainId) ? chainId : quoteChainId(chainId);
+}
+
+function quoteChainId(chainId: string): string {
+  const shown = chainId.length > QUOTED_LENGTH ? `${chainId.slice(0, QUOTED_LENGTH)}...` : chainId;
+  const escaped = printable(shown.replace(/\\/g, '\\\\').replace(/"/g, '\\"'));
+  return `"${escaped}"${chainId.length > QUOTED_LENGTH ? ` (${chainId.length} characters)` : ''}`;
 }
 
 /**

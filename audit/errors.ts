@@ -33,3 +33,11 @@ export class CorruptRecordError extends Error {
     this.name = 'CorruptRecordError';
   }
 }
+
+/** `auditChains` was asked before the audit department finished its first verification of the store (background-verification.ts). */
+export class VerificationPendingError extends Error {
+  constructor(readonly startedAt: Date) {
+    super(`the audit log has not been verified since the audit department started (a verification began at ${startedAt.toISOString()}): ask again in a moment`);
+    this.name = 'VerificationPendingError';
+  }
+}

@@ -1,6 +1,6 @@
 import { GENESIS_HASH, recordHash } from './canonical';
 import { checkChainId, normaliseEntry, type AuditEntry, type StoredRecord } from './entry';
-import { AuditUnavailableError } from './errors';
+import { AuditUnavailableError, CorruptRecordError } from './errors';
 import { checkpointDigest, linkTo, loadSigningKey, signCheckpoint } from './signing';
 import type { AuditStore, ChainHead, SignedCheckpoint } from './store';
 import { lastWitnessedCheckpoint, openWitnessWriter, type WitnessWriter } from './witness';
@@ -30,9 +30,11 @@ export interface AuditLogOptions {
   witnessFile?: string | null;
   /**
    * Told when the store disagrees with what this log wrote or last checkpointed: at open,
-   * when it lacks the chain's last checkpoint (records or checkpoints removed while no
-   * gateway wrote the chain); after a failed write, when the head read back is not one
-   * this log wrote. The log goes on (see openAuditLog); default: one line on stderr.
+   * when it lacks the chain's last checkpoint or the record that checkpoint vouches for
+   * (records or checkpoints removed or rewritten while no gateway wrote the chain); after
+   * a failed write, when the head read back is not one this log wrote (records added, or
+   * records it wrote rewritten or removed: then it refuses records from there on, see
+   * openAuditLog). The gateway logs it as an error; default: one line on stderr.
    */
   onStoreDisagrees?: (message: string) => void;
 }
@@ -49,6 +51,8 @@ export interface AuditLog {
   checkpoint(): Promise<SignedCheckpoint | null>;
   /** Writes what is pending, checkpoints the head, and refuses further records; rejects when the checkpoint cannot be written. */
   close(): Promise<void>;
+  /** Whether the log refuses every record because the store no longer holds records it wrote (see openAuditLog); readiness reports it. */
+  isRefusingRecords(): boolean;
 }
 
 export const MAX_GROUP_SIZE = 1000;
@@ -74,13 +78,39 @@ interface PendingRecord {
  * lost after COMMIT); the log may then hold records whose operations were refused, never
  * the other way round.
  *
+ * A head read back that this log did not write is never adopted: chaining onto it would
+ * make the log's next checkpoint sign records someone else wrote (issue 16's red team
+ * rewrote a running gateway's unsigned tail, added one record to make the gateway's next
+ * write collide, and the gateway signed the rewrite). The log knows its own last
+ * confirmed record, sequence and hash, and asks whether the store still holds it:
+ *  - it does, so records were only added after it (a forged record, or a second gateway
+ *    given the same chain ID): the log's next record takes the sequence after them but
+ *    is chained to the log's own record, so verification finds the added ones ("record
+ *    N ... is chained to a different hash") without any witness, and the log goes on:
+ *    nothing it wrote was touched;
+ *  - it does not, so records it wrote, for answers already released, were rewritten or
+ *    removed: the log signs a checkpoint of its own record at once, into the witness
+ *    first (the copy whoever wrote the store cannot take back) and then the store, so
+ *    verification reports the rewrite from the first record that checkpoint's
+ *    predecessor does not vouch for; and from then on it refuses every record, so every
+ *    answer is 503 AUDIT_UNAVAILABLE and readiness says so, until it is restarted.
+ *    Refusing gives whoever can write to the store nothing new (they can already make
+ *    every write fail) and cannot be set off without leaving that signed evidence;
+ *    going on would write every later disclosure into a store proven to be rewritten,
+ *    behind records the log did not write, while a healthy-looking gateway keeps the
+ *    finding to one line of its log. A restart is the operator's decision to go on,
+ *    ideally after `audit:verify --witness` and a copy of the store for the
+ *    investigation: the restarted log opens as below, and its checkpoints follow the
+ *    one of its own record, so the rewrite stays reported.
+ *
  * Checkpoints: each names the one before it (signing.ts). The log keeps its last
  * checkpoint in memory, so one deleted from the store while the gateway runs shows as a
  * gap at the next. At open it continues from the newer of the store's last checkpoint and
  * the witness's: when the store lacks the witness's (its tail, or checkpoints, were cut
- * while the gateway was down), or the chain's records end before its last checkpoint,
- * `onStoreDisagrees` is told and the next checkpoint names the one the store lost, so the
- * cut shows in the store too. The log still opens: refusing to start would hand whoever
+ * while the gateway was down), or the chain's records end before its last checkpoint, or
+ * the record there is not the one it vouches for, `onStoreDisagrees` is told and the
+ * next checkpoint names the one the store lost, so the cut shows in the store too. The
+ * log still opens, on the store as it is: refusing to start would hand whoever
  * cut the store a way to stop the service, and the evidence is kept either way. A chain
  * with no checkpoint at all is given its opening one at open (sequence 0, or the head of
  * a chain written before checkpoints were linked), so every chain that was ever opened
@@ -125,14 +155,26 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       `audit chain ${chainId} in ${store.location} ends at record ${head.sequence}, but its checkpoint ${lastCheckpoint.sequence} vouches for more: ` +
         'records were removed from the store',
     );
+  } else if (lastCheckpoint && lastCheckpoint.sequence > 0 && !(await holdsRecord(store, chainId, lastCheckpoint).catch(() => true))) {
+    onStoreDisagrees(
+      `audit chain ${chainId} in ${store.location} does not hold record ${lastCheckpoint.sequence} as its checkpoint ${lastCheckpoint.sequence} vouches for it: ` +
+        'records were rewritten in the store',
+    );
   }
 
   const pending: PendingRecord[] = [];
   let windowTimer: NodeJS.Timeout | null = null;
   let writing: Promise<void> | null = null;
   let isHeadConfirmed = true;
-  /** The last record of a group whose write failed: if the store's head is that record, the write landed after all. */
+  /** The last record of a group whose write failed: if the store holds that record, the write landed after all. */
   let unconfirmedHead: ChainHead | null = null;
+  /**
+   * The sequence the next record follows: `head.sequence`, or past records the log did not
+   * write that were added after its head (the next record is still chained to `head`).
+   */
+  let writeAfterSequence = head.sequence;
+  /** Why every record is refused, once the store was found not to hold records this log wrote; null while it writes. */
+  let refusal: string | null = null;
   let isClosed = false;
   let closing: Promise<void> | null = null;
   let checkpointing: Promise<SignedCheckpoint | null> = Promise.resolve(null);
@@ -171,14 +213,17 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   async function writeGroup(group: PendingRecord[]): Promise<void> {
     let records: StoredRecord[] = [];
     try {
-      if (!isHeadConfirmed) {
-        const stored = await readHead(store, chainId);
-        checkStoredHead(stored);
-        head = stored;
+      if (refusal === null && !isHeadConfirmed) {
+        await confirmHead();
         isHeadConfirmed = true;
         unconfirmedHead = null;
       }
-      records = chain(group.map((p) => p.entry), head);
+      if (refusal !== null) {
+        const refused = new AuditUnavailableError(refusal);
+        for (const p of group) p.reject(refused);
+        return;
+      }
+      records = chain(group.map((p) => p.entry), head, writeAfterSequence);
       await store.append(records);
     } catch (error) {
       isHeadConfirmed = false;
@@ -190,26 +235,86 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     }
     const last = records[records.length - 1];
     head = { sequence: last.sequence, hash: last.hash };
+    writeAfterSequence = last.sequence;
     group.forEach((p, index) => p.resolve(records[index]));
   }
 
   /**
-   * After a failed write the head is read back: it must be this log's last confirmed
+   * After a failed write the head is read back. It should be this log's last confirmed
    * record, or the last of the group whose write failed but landed. Anything else was
-   * written, or removed, by someone else: told, then chained onto, as at open.
+   * written, rewritten or removed by someone else, and is never adopted (see openAuditLog).
    */
-  function checkStoredHead(stored: ChainHead): void {
-    const isOurs = (known: ChainHead | null) => known !== null && known.sequence === stored.sequence && known.hash === stored.hash;
-    if (isOurs(head) || isOurs(unconfirmedHead)) return;
-    onStoreDisagrees(
-      stored.sequence < head.sequence
-        ? `audit chain ${chainId} in ${store.location} ends at record ${stored.sequence}, but this gateway wrote it up to ${head.sequence}: records were removed from the store`
-        : `audit chain ${chainId} in ${store.location} has a record ${stored.sequence} this gateway did not write: another writer uses the chain ID, or records were added to the store`,
-    );
+  async function confirmHead(): Promise<void> {
+    const stored = await readHead(store, chainId);
+    const isStoredHead = (known: ChainHead | null) => known !== null && known.sequence === stored.sequence && known.hash === stored.hash;
+    if (isStoredHead(unconfirmedHead)) head = unconfirmedHead as ChainHead;
+    if (isStoredHead(unconfirmedHead) || isStoredHead(head)) {
+      writeAfterSequence = head.sequence;
+      return;
+    }
+    if (unconfirmedHead && (await holdsRecord(store, chainId, unconfirmedHead))) head = unconfirmedHead;
+    const where = `audit chain ${chainId} in ${store.location}`;
+    if (await holdsRecord(store, chainId, head)) {
+      writeAfterSequence = Math.max(writeAfterSequence, stored.sequence);
+      onStoreDisagrees(
+        `${where} has ${describeRecords(head.sequence + 1, stored.sequence)} after this gateway's record ${head.sequence} that this gateway did not write: ` +
+          `another writer uses the chain ID, or records were added to the store; its next record follows them but is chained to its own record ${head.sequence}, ` +
+          'so verification shows them',
+      );
+      return;
+    }
+    const finding = stored.sequence < head.sequence
+      ? `${where} ends at record ${stored.sequence}, but this gateway wrote it up to record ${head.sequence}: records were removed from the store`
+      : `${where} does not hold record ${head.sequence} as this gateway wrote it (the store's head is record ${stored.sequence}): records were rewritten or added in the store`;
+    refusal = `audit chain ${chainId} refuses records: ${store.location} no longer holds record ${head.sequence} as this gateway wrote it; ` +
+      'restart the gateway once the store has been examined (npm run audit:verify with the witness)';
+    const evidence = await checkpointOwnHead();
+    onStoreDisagrees(`${finding}; ${evidence}; this gateway refuses every record (503 AUDIT_UNAVAILABLE) until it is restarted`);
   }
 
-  function chain(entries: Required<AuditEntry>[], from: ChainHead): StoredRecord[] {
-    let previous = from;
+  /**
+   * Signs a checkpoint of the log's own last record after the store was found not to hold
+   * it, and says where it went. Into the witness first, whatever the store does with it:
+   * a store that was rewritten may refuse it (a checkpoint row put in its place), and the
+   * witness is the copy nobody who writes the store can take back. It goes through the
+   * same queue as every checkpoint, so it names the one before it and the next names it.
+   */
+  function checkpointOwnHead(): Promise<string> {
+    const signing = checkpointing.catch(() => null).then(async () => {
+      await settleUnconfirmedCheckpoint();
+      const { sequence, hash } = head;
+      if (lastCheckpoint && lastCheckpoint.sequence === sequence && lastCheckpoint.hash === hash) {
+        return `its checkpoint ${sequence}, signed before, vouches for record ${sequence} as this gateway wrote it`;
+      }
+      const signed = signCheckpoint({ chainId, sequence, hash, time: clock().toISOString(), previous: lastCheckpoint ? linkTo(lastCheckpoint) : null }, key);
+      const places: string[] = [];
+      if (witness) {
+        try {
+          await witness.append(signed);
+          places.push(`the witness ${witness.file}`);
+        } catch (error) {
+          onCheckpointError(new AuditUnavailableError(`could not write checkpoint ${sequence} of audit chain ${chainId} to the witness ${witness.file}`, { cause: error }));
+        }
+      }
+      try {
+        await store.appendCheckpoint(signed);
+        places.push('the store');
+      } catch (error) {
+        // Whether it landed is read back before the next checkpoint, unless the witness has it: then the next names it anyway.
+        if (places.length === 0) unconfirmedCheckpoint = signed;
+        onCheckpointError(new AuditUnavailableError(`could not write a checkpoint of audit chain ${chainId} to ${store.location}`, { cause: error }));
+      }
+      if (places.length > 0) lastCheckpoint = signed;
+      return places.length > 0
+        ? `checkpoint ${sequence} of record ${sequence} as this gateway wrote it is signed into ${places.join(' and ')}`
+        : `checkpoint ${sequence} of record ${sequence} as this gateway wrote it could not be written anywhere`;
+    });
+    checkpointing = signing.then(() => null);
+    return signing;
+  }
+
+  function chain(entries: Required<AuditEntry>[], from: ChainHead, afterSequence: number): StoredRecord[] {
+    let previous = { sequence: afterSequence, hash: from.hash };
     return entries.map((entry) => {
       const record: StoredRecord = { chainId, sequence: previous.sequence + 1, previousHash: previous.hash, hash: '', ...entry };
       record.hash = recordHash(record);
@@ -218,13 +323,16 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     });
   }
 
+  /** A checkpoint write that failed may still have landed (a connection lost after COMMIT): then it is the one the next names. */
+  async function settleUnconfirmedCheckpoint(): Promise<void> {
+    if (!unconfirmedCheckpoint) return;
+    const stored = await store.lastCheckpoint(chainId).catch(() => null);
+    if (stored && checkpointDigest(stored) === checkpointDigest(unconfirmedCheckpoint)) lastCheckpoint = stored;
+    unconfirmedCheckpoint = null;
+  }
+
   async function writeCheckpoint(): Promise<SignedCheckpoint | null> {
-    if (unconfirmedCheckpoint) {
-      // A write that failed may still have landed (a connection lost after COMMIT): then it is the one the next names.
-      const stored = await store.lastCheckpoint(chainId).catch(() => null);
-      if (stored && checkpointDigest(stored) === checkpointDigest(unconfirmedCheckpoint)) lastCheckpoint = stored;
-      unconfirmedCheckpoint = null;
-    }
+    await settleUnconfirmedCheckpoint();
     // `head` only ever names a record the store confirmed, so the checkpoint vouches for a durable record.
     const { sequence, hash } = head;
     if (lastCheckpoint && lastCheckpoint.sequence === sequence && lastCheckpoint.hash === hash) return null;
@@ -259,6 +367,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     chainId,
     record(entry) {
       if (isClosed) return Promise.reject(new AuditUnavailableError(`audit chain ${chainId} is closed`));
+      if (refusal !== null) return Promise.reject(new AuditUnavailableError(refusal));
       let normalised: Required<AuditEntry>;
       try {
         normalised = normaliseEntry(entry);
@@ -285,9 +394,35 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       })();
       return closing;
     },
+    isRefusingRecords: () => refusal !== null,
   };
 }
 
 async function readHead(store: AuditStore, chainId: string): Promise<ChainHead> {
   return (await store.readHead(chainId)) ?? { sequence: 0, hash: GENESIS_HASH };
+}
+
+/**
+ * Whether the store holds the chain's record `head.sequence` with hash `head.hash`: the
+ * record itself, or, once archived, the anchor that names it; the genesis always. A row
+ * at that sequence that cannot be read as a record is not it. A record archived with
+ * later ones (an anchor further on) cannot be told apart here: archive verification
+ * compares the archive file with the checkpoints instead, so it counts as held.
+ */
+async function holdsRecord(store: AuditStore, chainId: string, head: ChainHead): Promise<boolean> {
+  if (head.sequence === 0) return head.hash === GENESIS_HASH;
+  let record: StoredRecord | undefined;
+  try {
+    [record] = await store.readChain(chainId, head.sequence - 1, 1);
+  } catch (error) {
+    if (error instanceof CorruptRecordError) return false;
+    throw error;
+  }
+  if (record?.sequence === head.sequence) return record.hash === head.hash;
+  return (await store.readAnchors(chainId)).some((anchor) =>
+    anchor.firstKeptSequence === head.sequence + 1 ? anchor.previousHash === head.hash : anchor.firstKeptSequence > head.sequence);
+}
+
+function describeRecords(from: number, to: number): string {
+  return from === to ? `a record ${from}` : `records ${from} to ${to}`;
 }

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import { checkStoredRecord } from './entry';
-import { EQUALITY_FILTER_COLUMNS, RECORD_COLUMNS } from './record-columns';
+import { checkStoredRecord, type StoredRecord } from './entry';
+import { EQUALITY_FILTER_COLUMNS, probeRecord, RECORD_COLUMNS } from './record-columns';
 import type { AuditStore, CitizenIndexEntry, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
 
 export interface PostgresAuditStoreOptions {
@@ -62,16 +62,29 @@ export async function openPostgresAuditStore(pool: Pool, options: PostgresAuditS
   const selectRecord = RECORD_COLUMNS.map(([column, field]) => `${column} AS "${field}"`).join(', ');
   const selectCheckpoint = `chain_id AS "chainId", sequence, hash, time, is_linked AS "isLinked", previous_sequence AS "previousSequence",
     previous_digest AS "previousDigest", key_id AS "keyId", signature`;
-  let hasLastWriteFailed = false;
-  /** Runs a write, remembering whether it failed (readiness asks). */
-  const write = async (work: () => Promise<unknown>) => {
+  let hasRecordWriteFailed = false;
+  /** Runs a write of records, or a probe trying one, remembering whether it failed (readiness asks). */
+  const writeRecords = async (work: () => Promise<unknown>) => {
     try {
       await work();
-      hasLastWriteFailed = false;
+      hasRecordWriteFailed = false;
     } catch (error) {
-      hasLastWriteFailed = true;
+      hasRecordWriteFailed = true;
       throw error;
     }
+  };
+  const columns = RECORD_COLUMNS.map(([column]) => column).join(', ');
+  /** One multi-row INSERT of the records, as SQL text and parameters. */
+  const insertRecords = (records: readonly StoredRecord[]): [string, unknown[]] => {
+    const params: unknown[] = [];
+    const rows = records.map((record) => {
+      const placeholders = RECORD_COLUMNS.map(([, field]) => {
+        params.push(record[field]);
+        return `$${params.length}`;
+      });
+      return `(${placeholders.join(', ')})`;
+    });
+    return [`INSERT INTO ${table('audit_record')} (${columns}) VALUES ${rows.join(', ')}`, params];
   };
 
   return {
@@ -87,34 +100,34 @@ export async function openPostgresAuditStore(pool: Pool, options: PostgresAuditS
       return head ? { sequence: Number(head.sequence), hash: head.hash } : null;
     },
     async append(records) {
-      const params: unknown[] = [];
-      const rows = records.map((record) => {
-        const placeholders = RECORD_COLUMNS.map(([, field]) => {
-          params.push(record[field]);
-          return `$${params.length}`;
-        });
-        return `(${placeholders.join(', ')})`;
-      });
-      await write(() => pool.query(`INSERT INTO ${table('audit_record')} (${RECORD_COLUMNS.map(([column]) => column).join(', ')}) VALUES ${rows.join(', ')}`, params));
+      await writeRecords(() => pool.query(...insertRecords(records)));
     },
     async appendCheckpoint(c: SignedCheckpoint) {
-      await write(() => pool.query(
+      await pool.query(
         `INSERT INTO ${table('audit_checkpoint')} (chain_id, sequence, hash, time, is_linked, previous_sequence, previous_digest, key_id, signature)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
         [c.chainId, c.sequence, c.hash, c.time, c.previous !== undefined, c.previous?.sequence ?? null, c.previous?.digest ?? null, c.keyId, c.signature],
-      ));
+      );
     },
     async lastCheckpoint(chainId) {
       const { rows } = await pool.query(`SELECT ${selectCheckpoint} FROM ${table('audit_checkpoint')} WHERE chain_id = $1 ORDER BY sequence DESC LIMIT 1`, [chainId]);
       return rows.length === 0 ? null : fromCheckpointRow(rows[0]);
     },
     async probeWrite(writerId) {
-      await write(() => pool.query(
-        `INSERT INTO ${table('audit_probe')} (writer_id, time) VALUES ($1, $2) ON CONFLICT (writer_id) DO UPDATE SET time = excluded.time`,
-        [writerId, new Date().toISOString()],
-      ));
+      const time = new Date().toISOString();
+      await writeRecords(() => inTransaction(pool, async (client) => {
+        // A constraint declared DEFERRABLE would otherwise be checked only at a COMMIT the record never reaches.
+        await client.query('SET CONSTRAINTS ALL IMMEDIATE');
+        await client.query('SAVEPOINT record_probe');
+        await client.query(...insertRecords([probeRecord(writerId, time)]));
+        await client.query('ROLLBACK TO SAVEPOINT record_probe');
+        await client.query(
+          `INSERT INTO ${table('audit_probe')} (writer_id, time) VALUES ($1, $2) ON CONFLICT (writer_id) DO UPDATE SET time = excluded.time`,
+          [writerId, time],
+        );
+      }));
     },
-    hasLastWriteFailed: () => hasLastWriteFailed,
+    hasRecordWriteFailed: () => hasRecordWriteFailed,
     async listChains() {
       const { rows } = await pool.query(`SELECT chain_id FROM ${table('audit_record')} GROUP BY chain_id
         UNION SELECT chain_id FROM ${table('audit_checkpoint')} UNION SELECT chain_id FROM ${table('audit_anchor')} ORDER BY chain_id`);

@@ -32,3 +32,17 @@ export const EQUALITY_FILTER_COLUMNS = [
   ['caseNumber', 'case_number'],
   ['outcome', 'outcome'],
 ] as const;
+
+/**
+ * The record a readiness probe inserts into its writer's chain and rolls back (both
+ * stores' `probeWrite`): every column filled as a real record fills it, one citizen (so
+ * SQLite's citizen index is written too), at sequence 0, before any chain's first record,
+ * so it can never meet a real one.
+ */
+export function probeRecord(writerId: string, time: string): StoredRecord {
+  return {
+    chainId: writerId, sequence: 0, previousHash: '0'.repeat(64), hash: '0'.repeat(64), time, requestId: 'readiness-probe',
+    application: null, officer: null, role: null, serviceItem: null, caseNumber: null, operationName: null, documentHash: null,
+    coordinates: [], citizens: ['readiness-probe'], departments: [], outcome: 'ok', errorCodes: [], latencyMs: 0, requests: 1,
+  };
+}

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { checkStoredRecord, LIST_FIELDS, type StoredRecord } from './entry';
 import { CorruptRecordError } from './errors';
-import { EQUALITY_FILTER_COLUMNS, RECORD_COLUMNS } from './record-columns';
+import { EQUALITY_FILTER_COLUMNS, probeRecord, RECORD_COLUMNS } from './record-columns';
 import { startSqliteWriter, type SqliteWriter, type Statement } from './sqlite-writer';
 import type { AuditStore, CitizenIndexEntry, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
 
@@ -40,14 +40,18 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
   // Records and checkpoints are written from a worker thread, so their fsync never stalls
   // this one. It starts with the first write: the read-only commands (verify, export) never need it.
   let started: SqliteWriter | undefined;
-  let hasLastWriteFailed = false;
-  const write = async (batch: Statement[]) => {
+  let hasRecordWriteFailed = false;
+  const write = (batch: Statement[], rolledBack: Statement[] = []) => {
     started ??= startSqliteWriter(file, options.busyTimeoutMs ?? 5000, WRITES);
+    return started.write(batch, rolledBack);
+  };
+  /** A write of records, or a probe trying one: readiness asks how the last one went. */
+  const writeRecords = async (batch: Statement[], rolledBack: Statement[] = []) => {
     try {
-      await started.write(batch);
-      hasLastWriteFailed = false;
+      await write(batch, rolledBack);
+      hasRecordWriteFailed = false;
     } catch (error) {
-      hasLastWriteFailed = true;
+      hasRecordWriteFailed = true;
       throw error;
     }
   };
@@ -81,12 +85,7 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       return head ?? null;
     },
     async append(records) {
-      await write(records.flatMap((record): Statement[] => {
-        const columns = RECORD_COLUMNS.map(([, field]) => toColumn(record[field]));
-        if (record.citizens.length === 0) return [['record', columns]];
-        // The index rows are read out of the citizens column's own JSON: one statement per record, not one per citizen.
-        return [['record', columns], ['citizens', [record.time, record.chainId, record.sequence, columns[CITIZENS_COLUMN]]]];
-      }));
+      await writeRecords(records.flatMap(recordStatements));
     },
     async appendCheckpoint(c: SignedCheckpoint) {
       await write([['checkpoint', [c.chainId, c.sequence, c.hash, c.time, ...linkColumns(c), c.keyId, c.signature]]]);
@@ -96,9 +95,10 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       return row ? fromCheckpointRow(row) : null;
     },
     async probeWrite(writerId) {
-      await write([['probe', [writerId, new Date().toISOString()]]]);
+      const time = new Date().toISOString();
+      await writeRecords([['probe', [writerId, time]]], recordStatements(probeRecord(writerId, time)));
     },
-    hasLastWriteFailed: () => hasLastWriteFailed,
+    hasRecordWriteFailed: () => hasRecordWriteFailed,
     async listChains() {
       return (chains.all() as { chain_id: string }[]).map((row) => row.chain_id);
     },
@@ -257,6 +257,14 @@ function fromCheckpointRow(row: CheckpointRow): SignedCheckpoint {
 }
 
 const CITIZENS_COLUMN = RECORD_COLUMNS.findIndex(([, field]) => field === 'citizens');
+
+/** The writer's statements for one record: the row, and its citizen index rows. */
+function recordStatements(record: StoredRecord): Statement[] {
+  const columns = RECORD_COLUMNS.map(([, field]) => toColumn(record[field]));
+  if (record.citizens.length === 0) return [['record', columns]];
+  // The index rows are read out of the citizens column's own JSON: one statement per record, not one per citizen.
+  return [['record', columns], ['citizens', [record.time, record.chainId, record.sequence, columns[CITIZENS_COLUMN]]]];
+}
 
 const SELECT_RECORD = (alias: string) => RECORD_COLUMNS.map(([column, field]) => `${alias}.${column} AS ${field}`).join(', ');
 

@@ -5,8 +5,12 @@ import { Worker } from 'node:worker_threads';
 export type Statement = [name: string, params: unknown[]];
 
 export interface SqliteWriter {
-  /** Runs the statements in one transaction; resolves once it is committed and fsynced, rejects with SQLite's error. */
-  write(batch: Statement[]): Promise<void>;
+  /**
+   * Runs the statements in one transaction; resolves once it is committed and fsynced,
+   * rejects with SQLite's error. `rolledBack` run first in the same transaction, inside a
+   * savepoint that is then rolled back: whether they could be written, without keeping them.
+   */
+  write(batch: Statement[], rolledBack?: Statement[]): Promise<void>;
   /** Lets the writes already handed over finish, then closes the connection and the thread. */
   close(): Promise<void>;
 }
@@ -42,7 +46,7 @@ export function startSqliteWriter(file: string, busyTimeoutMs: number, statement
     for (const waiting of pending.values()) waiting.reject(error);
     pending.clear();
   });
-  const send = (message: { batch?: Statement[]; close?: true }) =>
+  const send = (message: { batch?: Statement[]; rolledBack?: Statement[]; close?: true }) =>
     new Promise<void>((resolve, reject) => {
       if (failure) {
         reject(failure);
@@ -54,7 +58,7 @@ export function startSqliteWriter(file: string, busyTimeoutMs: number, statement
       worker.postMessage({ id, ...message });
     });
   return {
-    write: (batch) => send({ batch }),
+    write: (batch, rolledBack = []) => send({ batch, rolledBack }),
     async close() {
       if (failure) return;
       await send({ close: true });

@@ -100,12 +100,19 @@ export interface AuditStore {
   /** The chain's checkpoint with the highest sequence, or null. */
   lastCheckpoint(chainId: string): Promise<SignedCheckpoint | null>;
   /**
-   * Writes this writer's row of the probe table, which no chain includes: whether the
-   * store takes writes now (readiness asks this when the last write failed).
+   * Whether the store takes records now (readiness asks). In one transaction: a record of
+   * the writer's chain (record-columns.ts probeRecord), with its citizen index, inserted
+   * and rolled back, which meets whatever refuses records alone (a trigger, a constraint,
+   * a privilege on the record table); and this writer's row of the probe table, which no
+   * chain includes, committed, which meets a full disk.
    */
   probeWrite(writerId: string): Promise<void>;
-  /** Whether the last write through this store (records, checkpoint or probe) failed. */
-  hasLastWriteFailed(): boolean;
+  /**
+   * Whether the last write of records through this store failed: an `append`, or a
+   * `probeWrite`, which tries one. Only one of those succeeding clears it: a checkpoint
+   * written, or any other table taking writes, proves nothing about records.
+   */
+  hasRecordWriteFailed(): boolean;
 
   /** Every chain with a record, a checkpoint or an anchor, sorted. */
   listChains(): Promise<string[]>;

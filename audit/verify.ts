@@ -1,12 +1,14 @@
 import type { KeyObject } from 'node:crypto';
 import { GENESIS_HASH, recordHash } from './canonical';
-import type { StoredRecord } from './entry';
+import { CHAIN_ID_RULE, describeChainId, isChainId, type StoredRecord } from './entry';
 import { CorruptRecordError } from './errors';
+import { printable } from './printable';
 import { checkAnchorSignature, checkCheckpointSignature, checkpointDigest, trustedKeys, type SignatureCheck, type TrustedKeys } from './signing';
 import type { AuditStore, CitizenIndexEntry, SignedCheckpoint } from './store';
 import type { WitnessedCheckpoint } from './witness';
 
 export interface ChainVerification {
+  /** As describeChainId shows it: a chain ID that is not one a gateway can write is quoted, its control characters escaped. */
   chainId: string;
   ok: boolean;
   /** Records present in the store for this chain. */
@@ -20,7 +22,8 @@ export interface ChainVerification {
   /**
    * The first problem in words, naming sequence numbers only (never an ID number), and
    * beginning with what it found wrong: a record, a checkpoint, the citizen index, or the
-   * chain itself ("chain missing ...").
+   * chain itself ("chain missing ...", "chain ID malformed ..."). Text read back from the
+   * store in it is printable (printable.ts): no control character reaches a terminal.
    */
   problem?: string;
 }
@@ -36,6 +39,13 @@ export interface VerifyOptions {
 }
 
 const PAGE_SIZE = 1000;
+
+/**
+ * How many of the last records' hashes a chain's check keeps, to name the record a link
+ * skips back to: records added after a running gateway's head are found at its next
+ * record, which is chained to its own head, a few records back.
+ */
+const RECENT_RECORDS = 1000;
 
 /**
  * Checks every chain in the store against itself and against the signed checkpoints and
@@ -55,7 +65,9 @@ const PAGE_SIZE = 1000;
  *    its hashed `citizens` names, at its time;
  *  - every checkpoint a witness saw is in the store, the same one, and vouches for the
  *    record the store has at its sequence; every chain a witness saw, or `expectedChains`
- *    names, is in the store.
+ *    names, is in the store;
+ *  - every chain's ID is one a gateway can write (entry.ts): any other was written
+ *    straight into the store, and is reported with its ID quoted and escaped.
  * Without a witness, records after the last checkpoint the store still holds can be cut
  * or rewritten without trace by someone who also deletes the checkpoints after them,
  * while no gateway of the chain is running (README, "What an intruder can still do").
@@ -82,7 +94,10 @@ export async function verifyChains(store: AuditStore, publicKeys: readonly KeyOb
   for (const [chainId, why] of options.expectedChains ?? []) if (!missing.has(chainId)) missing.set(chainId, why);
   for (const [chainId, why] of missing) {
     if (stored.includes(chainId)) continue;
-    results.push({ chainId, ok: false, records: 0, lastSequence: 0, lastCheckpoint: null, problem: `chain missing: the store holds no record, checkpoint or anchor of it, but ${why}` });
+    results.push({
+      chainId: describeChainId(chainId), ok: false, records: 0, lastSequence: 0, lastCheckpoint: null,
+      problem: printable(`chain missing: the store holds no record, checkpoint or anchor of it, but ${why}`),
+    });
   }
   return results.sort((a, b) => (a.chainId < b.chainId ? -1 : a.chainId > b.chainId ? 1 : 0));
 }
@@ -197,7 +212,7 @@ function citizens(count: number): string {
 export const CHAIN_START = { sequence: 1, previousHash: GENESIS_HASH };
 
 export function describeSignature(check: Exclude<SignatureCheck, 'valid'>, keyId: string): string {
-  return check === 'invalid' ? 'signature invalid' : `signed by key ${keyId.slice(0, 16)}, which is not trusted`;
+  return check === 'invalid' ? 'signature invalid' : `signed by key ${printable(String(keyId).slice(0, 16))}, which is not trusted`;
 }
 
 /** A checkpoint a record is compared with: from the store, or only from a witness (named in messages). */
@@ -224,6 +239,8 @@ export class ChainChecker {
   private lastCheckpoint: number | null = null;
   private problem: { sequence: number; text: string } | null = null;
   private readonly unexplained: { sequence: number; text: string }[] = [];
+  /** The sequences of the last RECENT_RECORDS records by hash, oldest first: what a record chained past added ones names. */
+  private readonly recent = new Map<string, number>();
 
   constructor(
     private readonly chainId: string,
@@ -262,7 +279,7 @@ export class ChainChecker {
     const isIntact = recordHash(record) === record.hash;
     if (!isIntact) this.report(sequence, `record ${sequence}: hash does not match its contents`);
     // An altered record's previousHash says nothing about its predecessor.
-    else if (isSuccessor && this.expected.previousHash !== null && record.previousHash !== this.expected.previousHash) this.reportBrokenLink(sequence);
+    else if (isSuccessor && this.expected.previousHash !== null && record.previousHash !== this.expected.previousHash) this.reportBrokenLink(sequence, record.previousHash);
     const voucher = this.vouchers.get(sequence);
     if (voucher && this.isValid(voucher)) {
       if (voucher.checkpoint.hash === record.hash) {
@@ -276,6 +293,8 @@ export class ChainChecker {
     }
     this.lastSequence = sequence;
     this.expected = { sequence: sequence + 1, previousHash: record.hash };
+    this.recent.set(record.hash, sequence);
+    if (this.recent.size > RECENT_RECORDS) this.recent.delete(this.recent.keys().next().value as string);
   }
 
   /** A record present in the store that cannot be read as one: counted, reported, and the chain checked on after it. */
@@ -307,15 +326,19 @@ export class ChainChecker {
     }
     for (const { sequence, text } of this.unexplained) this.report(sequence, text);
     const result: ChainVerification = {
-      chainId: this.chainId,
+      chainId: describeChainId(this.chainId),
       ok: this.problem === null,
       records: this.records,
       lastSequence,
       lastCheckpoint: this.lastCheckpoint,
     };
+    if (!isChainId(this.chainId)) {
+      // Before anything found in it: no gateway wrote this chain, whatever its records say.
+      return { ...result, ok: false, problem: `chain ID malformed: not ${CHAIN_ID_RULE}, so no gateway wrote this chain` };
+    }
     if (this.problem) {
       result.firstBadSequence = this.problem.sequence;
-      result.problem = this.problem.text;
+      result.problem = printable(this.problem.text);
     }
     return result;
   }
@@ -401,10 +424,17 @@ export class ChainChecker {
   /**
    * A record whose own hash checks out but whose previousHash is not its predecessor's hash
    * was chained to a predecessor that has since been replaced, contents and hash both, so
-   * the predecessor is the altered one, unless a checkpoint vouches for it.
+   * the predecessor is the altered one, unless a checkpoint vouches for it. Chained to an
+   * earlier record instead, it was written when the records between were not there: they
+   * were added (a gateway that finds records it did not write after its own chains its
+   * next record to its own, audit/log.ts).
    */
-  private reportBrokenLink(sequence: number): void {
-    if (this.lastSequence === null) {
+  private reportBrokenLink(sequence: number, previousHash: string): void {
+    const chainedTo = this.recent.get(previousHash);
+    if (chainedTo !== undefined && chainedTo < sequence - 1) {
+      const added = chainedTo + 1 === sequence - 1 ? `record ${chainedTo + 1} was added` : `records ${chainedTo + 1} to ${sequence - 1} were added`;
+      this.report(chainedTo + 1, `${added}: record ${sequence} is chained to record ${chainedTo}`);
+    } else if (this.lastSequence === null) {
       const start = sequence === 1 ? 'the genesis value' : 'the one the archive anchor names';
       this.report(sequence, `record ${sequence}: previousHash is not ${start}`);
     } else if (this.lastVouchedSequence === sequence - 1) {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Redis from 'ioredis';
+import type { AuditLog } from '../audit/log';
 import type { AuditStore } from '../audit/store';
 import { sendJson, type RouteHandler } from '../lib/graphql-http';
 import { withTimeout } from '../lib/with-timeout';
@@ -11,6 +12,12 @@ export interface ReadinessOptions {
   departments: Map<string, DepartmentDataSource>;
   /** The audit store this instance writes; nothing is answered while it cannot be reached or cannot take writes. */
   auditStore: AuditStore;
+  /**
+   * This instance's audit log, when it writes one: while it refuses records (it found the
+   * store no longer holds records it wrote, audit/log.ts) nothing is answered either, and
+   * the store counts as not writable. Default: none, the store alone is looked at.
+   */
+  auditLog?: Pick<AuditLog, 'isRefusingRecords'>;
   /** The chain this instance writes: its head is read as the store's reachability check, and it names this instance's probe row. */
   chainId: string;
   /**
@@ -68,12 +75,15 @@ export function readinessCheck(options: ReadinessOptions): { route: RouteHandler
 }
 
 /**
- * Whether the audit store answers (its chain head is read) and takes writes. Reading
- * alone said ready while a full disk refused every record: a write is the only proof.
- * The probe writes this instance's row of the probe table, which no chain includes, so
- * it never touches what auditors verify. It runs when the last write through the store
- * failed (every check, until one succeeds) and otherwise at most once per interval, so an
- * idle instance finds out too.
+ * Whether the audit store answers (its chain head is read) and takes records. Reading
+ * alone said ready while a full disk refused every record: a write is the only proof. The
+ * probe (store.ts `probeWrite`) tries a record of this instance's chain and rolls it back,
+ * and commits this instance's row of the probe table, which no chain includes, so it
+ * meets both a full disk and whatever refuses records alone, and never touches what
+ * auditors verify. It runs when the last write of records failed (every check, until a
+ * probe or a record succeeds: a write to the probe table alone once cleared a failure
+ * while every record was refused) and otherwise at most once per interval, so an idle
+ * instance finds out too.
  */
 function auditStoreCheck(options: ReadinessOptions, timeoutMs: number): () => Promise<Readiness['auditStore']> {
   const { auditStore: store, chainId } = options;
@@ -82,9 +92,9 @@ function auditStoreCheck(options: ReadinessOptions, timeoutMs: number): () => Pr
   let lastProbeAt = -Infinity;
   return async () => {
     const isReachable = await withinTime(store.readHead(chainId).then(() => true), timeoutMs);
-    if (!isReachable) return { isReachable, isWritable: false };
+    if (!isReachable || options.auditLog?.isRefusingRecords()) return { isReachable, isWritable: false };
     const now = clock();
-    if (!store.hasLastWriteFailed() && now - lastProbeAt < probeIntervalMs) return { isReachable, isWritable: true };
+    if (!store.hasRecordWriteFailed() && now - lastProbeAt < probeIntervalMs) return { isReachable, isWritable: true };
     const isWritable = await withinTime(store.probeWrite(chainId).then(() => true), timeoutMs);
     if (isWritable) lastProbeAt = now;
     return { isReachable, isWritable };

@@ -53,7 +53,7 @@ export async function startGateway(config: Config, options: { logger?: Logger; n
       : undefined;
     sharedCache = redis && config.cache.isEnabled ? await openRedisDepartmentCache(redis, config.cache, config.pseudonymKey, warn) : undefined;
     gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache, log: logger, now: options.now });
-    const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, chainId: config.audit.chainId, redis });
+    const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, auditLog: log, chainId: config.audit.chainId, redis });
     routes['/healthz'] = liveness;
     routes['/readyz'] = readiness.route;
     routes['/metrics'] = gateway.metrics.route;

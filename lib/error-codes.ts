@@ -41,6 +41,8 @@ export enum ErrorCode {
   DEPARTMENT_TIMEOUT = 'DEPARTMENT_TIMEOUT',
   /** The audit log cannot be written, so nothing is released: HTTP 503. Retry later. */
   AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
+  /** `auditChains` has no finished verification to answer yet: the audit department started a moment ago and its first is running. Ask again shortly. */
+  AUDIT_VERIFICATION_PENDING = 'AUDIT_VERIFICATION_PENDING',
   /** Anything unexpected. The details stay in the process log, never in the response. */
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }

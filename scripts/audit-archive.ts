@@ -1,15 +1,18 @@
 import { archiveRecords } from '../audit/archive';
 import { UsageError, parseOptions, runCommand } from '../audit/command';
-import { loadAuditConfig, loadTrustedPublicKeys } from '../audit/config';
+import { configuredWitnessFiles, defaultExpectedChains, loadAuditConfig, loadTrustedPublicKeys } from '../audit/config';
 import { INSTANT_EXAMPLE, parseInstant } from '../audit/instant';
 import { openAuditStore } from '../audit/open-store';
+import { readWitnesses } from '../audit/witness';
 
 /**
  * `npm run audit:archive -- --before ISO --out FILE`: moves records from before the
  * instant (and older than the retention period, PROOFLESS_AUDIT_RETENTION_YEARS) into a
  * new JSON Lines file and leaves a signed anchor per chain, so the store and the file
  * both still verify (`npm run audit:verify [-- --archive FILE]`). Refuses, removing
- * nothing, when a chain does not verify. Removal happens only through this command.
+ * nothing, when a chain does not verify as `audit:verify` without arguments verifies it:
+ * with the configured witness (PROOFLESS_AUDIT_WITNESS_FILE) and the chains that must
+ * exist. Removal happens only through this command.
  */
 
 const USAGE = 'usage: npm run audit:archive -- --before ISO --out FILE';
@@ -30,6 +33,7 @@ runCommand('audit-archive', async () => {
       out: options.out,
       signingKeyFile: config.signingKeyFile,
       publicKeys,
+      verifyOptions: { expectedChains: defaultExpectedChains(config), witnessed: await readWitnesses(configuredWitnessFiles(config)) },
       retentionYears: config.retentionYears,
     });
     if (archived.length === 0) console.log(`nothing to archive: no chain in ${store.location} has records before ${before}`);

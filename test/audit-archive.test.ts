@@ -6,6 +6,7 @@ import { RetentionPeriodError } from '../audit/errors';
 import { openAuditLog } from '../audit/log';
 import { loadPublicKey } from '../audit/signing';
 import { verifyChains } from '../audit/verify';
+import { openWitnessWriter, readWitnesses } from '../audit/witness';
 import { AUDIT_STORE_KINDS, auditEntry, signingKeyFileIn, type AuditStoreTarget } from './helpers/audit-stores';
 
 /** Archiving runs on 2024-06-01, so with the default 3 years only records before 2021-06-01 may go. */
@@ -39,7 +40,7 @@ describe.each(AUDIT_STORE_KINDS)('archiving a $name store', (kind) => {
   afterEach(() => target.remove());
 
   const archive = (options: Partial<ArchiveOptions> & { before: string; out: string }) =>
-    archiveRecords({ store: target.store, signingKeyFile: keyFile, publicKeys: [loadPublicKey(keyFile)], clock: () => NOW, ...options });
+    archiveRecords({ store: target.store, signingKeyFile: keyFile, publicKeys: [loadPublicKey(keyFile)], verifyOptions: {}, clock: () => NOW, ...options });
   const file = (name: string) => path.join(target.folder, name);
   const linesOf = (name: string) => readFileSync(file(name), 'utf8').trimEnd().split('\n');
   const verifyStore = () => verifyChains(target.store, [loadPublicKey(keyFile)]);
@@ -160,6 +161,29 @@ describe.each(AUDIT_STORE_KINDS)('archiving a $name store', (kind) => {
     );
     expect(existsSync(file('a.jsonl'))).toBe(false);
     expect(await target.store.readChain('gw-1', 0, 100)).toHaveLength(12);
+  });
+
+  test('a chain that verifies only without its witness, or a chain that must exist and does not, stops the archive: nothing is written or removed', async () => {
+    // A witness that saw gw-1's checkpoints, then gw-1's tail cut with its checkpoints: the store alone verifies.
+    const witnessFile = file('witness.jsonl');
+    const witness = await openWitnessWriter(witnessFile);
+    for (const checkpoint of await target.store.readCheckpoints('gw-1')) await witness.append(checkpoint);
+    await witness.close();
+    await target.sql(`DELETE FROM ${target.table('audit_record')} WHERE chain_id = 'gw-1' AND sequence >= 10`);
+    if (kind.name === 'SQLite') await target.sql(`DELETE FROM audit_record_citizen WHERE chain_id = 'gw-1' AND sequence >= 10`);
+    await target.sql(`DELETE FROM ${target.table('audit_checkpoint')} WHERE chain_id = 'gw-1' AND sequence >= 9`);
+    expect((await verifyStore())[0]).toEqual({ chainId: 'gw-1', ok: true, records: 9, lastSequence: 9, lastCheckpoint: 8 });
+
+    const before = '2020-06-01T00:00:00.000Z';
+    await expect(archive({ before, out: file('a.jsonl'), verifyOptions: { witnessed: await readWitnesses([witnessFile]) } })).rejects.toThrow(
+      `chain gw-1 does not verify (checkpoint at 12 (witness ${witnessFile}) is past the last record 9: the tail was cut); nothing was archived`,
+    );
+    await expect(archive({ before, out: file('a.jsonl'), verifyOptions: { expectedChains: new Map([['gw-9', '--chains names it']]) } })).rejects.toThrow(
+      'chain gw-9 does not verify (chain missing: the store holds no record, checkpoint or anchor of it, but --chains names it); nothing was archived',
+    );
+    expect(existsSync(file('a.jsonl'))).toBe(false);
+    expect(await target.store.readChain('gw-1', 0, 100)).toEqual(gw1.slice(0, 9));
+    expect(await target.store.readAnchors('gw-1')).toEqual([]);
   });
 
   test('an existing file is never overwritten, and nothing is removed', async () => {

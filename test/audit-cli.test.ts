@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -101,6 +101,29 @@ describe('audit-verify', () => {
     expect(result).toEqual({
       status: 1,
       stdout: `${witnessLine()}chain gw-1: BAD at record 1: citizen index lacks 1 of record 1's citizens (5 records, last sequence 5, last checkpoint 5)\n`,
+      stderr: '',
+    });
+  });
+
+  test('a chain ID holding terminal control sequences cannot print over the verdict on another chain: it is reported, escaped, exit 1', () => {
+    // Red team, issue 16: chain IDs read back from the store were printed as they were. A writer of the store
+    // adds a row whose chain ID moves the cursor up, erases the line, prints "chain gw-1: ok ..." and conceals
+    // the rest: on an operator's terminal the real "chain gw-1: BAD" line above it showed as ok.
+    tamper("UPDATE audit_record SET officer = 'officer-framed' WHERE chain_id = 'gw-1' AND sequence = 3");
+    const chainId = 'zz\x1b[1A\x1b[2K\rchain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\x1b[8m';
+    const db = new Database(path.join(dataDir, 'audit.sqlite'));
+    db.prepare(`INSERT INTO audit_record (chain_id, sequence, previous_hash, hash, time, request_id, coordinates, citizens, departments, outcome, error_codes, latency_ms)
+      VALUES (?, 1, ?, ?, '2020-01-01T00:00:00.000Z', 'r', '[]', '[]', '[]', 'ok', '[]', 1)`).run(chainId, '0'.repeat(64), '0'.repeat(64));
+    db.close();
+    const result = run('audit-verify', []);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('chain gw-1: BAD at record 3: record 3: hash does not match its contents');
+    expect(/[\u0000-\u0008\u000b-\u001f\u007f]/.test(result.stdout)).toBe(false);
+    expect(result).toEqual({
+      status: 1,
+      stdout: `${witnessLine()}chain "zz\\u001b[1A\\u001b[2K\\u000dchain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\\u001b[8m": BAD: ` +
+        'chain ID malformed: not 1 to 128 letters, digits, \'.\', \'_\', \':\' or \'-\', so no gateway wrote this chain (1 record, last sequence 1, no checkpoint)\n' +
+        'chain gw-1: BAD at record 3: record 3: hash does not match its contents (5 records, last sequence 5, last checkpoint 5)\n',
       stderr: '',
     });
   });
@@ -231,6 +254,26 @@ describe('audit-archive', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^audit-archive: before 2099-01-01T00:00:00.000Z is within the retention period of 5 years: only records before \d{4}-\d\d-\d\dT[\d:.]+Z may be archived\n$/);
     expect(run('audit-verify', []).stdout).toBe(`${witnessLine()}chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n`);
+  });
+
+  test('archives only what verifies with the configured witness and the chains that must exist: exit 1, nothing written or removed', () => {
+    // The tail cut with its checkpoints: the store alone verifies, the witness the gateway wrote does not agree.
+    tamper(`DELETE FROM audit_record WHERE sequence >= 4; DELETE FROM audit_record_citizen WHERE sequence >= 4;
+      DELETE FROM audit_checkpoint WHERE sequence >= 4`);
+    const out = path.join(dataDir, '2020-q1.jsonl');
+    expect(run('audit-archive', ['--before', '2020-04-01', '--out', out])).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `audit-archive: chain gw-1 does not verify (checkpoint at 5 (witness ${witnessFile}) is past the last record 3: the tail was cut); nothing was archived\n`,
+    });
+    rmSync(witnessFile);
+    expect(run('audit-archive', ['--before', '2020-04-01', '--out', out], { PROOFLESS_AUDIT_EXPECTED_CHAINS: 'gw-1,gw-2' })).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: 'audit-archive: chain gw-2 does not verify (chain missing: the store holds no record, checkpoint or anchor of it, but PROOFLESS_AUDIT_EXPECTED_CHAINS names it); nothing was archived\n',
+    });
+    expect(existsSync(out)).toBe(false);
+    expect(run('audit-verify', []).stdout).toBe('chain gw-1: ok, 3 records, last sequence 3, no checkpoint\n');
   });
 
   test('--out is required', () => {

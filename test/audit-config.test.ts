@@ -15,7 +15,8 @@ beforeEach(() => {
 afterEach(() => rmSync(folder, { recursive: true, force: true }));
 
 describe('loadAuditConfig', () => {
-  test('defaults: SQLite, the key and (in development) the witness in the data folder, the host as chain, 2 ms / 100 groups, checkpoints each minute, 3 years', () => {
+  test('defaults: SQLite, the key and (in development) the witness in the data folder, the host as chain, 2 ms / 100 groups, checkpoints each minute, 3 years, '
+    + 'auditChains verified again after a minute without waiting', () => {
     expect(loadAuditConfig({ PROOFLESS_DATA_DIR: '/srv/proofless' })).toEqual({
       databaseUrl: null,
       sqliteFile: '/srv/proofless/audit.sqlite',
@@ -29,6 +30,8 @@ describe('loadAuditConfig', () => {
       retentionYears: 3,
       witnessFile: '/srv/proofless/audit-witness.jsonl',
       expectedChains: [],
+      chainsMaxAgeMs: 60000,
+      chainsWaitMs: 0,
     });
     expect(loadAuditConfig({ PROOFLESS_DATA_DIR: '/srv/proofless', NODE_ENV: 'production' }).witnessFile).toBeNull();
   });
@@ -47,6 +50,8 @@ describe('loadAuditConfig', () => {
       PROOFLESS_AUDIT_RETENTION_YEARS: '5',
       PROOFLESS_AUDIT_WITNESS_FILE: '/mnt/witness/gw-1.jsonl',
       PROOFLESS_AUDIT_EXPECTED_CHAINS: 'gw-1, gw-2,,gw-1',
+      PROOFLESS_AUDIT_CHAINS_MAX_AGE_SECONDS: '300',
+      PROOFLESS_AUDIT_CHAINS_WAIT_MS: '2000',
       NODE_ENV: 'production',
     })).toEqual({
       databaseUrl: 'postgres://audit@db.internal:5432/audit',
@@ -61,6 +66,8 @@ describe('loadAuditConfig', () => {
       retentionYears: 5,
       witnessFile: '/mnt/witness/gw-1.jsonl',
       expectedChains: ['gw-1', 'gw-2'],
+      chainsMaxAgeMs: 300000,
+      chainsWaitMs: 2000,
     });
   });
 
@@ -70,6 +77,7 @@ describe('loadAuditConfig', () => {
     [{ PROOFLESS_AUDIT_DATABASE_URL: 'mysql://root:secret@db/audit' }, 'PROOFLESS_AUDIT_DATABASE_URL must be a postgres or postgresql URL'],
     [{ PROOFLESS_AUDIT_GROUP_COMMIT_MAX: '5000' }, 'PROOFLESS_AUDIT_GROUP_COMMIT_MAX must be a whole number from 1 to 1000, got "5000"'],
     [{ PROOFLESS_AUDIT_RETENTION_YEARS: '0' }, 'PROOFLESS_AUDIT_RETENTION_YEARS must be a whole number from 1 to 100, got "0"'],
+    [{ PROOFLESS_AUDIT_CHAINS_WAIT_MS: '-1' }, 'PROOFLESS_AUDIT_CHAINS_WAIT_MS must be a whole number from 0 to 300000, got "-1"'],
     [{ PROOFLESS_AUDIT_EXPECTED_CHAINS: 'gw-1,gw 2' }, 'each chain in PROOFLESS_AUDIT_EXPECTED_CHAINS must be 1 to 128 letters, digits, \'.\', \'_\', \':\' or \'-\', got "gw 2"'],
   ])('%j: %s', (env, message) => {
     expect(() => loadAuditConfig(env)).toThrow(new ConfigError(message));

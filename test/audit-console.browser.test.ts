@@ -78,7 +78,10 @@ test('an auditor signs in, finds the record of a citizen a service read, opens i
     expect(await page.locator('#who').textContent()).toMatch(/^auditor-01 \(role auditor, until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/);
 
     const [chainId] = await stack.audit.store.listChains();
-    expect(await cellTexts(page, '#chain-rows tr')).toEqual([[chainId, 'verified', expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/), expect.stringMatching(/^at sequence \d+$/)]]);
+    expect(await cellTexts(page, '#chain-rows tr')).toEqual([[
+      chainId, 'verified', expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/), expect.stringMatching(/^at sequence \d+$/),
+      expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    ]]);
 
     await page.locator('input[name="idNumber"]').fill(LI_NA);
     await page.getByRole('button', { name: 'Search' }).click();

@@ -3,10 +3,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { parse, print } from 'graphql';
+import { recordHash } from '../audit/canonical';
 import type { StoredRecord } from '../audit/entry';
 import { loadPublicKey } from '../audit/signing';
 import { openSqliteAuditStore } from '../audit/sqlite-store';
 import { verifyChains } from '../audit/verify';
+import { readWitnesses } from '../audit/witness';
 import { createLogger } from '../lib/logger';
 import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
 import { writeFixtureRegistries } from './fixtures/registries';
@@ -328,6 +330,65 @@ test('a gateway restarted on a store whose tail was cut while it was down logs i
     }
   } finally {
     await after?.stop();
+    fixture.remove();
+  }
+});
+
+test('a running gateway whose records were rewritten in the store signs its own, refuses every answer, says why, and /readyz is 503 until it is restarted', async () => {
+  const fixture = writeFixtureRegistries();
+  const env = { PROOFLESS_AUDIT_CHAIN_ID: 'gw-rewritten' };
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('gateway', { level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const file = path.join(fixture.dataDir, 'audit.sqlite');
+  const witnessFile = path.join(fixture.dataDir, 'audit-witness.jsonl');
+  const stack = await startStack({ dataDir: fixture.dataDir, env, logger });
+  let isStopped = false;
+  try {
+    const read = () => stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`);
+    expect((await read()).status).toBe(200);
+    // Record 1, not yet checkpointed, rewritten so it no longer names the citizen, and a forged record 2 chained to it.
+    const [record] = await stack.audit.store.readChain('gw-rewritten', 0, 1);
+    const rewritten = { ...record, citizens: [] };
+    rewritten.hash = recordHash(rewritten);
+    const db = new Database(file);
+    db.prepare("UPDATE audit_record SET citizens = '[]', hash = ? WHERE chain_id = 'gw-rewritten' AND sequence = 1").run(rewritten.hash);
+    db.prepare("DELETE FROM audit_record_citizen WHERE chain_id = 'gw-rewritten'").run();
+    db.close();
+    const forged = { ...rewritten, sequence: 2, previousHash: rewritten.hash, requestId: 'forged' };
+    forged.hash = recordHash(forged);
+    await stack.audit.store.append([forged]);
+
+    const AUDIT_UNAVAILABLE = {
+      status: 503,
+      body: { errors: [{ message: 'the audit log cannot be written; no data is released until it can', extensions: { code: 'AUDIT_UNAVAILABLE' } }] },
+    };
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const refused = await read();
+      expect({ status: refused.status, body: refused.body }).toEqual(AUDIT_UNAVAILABLE);
+    }
+    const readiness = await fetch(new URL('/readyz', stack.gatewayUrl));
+    expect({ status: readiness.status, body: await readiness.json() }).toMatchObject({
+      status: 503, body: { status: 'unavailable', auditStore: { isReachable: true, isWritable: false } },
+    });
+    expect(lines.filter((line) => line.chainId === 'gw-rewritten').map(({ level, msg }) => ({ level, msg }))).toEqual([{
+      level: 'error',
+      msg: `audit chain gw-rewritten in SQLite ${file} does not hold record 1 as this gateway wrote it (the store's head is record 2): ` +
+        `records were rewritten or added in the store; checkpoint 1 of record 1 as this gateway wrote it is signed into the witness ${witnessFile} and the store; ` +
+        'this gateway refuses every record (503 AUDIT_UNAVAILABLE) until it is restarted',
+    }]);
+    await stack.stop();
+    isStopped = true;
+    const store = await openSqliteAuditStore(file);
+    try {
+      expect(await verifyChains(store, [loadPublicKey(path.join(fixture.dataDir, 'audit-signing-key.pem'))], { witnessed: await readWitnesses([witnessFile]) })).toEqual([{
+        chainId: 'gw-rewritten', ok: false, records: 2, lastSequence: 2, lastCheckpoint: null, firstBadSequence: 1,
+        problem: 'checkpoint at 1: record 1 differs from the one signed',
+      }]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    if (!isStopped) await stack.stop();
     fixture.remove();
   }
 });

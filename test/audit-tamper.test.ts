@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { recordHash } from '../audit/canonical';
 import type { StoredRecord } from '../audit/entry';
+import { AuditUnavailableError } from '../audit/errors';
 import { openAuditLog, type AuditLog } from '../audit/log';
 import { RECORD_COLUMNS } from '../audit/record-columns';
 import { reviewRecords } from '../audit/review';
@@ -26,6 +27,8 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
   let witnessFile: string;
   /** gw-1's gateway, still running. */
   let log: AuditLog;
+  /** What gw-1's gateway said about the store (`onStoreDisagrees`), in order. */
+  let warnings: string[];
   const GW2_OK: ChainVerification = { chainId: 'gw-2', ok: true, records: 3, lastSequence: 3, lastCheckpoint: 3 };
   const CITIZEN = auditEntry().citizens[0];
 
@@ -33,7 +36,8 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
     target = await kind.create();
     keyFile = signingKeyFileIn(target.folder);
     witnessFile = path.join(target.folder, 'audit-witness.jsonl');
-    log = await openAuditLog({ store: target.store, chainId: 'gw-1', signingKeyFile: keyFile, witnessFile });
+    warnings = [];
+    log = await openAuditLog({ store: target.store, chainId: 'gw-1', signingKeyFile: keyFile, witnessFile, onStoreDisagrees: (message) => warnings.push(message) });
     for (let sequence = 1; sequence <= 10; sequence += 1) {
       await log.record(auditEntry({ requestId: `req-${sequence}`, time: `2024-06-01T09:${String(sequence).padStart(2, '0')}:00.000Z` }));
       if (sequence === 4 || sequence === 8) await log.checkpoint();
@@ -244,6 +248,7 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
       expect(warnings).toEqual([
         `${target.store.location} lacks checkpoint 10 of audit chain gw-1, which the witness ${witnessFile} holds: ` +
           'records or checkpoints were removed from the store; the next checkpoint names the lost one',
+        `audit chain gw-1 in ${target.store.location} does not hold record 10 as its checkpoint 10 vouches for it: records were rewritten in the store`,
       ]);
       await restarted.record(auditEntry({ requestId: 'req-11' }));
       await restarted.checkpoint();
@@ -298,21 +303,83 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
       });
     }
 
-    test('a forged record added at the head while the gateway runs: the chain takes it, and the gateway says so', async () => {
-      const warnings: string[] = [];
-      await log.close();
-      log = await openAuditLog({ store: target.store, chainId: 'gw-1', signingKeyFile: keyFile, witnessFile, onStoreDisagrees: (message) => warnings.push(message) });
+    test('forged records added at the head while the gateway runs: its next record follows them, chained to its own head, and verification finds them', async () => {
       const [head] = await target.store.readChain('gw-1', 9, 1);
       const forged = { ...head, sequence: 11, previousHash: head.hash, requestId: 'forged', officer: 'officer-framed' };
       forged.hash = recordHash(forged);
-      await target.store.append([forged]);
+      const alsoForged = { ...forged, sequence: 12, previousHash: forged.hash };
+      alsoForged.hash = recordHash(alsoForged);
+      await target.store.append([forged, alsoForged]);
       // The gateway's next record collides with the forged one and is refused (fail-closed); it reads the head back.
       await expect(log.record(auditEntry({ requestId: 'req-11' }))).rejects.toThrow('could not write 1 audit record(s) of chain gw-1');
-      expect((await log.record(auditEntry({ requestId: 'req-12' }))).sequence).toBe(12);
+      // Before issue 16's red team it chained onto the forged head, and its next checkpoint signed it.
+      expect(await log.record(auditEntry({ requestId: 'req-12' }))).toMatchObject({ sequence: 13, previousHash: head.hash });
+      expect(log.isRefusingRecords()).toBe(false);
       expect(warnings).toEqual([
-        `audit chain gw-1 in ${target.store.location} has a record 11 this gateway did not write: another writer uses the chain ID, or records were added to the store`,
+        `audit chain gw-1 in ${target.store.location} has records 11 to 12 after this gateway's record 10 that this gateway did not write: ` +
+          'another writer uses the chain ID, or records were added to the store; its next record follows them but is chained to its own record 10, so verification shows them',
       ]);
-      expect((await verify())[0]).toMatchObject({ ok: true, records: 12 });
+      await log.close();
+      const added = bad(11, 'records 11 to 12 were added: record 13 is chained to record 10', { records: 13, lastSequence: 13, lastCheckpoint: 13 });
+      expect(await verify()).toEqual(added);
+      expect(await verifyWithWitness()).toEqual(added);
+    });
+
+    test('the records after the last checkpoint rewritten while the gateway runs, and a forged record added so that it adopts them: '
+      + 'it signs its own head into the witness and the store and refuses records, and verification finds the rewrite', async () => {
+      // Red team, issue 16: the gateway's next write collided with the forged record (one 503), it chained onto the
+      // forged head, and its next checkpoint, in the store and the witness, signed the rewritten tail: verification said ok.
+      const chain = await records();
+      let previousHash = chain[7].hash;
+      for (const record of chain.slice(8)) {
+        const rewritten = { ...record, citizens: [], previousHash };
+        rewritten.hash = recordHash(rewritten);
+        await overwrite(record.sequence, rewritten);
+        previousHash = rewritten.hash;
+      }
+      if (kind.name === 'SQLite') await sql('DELETE FROM audit_record_citizen WHERE chain_id = \'gw-1\' AND sequence > 8');
+      const forged = { ...chain[9], sequence: 11, previousHash, requestId: 'forged', citizens: [], hash: '' };
+      forged.hash = recordHash(forged);
+      await target.store.append([forged]);
+
+      await expect(log.record(auditEntry({ requestId: 'req-11' }))).rejects.toThrow(`could not write 1 audit record(s) of chain gw-1 to ${target.store.location}`);
+      const refusal = new AuditUnavailableError(
+        `audit chain gw-1 refuses records: ${target.store.location} no longer holds record 10 as this gateway wrote it; ` +
+          'restart the gateway once the store has been examined (npm run audit:verify with the witness)',
+      );
+      await expect(log.record(auditEntry({ requestId: 'req-12' }))).rejects.toEqual(refusal);
+      expect(log.isRefusingRecords()).toBe(true);
+      expect(warnings).toEqual([
+        `audit chain gw-1 in ${target.store.location} does not hold record 10 as this gateway wrote it (the store's head is record 11): records were rewritten or added in the store; ` +
+          `checkpoint 10 of record 10 as this gateway wrote it is signed into the witness ${witnessFile} and the store; ` +
+          'this gateway refuses every record (503 AUDIT_UNAVAILABLE) until it is restarted',
+      ]);
+      await log.close();
+      expect((await target.store.readChain('gw-1', 10, 10)).map((record) => record.requestId)).toEqual(['forged']);
+      const rewritten = bad(9, 'checkpoint at 10: record 10 differs from the one signed: one of records 9 to 10 was rewritten', { records: 11, lastSequence: 11 });
+      expect(await verify()).toEqual(rewritten);
+      expect(await verifyWithWitness()).toEqual(rewritten);
+      expect(await verify({ witnessed: await readWitnesses([witnessFile]), expectedChains: new Map([['gw-1', '--chains names it']]) })).toEqual(rewritten);
+
+      // The store's copy of that checkpoint deleted too: the witness keeps it.
+      await sql(`DELETE FROM {audit_checkpoint} WHERE chain_id = 'gw-1' AND sequence = 10`);
+      expect(await verifyWithWitness()).toEqual(bad(9, `checkpoint at 10 (witness ${witnessFile}): record 10 differs from the one signed: one of records 9 to 10 was rewritten`, {
+        records: 11, lastSequence: 11,
+      }));
+    });
+
+    test('the tail cut while the gateway runs, found when a write fails: it signs its own head and refuses records', async () => {
+      await cutTail(9);
+      await target.sql(target.poisonTriggerSql);
+      await expect(log.record(auditEntry({ requestId: 'poison' }))).rejects.toThrow(`could not write 1 audit record(s) of chain gw-1 to ${target.store.location}`);
+      await expect(log.record(auditEntry({ requestId: 'req-11' }))).rejects.toThrow('audit chain gw-1 refuses records');
+      expect(warnings).toEqual([
+        `audit chain gw-1 in ${target.store.location} ends at record 8, but this gateway wrote it up to record 10: records were removed from the store; ` +
+          `checkpoint 10 of record 10 as this gateway wrote it is signed into the witness ${witnessFile} and the store; ` +
+          'this gateway refuses every record (503 AUDIT_UNAVAILABLE) until it is restarted',
+      ]);
+      await log.close();
+      expect(await verify()).toEqual(bad(9, 'checkpoint at 10 is past the last record 8: the tail was cut', { records: 8, lastSequence: 8 }));
     });
 
     test('every checkpoint of a chain deleted, and the gateway restarted on it: the opening checkpoint is missing', async () => {
@@ -366,6 +433,20 @@ describe.each(AUDIT_STORE_KINDS)('tampering with a $name store', (kind) => {
       ]);
       expect(await verify()).toEqual(bad(9, 'checkpoint at 9 is unlinked, but comes after the linked checkpoint at 0', { lastCheckpoint: 9 }));
     });
+  });
+
+  test('text written into the store to drive a terminal (a chain ID, a key ID) is reported escaped: a malformed chain ID is a problem of its own', async () => {
+    const [model] = await target.store.readChain('gw-2', 0, 1);
+    const chainId = 'zz\x1b[1A\x1b[2K\rchain gw-1: ok\x1b[8m';
+    await target.store.append([{ ...model, chainId }]);
+    await sql(`UPDATE {audit_checkpoint} SET key_id = ? WHERE chain_id = 'gw-1' AND sequence = 8`, ['\x1b[2K\u202eok, 10 reco']);
+    expect(await verify()).toEqual([
+      {
+        chainId: '"zz\\u001b[1A\\u001b[2K\\u000dchain gw-1: ok\\u001b[8m"', ok: false, records: 1, lastSequence: 1, lastCheckpoint: null,
+        problem: 'chain ID malformed: not 1 to 128 letters, digits, \'.\', \'_\', \':\' or \'-\', so no gateway wrote this chain',
+      },
+      ...bad(8, 'checkpoint at 8: signed by key \\u001b[2K\\u202eok, 10 reco, which is not trusted', { lastCheckpoint: 4 }),
+    ]);
   });
 
   test('a row edited into something that is not a record', async () => {

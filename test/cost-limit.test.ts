@@ -167,7 +167,7 @@ describe('the estimate', () => {
       readmeAuditQuery: cost(`{ auditRecords(idNumber: "${ZHANG_WEI}", first: 20) { records { time application officer serviceItem caseNumber coordinates citizens outcome errorCodes } endCursor hasNextPage } auditChains { chainId ok records lastCheckpoint firstBadSequence problem } }`),
       // The audit console's three queries (gateway/pages/audit-console/console.js), its records at their largest page.
       consoleRecords: cost('query ($first: Int) { auditRecords(first: $first) { records { time requestId application officer role serviceItem caseNumber operationName outcome errorCodes citizens coordinates departments latencyMs documentHash chainId sequence hash previousHash } endCursor hasNextPage } }', { first: 100 }),
-      consoleChains: cost('query AuditConsoleChains { auditChains { chainId ok records lastSequence lastCheckpoint firstBadSequence problem } }'),
+      consoleChains: cost('query AuditConsoleChains { auditChains { chainId ok records lastSequence lastCheckpoint firstBadSequence problem verifiedAt } }'),
       consoleBreaches: cost('query ($after: String) { breachedCommitments(first: 20, after: $after) { commitments { id serviceItem caseNumber proof applicant statement signedAt followUpDeadline lastCheckedAt } endCursor hasNextPage } }'),
     };
     expect(costs).toEqual({

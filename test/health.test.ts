@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { ZHANG_WEI } from './fixtures/registries';
 import type { AuditStore } from '../audit/store';
 import { readinessCheck } from '../gateway/health';
-import { AUDIT_STORE_KINDS, type AuditStoreTarget } from './helpers/audit-stores';
+import { openAuditLog } from '../audit/log';
+import { AUDIT_STORE_KINDS, auditEntry, signingKeyFileIn, type AuditStoreTarget } from './helpers/audit-stores';
 import { spawnGateway } from './helpers/gateway-process';
 import { startStack, useFixtureStack } from './helpers/stack';
 import { closedPort } from './helpers/closed-port';
@@ -122,6 +123,30 @@ test('with the audit store refusing writes (a full disk) every answer is 503, an
   expect(await getJson(`${origin(city.stack.gatewayUrl)}/readyz`)).toMatchObject({ status: 200, body: { status: 'ready', auditStore: { isReachable: true, isWritable: true } } });
 });
 
+test('with the audit store refusing records (but not the probe table), every answer is 503, and so is /readyz', async () => {
+  // Red team, issue 16: the failed record write made the next check probe, the probe wrote its own table and
+  // succeeded, and that cleared the failure: /readyz said ready (200, isWritable: true) while every answer was 503.
+  const db = new Database(path.join(city.dataDir, 'audit.sqlite'));
+  db.exec("CREATE TRIGGER refuse_records BEFORE INSERT ON audit_record BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+  try {
+    const refused = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`);
+    expect({ status: refused.status, body: refused.body }).toEqual({
+      status: 503,
+      body: { errors: [{ message: 'the audit log cannot be written; no data is released until it can', extensions: { code: 'AUDIT_UNAVAILABLE' } }] },
+    });
+    const readiness = await getJson(`${origin(city.stack.gatewayUrl)}/readyz`);
+    expect({ status: readiness.status, readiness: readiness.body.status, auditStore: readiness.body.auditStore }).toEqual({
+      status: 503,
+      readiness: 'unavailable',
+      auditStore: { isReachable: true, isWritable: false },
+    });
+  } finally {
+    db.exec('DROP TRIGGER refuse_records');
+    db.close();
+  }
+  expect(await getJson(`${origin(city.stack.gatewayUrl)}/readyz`)).toMatchObject({ status: 200, body: { status: 'ready', auditStore: { isReachable: true, isWritable: true } } });
+});
+
 describe.each(AUDIT_STORE_KINDS)('readiness on a $name store that stops taking writes while idle', (kind) => {
   let target: AuditStoreTarget;
   beforeEach(async () => {
@@ -138,7 +163,7 @@ describe.each(AUDIT_STORE_KINDS)('readiness on a $name store that stops taking w
         probes.push(writerId);
         await target.store.probeWrite(writerId);
       },
-      hasLastWriteFailed: () => target.store.hasLastWriteFailed(),
+      hasRecordWriteFailed: () => target.store.hasRecordWriteFailed(),
     };
     const readiness = readinessCheck({ departments: new Map(), auditStore: store, chainId: 'gw-1', probeIntervalMs: 10_000, clock: () => now });
     const server = http.createServer((req, res) => void readiness.route(req, res));
@@ -167,6 +192,35 @@ describe.each(AUDIT_STORE_KINDS)('readiness on a $name store that stops taking w
       expect(probes).toHaveLength(4);
     } finally {
       server.close();
+    }
+  });
+
+  test('records refused while checkpoints and the probe table still take writes: not writable until a record could be written again', async () => {
+    const readiness = readinessCheck({ departments: new Map(), auditStore: target.store, chainId: 'gw-1', probeIntervalMs: 10_000, clock: () => 0 });
+    const server = http.createServer((req, res) => void readiness.route(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
+    const auditStore = async () => (await getJson(url)).body.auditStore;
+    const log = await openAuditLog({ store: target.store, chainId: 'gw-1', signingKeyFile: signingKeyFileIn(target.folder) });
+    try {
+      expect(await auditStore()).toEqual({ isReachable: true, isWritable: true });
+      for (const statement of target.failRecordWrites) await target.sql(statement);
+      await expect(log.record(auditEntry())).rejects.toThrow(`could not write 1 audit record(s) of chain gw-1 to ${target.store.location}`);
+      // A checkpoint row still goes in, which proves nothing about records.
+      await target.store.appendCheckpoint({ ...(await target.store.lastCheckpoint('gw-1'))!, sequence: 1 });
+      expect(target.store.hasRecordWriteFailed()).toBe(true);
+      // The probe table alone would take the probe: the record it tries and rolls back is refused.
+      expect(await auditStore()).toEqual({ isReachable: true, isWritable: false });
+      expect(await auditStore()).toEqual({ isReachable: true, isWritable: false });
+      expect(await target.sql(`SELECT sequence FROM ${target.table('audit_record')} WHERE chain_id = 'gw-1'`)).toEqual([]);
+      for (const statement of target.allowRecordWrites) await target.sql(statement);
+      expect(await auditStore()).toEqual({ isReachable: true, isWritable: true });
+      // The probe's record was rolled back: nothing of it is in the chain or the citizen index.
+      expect(await target.sql(`SELECT sequence FROM ${target.table('audit_record')}`)).toEqual([]);
+      expect((await log.record(auditEntry())).sequence).toBe(1);
+    } finally {
+      server.close();
+      await log.close().catch(() => undefined);
     }
   });
 });

@@ -1,42 +1,43 @@
-import type { KeyObject } from 'node:crypto';
-import { configuredExpectedChains, configuredWitnessFiles, loadAuditConfig, loadTrustedPublicKeys, type AuditConfig } from '../../audit/config';
+import { startBackgroundVerifier, verifyInWorker, type BackgroundVerifier } from '../../audit/background-verification';
+import { loadAuditConfig, loadTrustedPublicKeys, type AuditConfig } from '../../audit/config';
 import { openAuditStore } from '../../audit/open-store';
 import { ensureSigningKeyFile } from '../../audit/signing';
 import type { AuditStore } from '../../audit/store';
-import type { VerifyOptions } from '../../audit/verify';
-import { readWitnesses } from '../../audit/witness';
 import { runDepartment } from '../shared/run';
 import type { SubgraphDefinition } from '../shared/server';
 import { resolvers } from './resolvers';
 
 /**
  * The auditors' window on the audit log: the same store the gateway writes (the SQLite
- * file in the data folder, or PostgreSQL), read through audit/review.ts and
- * audit/verify.ts. The gateway lets only role auditor ask for these fields.
+ * file in the data folder, or PostgreSQL), read through audit/review.ts, and verified in
+ * the background (audit/background-verification.ts). The gateway lets only role auditor
+ * ask for these fields.
  */
 export interface AuditContext {
   store: AuditStore;
-  /** Public keys whose checkpoint signatures verification accepts. */
-  trustedKeys: KeyObject[];
-  /** What else `auditChains` checks the store against, read when asked: the chains that must exist, the witness file. */
-  verifyOptions(): Promise<VerifyOptions>;
+  /** The latest verification of the whole store, which `auditChains` answers. */
+  verifier: BackgroundVerifier;
+}
+
+export function auditSubgraph(store: AuditStore, verifier: BackgroundVerifier): SubgraphDefinition<AuditContext> {
+  return { name: 'audit', resolvers, createContext: () => ({ store, verifier }) };
 }
 
 /**
- * `checks`: PROOFLESS_AUDIT_EXPECTED_CHAINS and PROOFLESS_AUDIT_WITNESS_FILE as loaded;
- * default none of either. Unlike `audit:verify`, this department expects no chain of its
- * own: it is not a gateway instance.
+ * The department's verification of the store `config` names, with its trusted keys, the
+ * chains that must exist (PROOFLESS_AUDIT_EXPECTED_CHAINS) and the witness file
+ * (PROOFLESS_AUDIT_WITNESS_FILE), how fresh and how long to wait as configured, each pass
+ * in a worker thread; the first pass starts now. Unlike `audit:verify`, it expects no chain
+ * of its own: the department is not a gateway instance.
  */
-export function auditSubgraph(
-  store: AuditStore,
-  trustedKeys: KeyObject[],
-  checks: Pick<AuditConfig, 'expectedChains' | 'witnessFile'> = { expectedChains: [], witnessFile: null },
-): SubgraphDefinition<AuditContext> {
-  const verifyOptions = async (): Promise<VerifyOptions> => ({
-    expectedChains: configuredExpectedChains(checks),
-    witnessed: await readWitnesses(configuredWitnessFiles(checks)),
+export function startAuditVerifier(config: AuditConfig): BackgroundVerifier {
+  const verifier = startBackgroundVerifier({
+    runPass: verifyInWorker({ store: config, trustedKeys: loadTrustedPublicKeys(config), checks: config }),
+    maxAgeMs: config.chainsMaxAgeMs,
+    waitMs: config.chainsWaitMs,
   });
-  return { name: 'audit', resolvers, createContext: () => ({ store, trustedKeys, verifyOptions }) };
+  verifier.start();
+  return verifier;
 }
 
 if (require.main === module) {
@@ -45,6 +46,13 @@ if (require.main === module) {
     // In development the key is made on first start (by whichever of this and the gateway comes first).
     if (process.env.NODE_ENV !== 'production') ensureSigningKeyFile(config.signingKeyFile);
     const store = await openAuditStore(config);
-    return { definition: auditSubgraph(store, loadTrustedPublicKeys(config), config), close: () => store.close() };
+    const verifier = startAuditVerifier(config);
+    return {
+      definition: auditSubgraph(store, verifier),
+      close: async () => {
+        await verifier.close();
+        await store.close();
+      },
+    };
   });
 }

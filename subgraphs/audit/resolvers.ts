@@ -1,11 +1,10 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { GraphQLScalarType, valueFromASTUntyped } from 'graphql';
+import { GraphQLError, GraphQLScalarType, valueFromASTUntyped } from 'graphql';
 import type { StoredRecord } from '../../audit/entry';
-import { AuditQueryError } from '../../audit/errors';
+import { AuditQueryError, VerificationPendingError } from '../../audit/errors';
 import { INSTANT_EXAMPLE } from '../../audit/instant';
 import { reviewRecords } from '../../audit/review';
-import { verifyChains } from '../../audit/verify';
-import { badUserInput } from '../../lib/error-codes';
+import { badUserInput, ErrorCode } from '../../lib/error-codes';
 import { DateTimeScalar } from '../shared/scalars';
 import type { AuditContext } from './index';
 import { arrived } from '../../lib/arrived';
@@ -62,7 +61,17 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
         throw error;
       }
     },
-    auditChains: async (_: unknown, __: unknown, { store, trustedKeys, verifyOptions }: AuditContext) => verifyChains(store, trustedKeys, await verifyOptions()),
+    auditChains: async (_: unknown, __: unknown, { verifier }: AuditContext) => {
+      try {
+        const { verifiedAt, results } = await verifier.latest();
+        return results.map((chain) => ({ ...chain, verifiedAt }));
+      } catch (error) {
+        if (error instanceof VerificationPendingError) {
+          throw new GraphQLError(error.message, { extensions: { code: ErrorCode.AUDIT_VERIFICATION_PENDING } });
+        }
+        throw error;
+      }
+    },
   },
   AuditRecord: {
     outcome: (record: StoredRecord) => record.outcome.toUpperCase(),

@@ -26,6 +26,13 @@ export interface AuditStoreTarget {
   /** SQL statements making the database refuse every write of records, checkpoints and probes, as a full disk does; `allowWrites` undoes them. */
   failEveryWrite: string[];
   allowWrites: string[];
+  /**
+   * SQL statements making the database refuse records alone, while checkpoints and the
+   * probe table still take writes (SQLite: a trigger on the citizen index; PostgreSQL: a
+   * constraint trigger deferred to COMMIT); `allowRecordWrites` undoes them.
+   */
+  failRecordWrites: string[];
+  allowRecordWrites: string[];
   /** Opens another store on the same database: a restarted gateway. */
   reopen(): Promise<AuditStore>;
   /** Command-line arguments test/helpers/audit-record-loop.ts opens the same store with. */
@@ -67,6 +74,8 @@ const sqlite: AuditStoreKind = {
       failEveryWrite: WRITTEN_TABLES.flatMap((table) => ['INSERT', 'UPDATE'].map((event) =>
         `CREATE TRIGGER full_${table}_${event} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)),
       allowWrites: WRITTEN_TABLES.flatMap((table) => ['INSERT', 'UPDATE'].map((event) => `DROP TRIGGER full_${table}_${event}`)),
+      failRecordWrites: [`CREATE TRIGGER refuse_index BEFORE INSERT ON audit_record_citizen BEGIN SELECT RAISE(ABORT, 'index corrupted'); END`],
+      allowRecordWrites: ['DROP TRIGGER refuse_index'],
       async reopen() {
         const store = await openSqliteAuditStore(file);
         stores.push(store);
@@ -110,6 +119,12 @@ const postgres: AuditStoreKind = {
         ...WRITTEN_TABLES.map((table) => `CREATE TRIGGER refuse_writes BEFORE INSERT OR UPDATE ON "${schema}".${table} FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse_writes()`),
       ],
       allowWrites: [`DROP FUNCTION "${schema}".refuse_writes() CASCADE`],
+      failRecordWrites: [
+        `CREATE FUNCTION "${schema}".refuse_records() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'records refused'; END $$`,
+        `CREATE CONSTRAINT TRIGGER refuse_records AFTER INSERT ON "${schema}".audit_record DEFERRABLE INITIALLY DEFERRED
+          FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse_records()`,
+      ],
+      allowRecordWrites: [`DROP FUNCTION "${schema}".refuse_records() CASCADE`],
       async reopen() {
         const store = await open();
         stores.push(store);

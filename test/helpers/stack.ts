@@ -22,11 +22,11 @@ import { verifyDueCommitments, type FollowUpSummary } from '../../subgraphs/serv
 import { httpGatewayClient, type GatewayRequest } from '../../subgraphs/service/gateway-client';
 import { openCommitmentStore } from '../../subgraphs/service/registry';
 import { startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server';
-import { loadAuditConfig, loadTrustedPublicKeys } from '../../audit/config';
+import { loadAuditConfig } from '../../audit/config';
 import { openAuditStore } from '../../audit/open-store';
 import { ensureSigningKeyFile } from '../../audit/signing';
 import type { AuditStore } from '../../audit/store';
-import { auditSubgraph } from '../../subgraphs/audit';
+import { auditSubgraph, startAuditVerifier } from '../../subgraphs/audit';
 
 /** Every batch of keys each registry method received, in order. */
 export type RegistryCalls = Record<string, string[][]>;
@@ -120,16 +120,25 @@ export async function startStack(options: {
   });
   const commitments = openCommitmentStore(file('service'));
   const service = await startSubgraph(serviceSubgraph({ catalog, reader, store: commitments, clock: options.clock }), listen);
-  // The auditors' department reads the audit store the gateway writes in the same data folder.
-  const auditConfig = loadAuditConfig({ PROOFLESS_DATA_DIR: options.dataDir, ...options.env });
+  // The auditors' department reads the audit store the gateway writes in the same data folder. Its
+  // `auditChains` answers, unless a test says otherwise, a verification that began after the call:
+  // tests tamper with the store and ask again at once (test/audit-verifier.test.ts tests the defaults).
+  const auditConfig = loadAuditConfig({
+    PROOFLESS_DATA_DIR: options.dataDir,
+    PROOFLESS_AUDIT_CHAINS_MAX_AGE_SECONDS: '0',
+    PROOFLESS_AUDIT_CHAINS_WAIT_MS: '8000',
+    ...options.env,
+  });
   ensureSigningKeyFile(auditConfig.signingKeyFile);
   const auditStore = await openAuditStore(auditConfig);
-  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, loadTrustedPublicKeys(auditConfig), auditConfig), listen);
+  const auditVerifier = startAuditVerifier(auditConfig);
+  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, auditVerifier), listen);
   // A gateway that refuses to start (a bad catalog, say) must not leave the departments running: jest would never exit.
   const stopDepartments = async () => {
     for (const subgraph of Object.values(subgraphs)) await subgraph.stop();
     await service.stop();
     await auditDepartment.stop();
+    await auditVerifier.close();
     await auditStore.close();
     commitments.close();
     household.registry.close();

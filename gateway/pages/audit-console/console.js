@@ -23,6 +23,7 @@
     BAD_USER_INPUT: 'A filter is malformed; the message says which and what was expected.',
     RATE_LIMITED: 'Too many requests: wait a moment and try again.',
     AUDIT_UNAVAILABLE: 'The audit log cannot be written, so the gateway answers nothing: try again later.',
+    AUDIT_VERIFICATION_PENDING: 'The audit department started a moment ago and is verifying the log for the first time: verify again shortly.',
     DEPARTMENT_UNAVAILABLE: 'A department did not answer: try again later.',
   };
 
@@ -133,25 +134,43 @@
     event.preventDefault();
     const token = $('token-input').value.trim().replace(/^Bearer\s+/i, '');
     guarded(async () => {
-      // Verifying the chains is the sign-in check: it fails for a token that is not an auditor's.
-      const data = await query(CHAINS_QUERY, {}, token);
+      // Reading the chains is the sign-in check: it fails for a token that is not an auditor's.
+      const chains = await loadChains(token);
       sessionStorage.setItem(TOKEN_KEY, token);
       showSignedIn(token);
-      renderChains(data.auditChains);
+      renderChains(chains);
     });
   });
 
   $('sign-out').addEventListener('click', () => signOut());
 
+  /**
+   * The chains as the audit department's latest verification found them; null while its
+   * first verification since it started runs (the token was accepted as an auditor's all
+   * the same: the gateway refuses anyone else before asking the department).
+   */
+  async function loadChains(token) {
+    try {
+      return (await query(CHAINS_QUERY, {}, token)).auditChains;
+    } catch (error) {
+      const isPending = error instanceof GatewayError && error.errors.every((e) => e.extensions && e.extensions.code === 'AUDIT_VERIFICATION_PENDING');
+      if (isPending) return null;
+      throw error;
+    }
+  }
+
   function renderChains(chains) {
     const rows = $('chain-rows');
     rows.replaceChildren();
-    if (chains.length === 0) {
+    if (chains === null || chains.length === 0) {
       const row = element('tr');
-      const cell = element('td', 'No chain yet: no operation has been recorded.');
-      cell.colSpan = 5;
+      const cell = element('td', chains === null
+        ? 'Not verified yet: the audit department is verifying the log for the first time since it started. Verify again in a moment.'
+        : 'No chain in the latest verification: no operation had been recorded when it began. Verify again to ask for a newer one.');
+      cell.colSpan = 6;
       row.append(cell);
       rows.append(row);
+      return;
     }
     for (const chain of chains) {
       const row = element('tr');
@@ -165,12 +184,13 @@
         element('td', chain.records),
         element('td', chain.lastSequence),
         element('td', chain.lastCheckpoint !== null ? 'at sequence ' + chain.lastCheckpoint : 'none yet'),
+        element('td', chain.verifiedAt, 'mono'),
       );
       rows.append(row);
     }
   }
 
-  $('verify-chains').addEventListener('click', () => guarded(async () => renderChains((await query(CHAINS_QUERY, {}, currentToken())).auditChains)));
+  $('verify-chains').addEventListener('click', () => guarded(async () => renderChains(await loadChains(currentToken()))));
 
   /** The search being paged: its variables and the cursor that starts each page seen so far. */
   const search = { variables: null, cursors: [null], page: 0, records: [] };
@@ -325,6 +345,6 @@
   const saved = currentToken();
   if (saved) {
     showSignedIn(saved);
-    guarded(async () => renderChains((await query(CHAINS_QUERY, {}, saved)).auditChains));
+    guarded(async () => renderChains(await loadChains(saved)));
   }
 })();

@@ -40,7 +40,7 @@ export const AUDIT_CONSOLE_OPERATIONS = {
     hasNextPage
   }
 }`,
-  AuditConsoleChains: 'query AuditConsoleChains { auditChains { chainId ok records lastSequence lastCheckpoint firstBadSequence problem } }',
+  AuditConsoleChains: 'query AuditConsoleChains { auditChains { chainId ok records lastSequence lastCheckpoint firstBadSequence problem verifiedAt } }',
   AuditConsoleBreaches: `query AuditConsoleBreaches($after: String) {
   breachedCommitments(first: 20, after: $after) {
     commitments { id serviceItem caseNumber proof applicant statement signedAt followUpDeadline lastCheckedAt }

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEntry, StoredRecord } from '../audit/entry';
+import type { AuditEntry } from '../audit/entry';
 import type { AuditLog } from '../audit/log';
 import { anonymousRequests } from '../gateway/anonymous-requests';
-import { loadAuditConfig } from '../audit/config';
-import { openAuditStore } from '../audit/open-store';
 import { ZHANG_WEI } from './fixtures/registries';
 import { startStack, useFixtureStack } from './helpers/stack';
+import { chainInDataDir } from './helpers/audit-records';
 
 /**
  * Requests without a valid token, per client address: an anonymous flood once wrote
@@ -19,14 +18,6 @@ const MINUTE = 60_000;
 /** A minute boundary well in the past, so the gateway's windows are the test's. */
 const T0 = Date.UTC(2026, 10, 30, 8, 0, 0);
 
-async function recordsOf(dataDir: string, chainId: string): Promise<StoredRecord[]> {
-  const store = await openAuditStore(loadAuditConfig({ PROOFLESS_DATA_DIR: dataDir }));
-  try {
-    return await store.readChain(chainId, 0, 100000);
-  } finally {
-    await store.close();
-  }
-}
 
 test('past the limit, requests without a valid token from one address are refused with 429 and recorded in one record per minute, not one each', async () => {
   let now = T0 + 5_000;
@@ -56,7 +47,7 @@ test('past the limit, requests without a valid token from one address are refuse
     }],
   });
   expect(answers[3].retryAfter).toBe('55');
-  const records = await recordsOf(city.dataDir, chainId);
+  const records = await chainInDataDir(city.dataDir, chainId);
   const byRequest = new Map(records.map((record) => [record.requestId, record]));
   // Within the limit each refusal is recorded on its own; past it, none is.
   expect([0, 1, 2, 9].map((index) => byRequest.get(answers[index].requestId as string)?.errorCodes)).toEqual([['UNAUTHENTICATED'], ['UNAUTHENTICATED'], ['UNAUTHENTICATED'], ['UNAUTHENTICATED']]);

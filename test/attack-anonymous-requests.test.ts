@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { StoredRecord } from '../audit/entry';
-import { loadAuditConfig } from '../audit/config';
-import { openAuditStore } from '../audit/open-store';
 import { ZHANG_WEI } from './fixtures/registries';
 import { startStack, useFixtureStack } from './helpers/stack';
+import { chainInDataDir } from './helpers/audit-records';
 
 /**
  * Red team, issue 16, area 4: "an anonymous flood can no longer write a durable record per
@@ -37,14 +35,6 @@ function postFrom(url: string, localAddress: string): Promise<{ status: number; 
   });
 }
 
-async function recordsOf(dataDir: string, chainId: string): Promise<StoredRecord[]> {
-  const store = await openAuditStore(loadAuditConfig({ PROOFLESS_DATA_DIR: dataDir }));
-  try {
-    return await store.readChain(chainId, 0, 100000);
-  } finally {
-    await store.close();
-  }
-}
 
 test('a flood without a valid token from 15 addresses, 2 requests each within one minute: fewer durable records than requests', async () => {
   const chainId = `anonymous-${randomUUID()}`;
@@ -61,7 +51,7 @@ test('a flood without a valid token from 15 addresses, 2 requests each within on
   // All together may make ten times an address's allowance: 20 go on (401, recorded), the other 10 are refused and recorded together.
   expect(answers.map((answer) => answer.status)).toEqual([...Array(20).fill(401), ...Array(10).fill(429)]);
   const flooded = new Set(answers.map((answer) => answer.requestId));
-  const recorded = (await recordsOf(city.dataDir, chainId)).filter((record) => flooded.has(record.requestId));
+  const recorded = (await chainInDataDir(city.dataDir, chainId)).filter((record) => flooded.has(record.requestId));
   // Before the fix: 30, one per request, as before issue 16 for a single address.
   expect(recorded.length).toBe(20);
 });

@@ -43,6 +43,22 @@ export enum ErrorCode {
   AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
   /** `auditChains` has no finished verification to answer yet: the audit department started a moment ago and its first is running. Ask again shortly. */
   AUDIT_VERIFICATION_PENDING = 'AUDIT_VERIFICATION_PENDING',
+  /** At a department: the request carries no `Signature` / `Signature-Input` labelled `proofless`, or no `Content-Digest`. HTTP 401. Only the gateway may call a department. */
+  SIGNATURE_MISSING = 'SIGNATURE_MISSING',
+  /** At a department: the signature headers cannot be parsed, lack a required parameter (created, expires, nonce, keyid, alg), or do not cover every component a department requires. HTTP 401. */
+  SIGNATURE_MALFORMED = 'SIGNATURE_MALFORMED',
+  /** At a department: the signature's `keyid` is not in the department's trust list of gateway keys, or the key is outside its validity. HTTP 401. */
+  SIGNATURE_KEY_UNKNOWN = 'SIGNATURE_KEY_UNKNOWN',
+  /** At a department: the Ed25519 signature does not verify over the request's signature base (RFC 9421). HTTP 401. */
+  SIGNATURE_INVALID = 'SIGNATURE_INVALID',
+  /** At a department: the signature's `expires` has passed, its `created` is in the future, or it lives longer than allowed. HTTP 401. */
+  SIGNATURE_EXPIRED = 'SIGNATURE_EXPIRED',
+  /** At a department: the signature's nonce was seen before: a replayed request. HTTP 401. */
+  SIGNATURE_REPLAYED = 'SIGNATURE_REPLAYED',
+  /** At a department: the body's digest is not the one `Content-Digest` states (RFC 9530). HTTP 401. */
+  CONTENT_DIGEST_MISMATCH = 'CONTENT_DIGEST_MISMATCH',
+  /** At a department: a header the signature covers (or a signature header) is present more than once (X-Road issue #1177). HTTP 401. */
+  HEADER_DUPLICATED = 'HEADER_DUPLICATED',
   /** Anything unexpected. The details stay in the process log, never in the response. */
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }

@@ -10,4 +10,5 @@ module.exports = {
   // loaded 2-core CI machine from failing on wall-clock time (timings are never asserted).
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
 };

@@ -13,6 +13,7 @@ import { logLevelFromEnv, type LogLevel } from '../lib/logger';
 import { dataDirFromEnv } from '../lib/paths';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type AuthConfig } from './auth';
 import { loadCacheConfig, type CacheConfig } from './cache/config';
+import { departmentTransportFromEnv, type DepartmentTransportConfig } from './department-transport';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './plugins/limits';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit-store';
 
@@ -56,6 +57,8 @@ export interface Config {
   trustedOperationsFile?: string;
   /** Token verification: PROOFLESS_JWT_ISSUER, _AUDIENCE, _CLOCK_SKEW_SECONDS, _MAX_LIFETIME_SECONDS, _PUBLIC_KEY_FILE, PROOFLESS_JWKS_FILE, PROOFLESS_JWT_SECRET_FILE. */
   auth: AuthConfig;
+  /** Mutual TLS to departments (PROOFLESS_TLS_CA_FILE, _CERT_FILE, _KEY_FILE) and the key every request to them is signed with (PROOFLESS_REQUEST_SIGNING_KEY_FILE, _ID): department-transport.ts. */
+  departmentTransport: DepartmentTransportConfig;
   /** PROOFLESS_REDIS_URL: shared rate limits and department-answer cache; unset counts and caches in this process. */
   redisUrl?: string;
   /** PROOFLESS_CACHE, PROOFLESS_CACHE_TTL_<DEPARTMENT>, _MAX_ENTRIES, _KEY_FILE (cache/config.ts). */
@@ -144,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     isAuditConsoleEnabled: booleanFromEnv(env, 'PROOFLESS_AUDIT_CONSOLE', true),
     ...(trustedOperationsFile ? { trustedOperationsFile } : {}),
     auth: authConfig(env, isDevelopment, dataDir),
+    departmentTransport: departmentTransportFromEnv(env),
     ...(urlFromEnv(env, 'PROOFLESS_REDIS_URL', ['redis:', 'rediss:']) ? { redisUrl: env.PROOFLESS_REDIS_URL } : {}),
     cache: loadCacheConfig(env, () => secretFromEnv(env, 'PROOFLESS_CACHE_KEY_FILE', isDevelopment ? () => ensureDevSecret(dataDir, 'dev-cache-key') : undefined)),
     rateLimits: {

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayCachePolicy, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
+import { CALLER_HEADER, encodeAssertedCaller } from '../lib/asserted-caller';
 import { ErrorCode } from '../lib/error-codes';
 import { isQuery, type DepartmentAnswer, type DepartmentCache } from './cache/department-cache';
 import type { DepartmentCallOutcome } from './metrics';
@@ -9,8 +11,14 @@ import { CircuitBreaker } from './circuit-breaker';
 import type { GatewayContext } from './context';
 import { departmentFetcher, DepartmentTimeoutError } from './department-fetch';
 
-/** Headers passed on to every department: who asks (the token, for departments that check it themselves) and why. */
-const FORWARDED_HEADERS = ['authorization', 'x-service-item', 'x-case-number', 'x-request-id'];
+/** Headers passed on to every department: why, and the request's ID. Who asks goes as the caller the gateway verified (CALLER_HEADER), never as the caller's token. */
+const FORWARDED_HEADERS = ['x-service-item', 'x-case-number', 'x-request-id'];
+
+/** The header naming the department a request is meant for: signed, so a request signed for one department is refused by every other. */
+export const DEPARTMENT_HEADER = 'x-proofless-department';
+
+/** Signs one request to a department (lib/http-signatures.ts): the headers to add. */
+export type RequestSigner = (request: { method: string; targetUri: string; headers: Record<string, string>; body: string }) => Record<string, string>;
 
 /**
  * Failures of the connection itself, before or while the department answered: safe to try
@@ -28,6 +36,16 @@ export interface DepartmentDataSourceOptions {
   cache?: DepartmentCache;
   /** Told how each fetch ended and how long it took (metrics); default nothing. */
   observeCall?: (outcome: DepartmentCallOutcome, seconds: number) => void;
+  /** Signs every request (RFC 9421, Ed25519); departments refuse unsigned ones. */
+  sign: RequestSigner;
+  /**
+   * Whether the caller's bearer token goes to this department too: only to one that calls
+   * the gateway back on the caller's behalf (the service bureau reads proofs through the
+   * gateway, `callsGateway` in schema/departments.json); default false. Every other
+   * department gets the caller as the gateway verified it, and could not replay a token
+   * it never saw.
+   */
+  forwardsToken?: boolean;
 }
 
 /**
@@ -58,25 +76,48 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
   readonly breaker: CircuitBreaker;
   private readonly cache?: DepartmentCache;
   private readonly observeCall: (outcome: DepartmentCallOutcome, seconds: number) => void;
+  private readonly sign: RequestSigner;
+  private readonly forwardsToken: boolean;
 
-  constructor(readonly department: string, readonly url: string, options: DepartmentDataSourceOptions = {}) {
+  constructor(readonly department: string, readonly url: string, options: DepartmentDataSourceOptions) {
     this.fetcher = options.fetcher ?? departmentFetcher({ timeoutMs: 3000 });
     this.breaker = options.breaker ?? new CircuitBreaker();
     this.cache = options.cache;
     this.observeCall = options.observeCall ?? (() => undefined);
+    this.sign = options.sign;
+    this.forwardsToken = options.forwardsToken ?? false;
   }
 
-  /** The headers of one call: JSON, and the caller's who and why (a call made for an incoming operation only). */
+  /** The headers of one call: JSON, the department meant, and the caller's who and why (a call made for an incoming operation only). */
   private headersFor(options: GraphQLDataSourceProcessOptions<GatewayContext>): Record<string, string> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const headers: Record<string, string> = { 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department };
     if (!('incomingRequestContext' in options)) return headers;
-    options.incomingRequestContext.context.departmentsCalled?.add(this.department);
-    const incoming = options.incomingRequestContext.request.http?.headers;
+    const { context, request } = options.incomingRequestContext;
+    context.departmentsCalled?.add(this.department);
+    const incoming = request.http?.headers;
     for (const name of FORWARDED_HEADERS) {
       const value = incoming?.get(name);
       if (value) headers[name] = value;
     }
+    if (context.caller) headers[CALLER_HEADER] = encodeAssertedCaller(context.caller);
+    const authorization = this.forwardsToken ? incoming?.get('authorization') : undefined;
+    if (authorization) headers.authorization = authorization;
     return headers;
+  }
+
+  /** One signed POST of `body` with `headers` (a new signature, and nonce, each time: a retry is a new request). */
+  private post(headers: Record<string, string>, body: string): Promise<FetcherResponse> {
+    const signed = { ...headers, ...this.sign({ method: 'POST', targetUri: this.url, headers, body }) };
+    return this.fetcher(this.url, { method: 'POST', headers: signed, body });
+  }
+
+  /**
+   * Whether the department answers the smallest GraphQL request, `{ __typename }`, signed
+   * like every call and over the same connection pool, TLS and deadline (`/readyz`).
+   */
+  async answersReadinessProbe(): Promise<boolean> {
+    const response = await this.post({ 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department, 'x-request-id': randomUUID() }, '{"query":"{ __typename }"}');
+    return response.ok && ((await response.json()) as { data?: { __typename?: unknown } } | null)?.data?.__typename === 'Query';
   }
 
   /**
@@ -139,11 +180,7 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
   /** One POST to the department; any answer but a JSON object, 2xx or the caller's bad input (isCallersBadInput), is a failure. */
   private async exchange(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const { query, variables, operationName, extensions } = options.request;
-    const response = await this.fetcher(this.url, {
-      method: 'POST',
-      headers: this.headersFor(options),
-      body: JSON.stringify({ query, variables, operationName, extensions }),
-    });
+    const response = await this.post(this.headersFor(options), JSON.stringify({ query, variables, operationName, extensions }));
     if (!response.ok && response.status !== 400) throw new Error(`the department answered HTTP ${response.status}`);
     if (!/^application\/(graphql-response\+)?json\b/.test(response.headers.get('content-type') ?? '')) throw new Error('the department did not answer JSON');
     const body: unknown = await response.json();

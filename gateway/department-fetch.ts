@@ -1,12 +1,25 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Fetcher, FetcherHeaders, FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
-import { Pool, util as undiciUtil } from 'undici';
+import type { TLSSocket } from 'node:tls';
+import { buildConnector, Pool, util as undiciUtil } from 'undici';
 
 export interface DepartmentFetchOptions {
   /** The whole exchange (connect, send, answer read) must finish in this many milliseconds. */
   timeoutMs: number;
   /** Most connections kept open to the department at once; default 64. */
   maxSockets?: number;
+  /** Mutual TLS to the department; without it, plain HTTP (the development switch only). */
+  tls?: DepartmentClientTls;
+}
+
+/** How the gateway proves itself to one department, and checks the department is who it should be. */
+export interface DepartmentClientTls {
+  /** The gateway's certificate and key, and the federation's CA, as they are now: the files rotate, and each new connection uses the latest. */
+  current(): { ca: string; cert: string; key: string };
+  /** The name the department's certificate must carry in its SAN: the department's name, whatever host or address it is reached at. */
+  servername: string;
+  /** Told of the department's certificate in every handshake (expiry is reported from it); default nothing. */
+  onPeerCertificate?: (notAfter: Date) => void;
 }
 
 /** The department did not answer within its timeout; the connection was dropped. */
@@ -47,7 +60,12 @@ export function departmentFetcher(options: DepartmentFetchOptions): Fetcher {
       const parsed = new URL(url);
       let pool = pools.get(parsed.origin);
       if (!pool) {
-        pool = new Pool(parsed.origin, { connections: options.maxSockets ?? 64, keepAliveTimeout: KEEP_ALIVE_MS, keepAliveMaxTimeout: KEEP_ALIVE_MS });
+        pool = new Pool(parsed.origin, {
+          connections: options.maxSockets ?? 64,
+          keepAliveTimeout: KEEP_ALIVE_MS,
+          keepAliveMaxTimeout: KEEP_ALIVE_MS,
+          ...(options.tls ? { connect: mutualTlsConnector(options.tls) } : {}),
+        });
         pools.set(parsed.origin, pool);
       }
       target = { pool, path: `${parsed.pathname}${parsed.search}` };
@@ -56,6 +74,31 @@ export function departmentFetcher(options: DepartmentFetchOptions): Fetcher {
     return target;
   };
   return (url, init = {}) => exchange(url, targetOf(url), init, options.timeoutMs);
+}
+
+/**
+ * TLS 1.3 with the gateway's client certificate, the department's certificate checked
+ * against the federation's CA and the department's name. The connector is rebuilt when
+ * the files have rotated: connections already open keep the session they have, new ones
+ * present the new certificate.
+ */
+function mutualTlsConnector(tls: DepartmentClientTls): buildConnector.connector {
+  let built: { material: object; connect: buildConnector.connector } | undefined;
+  return (options, callback) => {
+    const material = tls.current();
+    if (built?.material !== material) {
+      built = { material, connect: buildConnector({ ca: material.ca, cert: material.cert, key: material.key, minVersion: 'TLSv1.3', rejectUnauthorized: true }) };
+    }
+    built.connect({ ...options, servername: tls.servername }, (error, socket) => {
+      if (!error && tls.onPeerCertificate) {
+        const validTo = (socket as TLSSocket).getPeerCertificate().valid_to;
+        if (validTo) tls.onPeerCertificate(new Date(validTo));
+      }
+      // undici's callback is typed as two overloads: an error, or a socket.
+      if (error) callback(error, null);
+      else callback(null, socket as NonNullable<typeof socket>);
+    });
+  };
 }
 
 interface Target {

@@ -23,6 +23,8 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { outcomeOfStatus, type Outcome } from './outcome';
 import type { Logger } from '../lib/logger';
 import { departmentFetcher } from './department-fetch';
+import { secondsUntilExpiryOf, type DepartmentTransport } from './department-transport';
+import { listDepartments } from '../lib/composition';
 import { memoiseExecutionOperations } from './execution-operations';
 import { maskGatewayErrors } from './errors';
 import { costModelOf } from './operation-cost';
@@ -51,6 +53,8 @@ export interface GatewayDependencies {
   cache?: DepartmentCache;
   /** Where the request log and circuit changes go; default nowhere. */
   log?: Logger;
+  /** Mutual TLS to departments and the signature on every request (server.ts opens it from the configuration). */
+  transport: DepartmentTransport;
 }
 
 export interface Gateway {
@@ -103,8 +107,11 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   const departments = new Map<string, DepartmentDataSource>();
   const calls = config.departmentCalls;
   const cache = config.cache.isEnabled ? dependencies.cache ?? inProcessDepartmentCache(config.cache, config.pseudonymKey) : undefined;
+  const { transport } = dependencies;
+  const callsGateway = new Set(listDepartments().filter((entry) => entry.callsGateway).map((entry) => entry.name));
   const metrics = createGatewayMetrics({
     circuits: () => [...departments].map(([name, department]) => [name, department.breaker.state]),
+    certificateSecondsLeft: () => secondsUntilExpiryOf(transport.certificates(), Date.now()),
     ...(cache ? { cacheCounters: () => cache.counters } : {}),
   });
   const log = dependencies.log;
@@ -112,7 +119,9 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
     supergraphSdl: supergraph.gatewaySdl,
     buildService: ({ name, url }) => {
       const department = new DepartmentDataSource(name, config.subgraphUrls[name] ?? url ?? '', {
-        fetcher: departmentFetcher({ timeoutMs: calls.timeoutMs[name] ?? 3000, maxSockets: calls.maxSockets }),
+        fetcher: departmentFetcher({ timeoutMs: calls.timeoutMs[name] ?? 3000, maxSockets: calls.maxSockets, tls: transport.tlsFor(name) }),
+        sign: transport.sign,
+        forwardsToken: callsGateway.has(name),
         breaker: new CircuitBreaker({
           failureThreshold: calls.breakerFailures,
           openMs: calls.breakerOpenMs,

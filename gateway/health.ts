@@ -6,6 +6,7 @@ import { sendJson, type RouteHandler } from '../lib/graphql-http';
 import { withTimeout } from '../lib/with-timeout';
 import type { CircuitState } from './circuit-breaker';
 import type { DepartmentDataSource } from './data-source';
+import type { DepartmentTransport } from './department-transport';
 
 export interface ReadinessOptions {
   /** Each department's data source (its URL, fetcher and circuit), as the gateway built them. */
@@ -32,6 +33,8 @@ export interface ReadinessOptions {
   redis?: Redis;
   /** How long each check may take, in ms; default 1000. */
   checkTimeoutMs?: number;
+  /** The certificates to report (the gateway's own and each department's); default none. */
+  transport?: Pick<DepartmentTransport, 'certificates' | 'expiryWarningDays'>;
 }
 
 /** Health answers are about this moment: no cache on the way may keep one. */
@@ -44,6 +47,12 @@ export interface Readiness {
   departments: Record<string, { isReachable: boolean; circuit: CircuitState }>;
   auditStore: { isReachable: boolean; isWritable: boolean };
   redis: { isConfigured: false } | { isConfigured: true; isReachable: boolean };
+  /**
+   * Each TLS certificate: the gateway's own and each department's as it presented it last,
+   * with its expiry and whether that is within the warning period. An expiring certificate
+   * does not change the status: it still works, and every instance would go at once.
+   */
+  certificates: Record<string, { notAfter: string; daysLeft: number; isExpiringSoon: boolean }>;
 }
 
 /** `/healthz`: the process is alive and serving HTTP. Nothing else is checked, so a load balancer never restarts a gateway for a department's fault. */
@@ -123,17 +132,21 @@ async function checkReadiness(
     departments,
     auditStore,
     redis: isRedisReachable === undefined ? { isConfigured: false } : { isConfigured: true, isReachable: isRedisReachable },
+    certificates: certificatesOf(options.transport, Date.now()),
   };
 }
 
-/** The smallest GraphQL request every subgraph answers, sent with the department's own client and deadline. */
-async function isDepartmentReachable(source: DepartmentDataSource, timeoutMs: number): Promise<boolean> {
-  const answer = source.fetcher(source.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{"query":"{ __typename }"}',
-  }).then(async (response) => response.ok && (await response.json())?.data?.__typename === 'Query');
-  return withinTime(answer, timeoutMs);
+function certificatesOf(transport: ReadinessOptions['transport'], now: number): Readiness['certificates'] {
+  if (!transport) return {};
+  return Object.fromEntries(transport.certificates().map(({ name, notAfter }) => {
+    const daysLeft = Math.floor((notAfter.getTime() - now) / 86_400_000);
+    return [name, { notAfter: notAfter.toISOString(), daysLeft, isExpiringSoon: daysLeft < transport.expiryWarningDays }];
+  }));
+}
+
+/** The smallest GraphQL request every subgraph answers, signed and sent over mutual TLS with the department's own client and deadline. */
+function isDepartmentReachable(source: DepartmentDataSource, timeoutMs: number): Promise<boolean> {
+  return withinTime(source.answersReadinessProbe(), timeoutMs);
 }
 
 /** True when `check` resolves true within `timeoutMs`; false on false, on any error and on time-out. */

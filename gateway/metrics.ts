@@ -12,6 +12,8 @@ export interface GatewayMetricsOptions {
   circuits: () => Iterable<[department: string, state: CircuitState]>;
   /** The department-answer cache's counters, read at every scrape; absent when the cache is off. */
   cacheCounters?: () => CacheCounters;
+  /** Seconds until each TLS certificate the gateway holds or has seen expires, by name, read at every scrape; default none. */
+  certificateSecondsLeft?: () => Record<string, number>;
 }
 
 export interface GatewayMetrics {
@@ -57,6 +59,18 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
       for (const [department, state] of options.circuits()) this.set({ department }, CIRCUIT_VALUE[state]);
     },
   });
+  if (options.certificateSecondsLeft) {
+    const secondsLeft = options.certificateSecondsLeft;
+    new Gauge({
+      name: 'proofless_tls_certificate_expiry_seconds',
+      help: 'Seconds until each TLS certificate expires (negative once it has): the gateway\'s own and each department\'s as last presented',
+      labelNames: ['certificate'],
+      registers: [registry],
+      collect() {
+        for (const [certificate, seconds] of Object.entries(secondsLeft())) this.set({ certificate }, seconds);
+      },
+    });
+  }
   if (options.cacheCounters) {
     const counters = options.cacheCounters;
     // The cache counts for itself; these mirror its counts at each scrape.

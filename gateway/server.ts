@@ -9,6 +9,7 @@ import { serveGraphQL, type RouteHandler } from '../lib/graphql-http';
 import type { Logger } from '../lib/logger';
 import { openRedisDepartmentCache } from './cache/open';
 import type { Config } from './config';
+import { openDepartmentTransport } from './department-transport';
 import { createGateway, type Gateway } from './gateway';
 import { liveness, readinessCheck } from './health';
 import { auditConsoleRoutes } from './pages/audit-console';
@@ -36,11 +37,17 @@ export async function startGateway(config: Config, options: { logger?: Logger; n
     ...explorer?.routes,
     ...(config.isAuditConsoleEnabled ? auditConsoleRoutes() : {}),
   };
-  const { store, log } = await openConfiguredAuditLog(config, logger);
+  // Before the audit log: a certificate or key that cannot be read refuses the start with nothing yet opened.
+  const transport = openDepartmentTransport(config.departmentTransport, logger);
+  const { store, log } = await openConfiguredAuditLog(config, logger).catch((error: unknown) => {
+    transport.close();
+    throw error;
+  });
   let redis: Redis | undefined;
   let sharedCache: Awaited<ReturnType<typeof openRedisDepartmentCache>> | undefined;
   let gateway: Gateway | undefined;
   const closeInfrastructure = async () => {
+    transport.close();
     await log.close();
     await store.close();
     sharedCache?.close();
@@ -52,8 +59,8 @@ export async function startGateway(config: Config, options: { logger?: Logger; n
       ? fallbackRateLimitStore(redisRateLimitStore(redis, config.rateLimits), memoryRateLimitStore(config.rateLimits), warn)
       : undefined;
     sharedCache = redis && config.cache.isEnabled ? await openRedisDepartmentCache(redis, config.cache, config.pseudonymKey, warn) : undefined;
-    gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache, log: logger, now: options.now });
-    const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, auditLog: log, chainId: config.audit.chainId, redis });
+    gateway = createGateway(config, { auditLog: log, rateLimitStore, cache: sharedCache?.cache, log: logger, now: options.now, transport });
+    const readiness = readinessCheck({ departments: gateway.departments, auditStore: store, auditLog: log, chainId: config.audit.chainId, redis, transport });
     routes['/healthz'] = liveness;
     routes['/readyz'] = readiness.route;
     routes['/metrics'] = gateway.metrics.route;

@@ -10,6 +10,8 @@ export const SUPERGRAPH_FILE = path.join(SCHEMA_DIR, 'supergraph.graphql');
 export interface DepartmentEntry {
   name: string;
   url: string;
+  /** The department calls the gateway back on the caller's behalf (the service bureau reads proofs through it), so the caller's token is passed on to it; default false. */
+  callsGateway?: boolean;
 }
 
 /** The departments listed in `schema/departments.json`, the composition's one list. */

@@ -1,4 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -34,6 +36,13 @@ export interface GraphQLHttpOptions<Context extends BaseContext> {
    * Awaited before the refusal is sent; an answer it returns is sent instead. Default none.
    */
   refusedBeforeGraphQL?: (refusal: RefusalBeforeGraphQL<Context>) => Promise<ErrorAnswer | undefined>;
+  /**
+   * Decides, from the request and its whole body as it arrived (bytes, before any parsing),
+   * whether it may go on: a refusal answers it at once, coded, and Apollo Server never sees
+   * it. A department verifies the gateway's signature and the body's digest here. Default
+   * every request goes on.
+   */
+  admit?: (req: IncomingMessage, body: Buffer, requestId: string) => ErrorAnswer | undefined;
 }
 
 export interface RefusalBeforeGraphQL<Context extends BaseContext> {
@@ -71,12 +80,26 @@ export interface ServeOptions<Context extends BaseContext> extends GraphQLHttpOp
   browserPage?: RouteHandler;
   /** How `stop()` closes keep-alive connections; lib/http-drain.ts's defaults. */
   drain?: HttpDrainOptions;
+  /** Serve HTTPS (TLS 1.3 only) with these PEM files' contents instead of plain HTTP; default plain HTTP. */
+  tls?: ServerTls;
+}
+
+export interface ServerTls {
+  ca: string;
+  cert: string;
+  key: string;
+  /** Refuse, in the handshake, every client that does not present a certificate `ca` issued (mutual TLS). */
+  requireClientCertificate: boolean;
+  /** Told of each handshake that failed (no client certificate, one from another CA, plain HTTP on this port); default nothing. */
+  onHandshakeFailure?: (error: Error, remoteAddress: string | undefined) => void;
 }
 
 export interface ServedGraphQL {
-  /** `http://host:port/graphql` */
+  /** `http://host:port/graphql`, or `https://` when served over TLS */
   url: string;
   httpServer: http.Server;
+  /** Serves new connections with these files' contents from now on (certificates rotate); only for a server started with `tls`. */
+  replaceTls(tls: Pick<ServerTls, 'ca' | 'cert' | 'key'>): void;
   /** Stops accepting, answers what is in flight and closes every connection (lib/http-drain.ts), then stops Apollo Server. */
   stop(): Promise<void>;
 }
@@ -87,7 +110,11 @@ export interface ServedGraphQL {
  * request's ID as `x-request-id` (lib/request-id.ts).
  */
 export async function serveGraphQL<Context extends BaseContext>(server: ApolloServer<Context>, options: ServeOptions<Context>): Promise<ServedGraphQL> {
-  const httpServer = http.createServer();
+  const httpServer = options.tls ? https.createServer(tlsOptions(options.tls)) : http.createServer();
+  if (options.tls?.onHandshakeFailure) {
+    const onFailure = options.tls.onHandshakeFailure;
+    httpServer.on('tlsClientError', (error: Error, socket: TLSSocket) => onFailure(error, socket.remoteAddress));
+  }
   // Before the request listener below, so that answers while draining say `connection: close`.
   const drainer = httpDrain(httpServer, options.drain);
   // Which requests entered Apollo Server's request pipeline: Apollo hands its plugins the very HTTP request object it was given
@@ -134,13 +161,26 @@ export async function serveGraphQL<Context extends BaseContext>(server: ApolloSe
   });
   const { port } = httpServer.address() as AddressInfo;
   return {
-    url: `http://${options.host}:${port}/graphql`,
+    url: `${options.tls ? 'https' : 'http'}://${options.host}:${port}/graphql`,
     httpServer,
+    replaceTls(tls) {
+      if (!options.tls) throw new Error('this server was started without TLS');
+      (httpServer as https.Server).setSecureContext(tlsOptions({ ...options.tls, ...tls }));
+    },
     async stop() {
       await drainer.drain();
       await server.stop();
     },
   };
+}
+
+/**
+ * TLS 1.3 only (no downgrade to protocols with weaker handshakes), the CA for client
+ * certificates, and the client checked in the handshake: a connection without a valid
+ * certificate never reaches HTTP.
+ */
+function tlsOptions(tls: ServerTls): https.ServerOptions {
+  return { minVersion: 'TLSv1.3', ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: tls.requireClientCertificate, rejectUnauthorized: tls.requireClientCertificate };
 }
 
 function graphqlHttpHandler<Context extends BaseContext>(
@@ -154,7 +194,7 @@ function graphqlHttpHandler<Context extends BaseContext>(
     const arrivedAt = Date.now();
     let context: Context | undefined;
     let refusalCode: string | undefined;
-    const { didAnswer, refusedBeforeGraphQL } = options;
+    const { didAnswer, refusedBeforeGraphQL, admit } = options;
     if (didAnswer) {
       res.once('finish', () => didAnswer({ context, requestId, status: res.statusCode, seconds: (performance.now() - started) / 1000, ...(refusalCode ? { refusalCode } : {}) }));
     }
@@ -176,6 +216,11 @@ function graphqlHttpHandler<Context extends BaseContext>(
       await refuse(400, ErrorCode.BAD_REQUEST, 'request body is not well-formed HTTP (a malformed chunk)', { connection: 'close' });
       return;
     }
+    const refusal = admit?.(req, body.bytes, requestId);
+    if (refusal) {
+      await refuse(refusal.status, refusal.code, refusal.message);
+      return;
+    }
     let parsedBody: unknown;
     if (req.method === 'POST') {
       const contentType = req.headers['content-type'] ?? '';
@@ -184,7 +229,7 @@ function graphqlHttpHandler<Context extends BaseContext>(
         return;
       }
       try {
-        parsedBody = JSON.parse(body.text);
+        parsedBody = JSON.parse(body.bytes.toString('utf8'));
       } catch {
         await refuse(400, ErrorCode.BAD_REQUEST, 'request body must be valid JSON');
         return;
@@ -263,7 +308,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(payload);
 }
 
-type BodyResult = { kind: 'ok'; text: string } | { kind: 'too-large'; bytes: number } | { kind: 'unreadable' };
+type BodyResult = { kind: 'ok'; bytes: Buffer } | { kind: 'too-large'; bytes: number } | { kind: 'unreadable' };
 
 /** The connections whose request body is being read, and how to tell its reader that Node's parser found it malformed. */
 const unreadableBodies = new WeakMap<Duplex, () => void>();
@@ -296,7 +341,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve({ kind: 'ok', text: Buffer.concat(chunks).toString('utf8') }));
+    req.once('end', () => resolve({ kind: 'ok', bytes: Buffer.concat(chunks) }));
     req.once('error', reject);
   }).finally(() => unreadableBodies.delete(req.socket));
 }

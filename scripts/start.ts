@@ -9,13 +9,17 @@ import { listDepartments } from '../lib/composition';
 import { ensureDevSecret } from '../lib/dev-secrets';
 import { signDevToken } from '../lib/dev-token';
 import { integerFromEnv } from '../lib/env';
+import { pkiDirFromEnv } from '../lib/federation-transport';
 import { maskIdNumbers } from '../lib/logger';
+import { ensureDevelopmentPki } from '../lib/pki';
+import { ensureDevelopmentSigningKey } from '../lib/trust-list';
 import { dataDirFromEnv, REPO_ROOT } from '../lib/paths';
 import { ensureSeeded, sampleIdNumbers, seedingOf } from '../synthetic/seed';
 
 /**
- * `npm start`: the whole federation on loopback. Seeds the embedded registries on first
- * run, compiles the gateway and the departments to `dist/` (lib/build.ts, under a second),
+ * `npm start`: the whole federation on loopback. Seeds the embedded registries and makes
+ * the development PKI (data/pki: a CA, a certificate per process, the gateway's signing
+ * key and the departments' trust list) on first run, compiles the gateway and the departments to `dist/` (lib/build.ts, under a second),
  * starts each department as its own process with `node` (as departments deploy them), then the
  * gateway routed to them, tells the service bureau (a client of the gateway) where the
  * gateway listens, and prints where it listens with a query to paste. Ctrl-C or SIGTERM
@@ -142,6 +146,10 @@ async function main(): Promise<void> {
 
   // Created before the gateway starts so it and the printed token share the secret.
   ensureDevSecret(dataDir, 'dev-jwt-secret');
+  // The federation's development CA, a certificate for the gateway and each department, and the gateway's request-signing key in the departments' trust list: made on first start, kept after.
+  const pkiDir = pkiDirFromEnv(process.env);
+  await ensureDevelopmentPki(pkiDir, ['gateway', ...DEPARTMENTS]);
+  ensureDevelopmentSigningKey(pkiDir);
   const env = { ...process.env, PROOFLESS_DATA_DIR: dataDir };
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });

@@ -6,6 +6,7 @@ import { listDepartments } from '../../lib/composition';
 import { createLogger } from '../../lib/logger';
 import { stopOnSignals } from '../../lib/process-stop';
 import type { DepartmentName } from './provenance';
+import { departmentSecurityFromEnv, openDepartmentSecurity, type DepartmentSecurity, type DepartmentSecurityConfig } from './security';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './server';
 
 /** The department's port on loopback as `npm start` runs it: the one its routing URL in `schema/departments.json` names. */
@@ -22,6 +23,8 @@ export interface DepartmentConfig {
   registryFile: string;
   /** Bound on list arguments such as `citizens(idNumbers:)`; more is BAD_USER_INPUT. */
   maxCitizensPerRequest: number;
+  /** Its TLS files, the gateway keys it trusts, the catalog its purpose check reads (security.ts). */
+  security: DepartmentSecurityConfig;
 }
 
 /** Every environment variable a department reads, parsed once. */
@@ -32,6 +35,7 @@ export function loadDepartmentConfig(name: DepartmentName, env: NodeJS.ProcessEn
     port: integerFromEnv(env, portVariable, defaultPortOf(name), { min: 0, max: 65535 }),
     registryFile: path.join(dataDirFromEnv(env), `${name}.sqlite`),
     maxCitizensPerRequest: integerFromEnv(env, 'PROOFLESS_MAX_CITIZENS', DEFAULT_MAX_IDENTIFIER_LIST, { min: 1, max: 10000 }),
+    security: departmentSecurityFromEnv(env, name),
   };
 }
 
@@ -65,18 +69,27 @@ async function start<Context extends object>(name: DepartmentName, build: (confi
   } catch (error) {
     throw new Error(error instanceof ConfigError ? error.message : `cannot open the ${name} registry: ${(error as Error).message}`);
   }
+  const logger = createLogger(name);
+  let security: DepartmentSecurity;
+  try {
+    security = openDepartmentSecurity(name, config.security, logger);
+  } catch (error) {
+    throw new Error(`cannot start securely: ${(error as Error).message}`);
+  }
   let running: RunningSubgraph;
   try {
-    running = await startSubgraph(department.definition, config);
+    running = await startSubgraph(department.definition, config, security);
   } catch (error) {
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
-  const logger = createLogger(name);
   logger.info({ url: running.url }, `${name} subgraph listening on ${running.url}`);
   process.send?.({ ready: name, url: running.url });
   stopOnSignals({
     logger,
-    stop: () => running.stop().then(() => department.close()),
+    stop: () => running.stop().then(() => {
+      security.close();
+      return department.close();
+    }),
     drainingMessage: 'draining: no new connections; answering requests in flight',
   });
 }

@@ -17,6 +17,7 @@ import { serveGraphQL } from '../../lib/graphql-http';
 import { maskUnexpectedErrors } from '../../lib/mask-errors';
 import type { DepartmentName } from './provenance';
 import { scalarsDeclaredIn } from './scalars';
+import type { DepartmentSecurity } from './security';
 
 /** A department's SDL as committed in `schema/<department>.graphql`: the contract front-end teams read. */
 export function departmentTypeDefs(name: string) {
@@ -54,13 +55,17 @@ export interface RunningSubgraph {
 }
 
 /**
- * Starts one department's subgraph on its own HTTP server. Nothing reports to Apollo,
+ * Starts one department's subgraph on its own HTTPS server, which trusts no one
+ * (security.ts): the TLS handshake refuses a client without a certificate from the
+ * federation's CA, the HTTP layer a request the gateway did not sign, and the department's
+ * purpose check an operation its data may not be read for. Nothing reports to Apollo,
  * traces inline or serves a CDN landing page, whatever the environment says: departments
  * run on a network with no internet.
  */
 export async function startSubgraph<Context extends BaseContext>(
   definition: SubgraphDefinition<Context>,
   listen: { host: string; port: number },
+  security: DepartmentSecurity,
 ): Promise<RunningSubgraph> {
   const typeDefs = departmentTypeDefs(definition.name);
   const server = new ApolloServer<Context>({
@@ -75,6 +80,7 @@ export async function startSubgraph<Context extends BaseContext>(
     persistedQueries: false,
     formatError: maskUnexpectedErrors,
     plugins: [
+      ...(security.plugins as ApolloServerPlugin<Context>[]),
       ApolloServerPluginCacheControlDisabled(),
       answersNotStored,
       ApolloServerPluginInlineTraceDisabled(),
@@ -83,6 +89,13 @@ export async function startSubgraph<Context extends BaseContext>(
       ApolloServerPluginSchemaReportingDisabled(),
     ],
   });
-  const served = await serveGraphQL(server, { ...listen, context: async (request) => definition.createContext(request) });
+  const { tls } = security;
+  const served = await serveGraphQL(server, {
+    ...listen,
+    context: async (request) => definition.createContext(request),
+    admit: security.admit,
+    ...(tls ? { tls: { ...tls.current(), requireClientCertificate: true, onHandshakeFailure: tls.onHandshakeFailure } } : {}),
+  });
+  tls?.onRotate((material) => served.replaceTls(material));
   return { name: definition.name, url: served.url, httpServer: served.httpServer, stop: served.stop };
 }

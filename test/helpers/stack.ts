@@ -27,6 +27,8 @@ import { openAuditStore } from '../../audit/open-store';
 import { ensureSigningKeyFile } from '../../audit/signing';
 import type { AuditStore } from '../../audit/store';
 import { auditSubgraph, startAuditVerifier } from '../../subgraphs/audit';
+import type { DepartmentSecurity } from '../../subgraphs/shared/security';
+import { departmentSecurityForTest, transportEnv } from './federation-security';
 
 /** Every batch of keys each registry method received, in order. */
 export type RegistryCalls = Record<string, string[][]>;
@@ -99,10 +101,17 @@ export async function startStack(options: {
   const residence = recordBatches(openResidenceRegistry(file('residence')));
   const license = recordBatches(openLicenseRegistry(file('license')));
   const listen = { host: '127.0.0.1', port: 0 };
+  // Each department trusts no one, as in production: mutual TLS, the gateway's signature, its own purpose check over this stack's catalog.
+  const securities: DepartmentSecurity[] = [];
+  const security = (name: string) => {
+    const opened = departmentSecurityForTest(name, { catalogFile });
+    securities.push(opened);
+    return opened;
+  };
   const subgraphs = {
-    household: await startSubgraph(householdSubgraph(household.registry, { maxCitizensPerRequest: 100 }, options.clock), listen),
-    residence: await startSubgraph(residenceSubgraph(residence.registry, options.clock), listen),
-    license: await startSubgraph(licenseSubgraph(license.registry, options.clock), listen),
+    household: await startSubgraph(householdSubgraph(household.registry, { maxCitizensPerRequest: 100 }, options.clock), listen, security('household')),
+    residence: await startSubgraph(residenceSubgraph(residence.registry, options.clock), listen, security('residence')),
+    license: await startSubgraph(licenseSubgraph(license.registry, options.clock), listen, security('license')),
   };
   const subgraphRequests = { household: 0, residence: 0, license: 0 };
   for (const [name, subgraph] of Object.entries(subgraphs)) {
@@ -119,7 +128,7 @@ export async function startStack(options: {
     return sendToGateway(request);
   });
   const commitments = openCommitmentStore(file('service'));
-  const service = await startSubgraph(serviceSubgraph({ catalog, reader, store: commitments, clock: options.clock }), listen);
+  const service = await startSubgraph(serviceSubgraph({ catalog, reader, store: commitments, clock: options.clock }), listen, security('service'));
   // The auditors' department reads the audit store the gateway writes in the same data folder. Its
   // `auditChains` answers, unless a test says otherwise, a verification that began after the call:
   // tests tamper with the store and ask again at once (test/audit-verifier.test.ts tests the defaults).
@@ -132,7 +141,7 @@ export async function startStack(options: {
   ensureSigningKeyFile(auditConfig.signingKeyFile);
   const auditStore = await openAuditStore(auditConfig);
   const auditVerifier = startAuditVerifier(auditConfig);
-  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, auditVerifier), listen);
+  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, auditVerifier), listen, security('audit'));
   // A gateway that refuses to start (a bad catalog, say) must not leave the departments running: jest would never exit.
   const stopDepartments = async () => {
     for (const subgraph of Object.values(subgraphs)) await subgraph.stop();
@@ -140,6 +149,7 @@ export async function startStack(options: {
     await auditDepartment.stop();
     await auditVerifier.close();
     await auditStore.close();
+    for (const opened of securities) opened.close();
     commitments.close();
     household.registry.close();
     residence.registry.close();
@@ -159,6 +169,7 @@ export async function startStack(options: {
         PROOFLESS_LICENSE_URL: subgraphs.license.url,
         PROOFLESS_SERVICE_URL: service.url,
         PROOFLESS_AUDIT_URL: auditDepartment.url,
+        ...transportEnv(),
         ...options.env,
       }),
       { logger: options.logger, now: options.now },

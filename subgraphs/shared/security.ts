@@ -1,0 +1,152 @@
+import type { IncomingMessage } from 'node:http';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { loadCatalog } from '../../lib/catalog';
+import { CATALOG_FILE } from '../../lib/catalog';
+import { ConfigError, integerFromEnv, stringFromEnv } from '../../lib/env';
+import { ErrorCode } from '../../lib/error-codes';
+import { federationTransportFromEnv, plainHttpWarning, type FederationTransport } from '../../lib/federation-transport';
+import type { ErrorAnswer } from '../../lib/graphql-http';
+import { createRequestVerifier } from '../../lib/http-signatures';
+import type { Logger } from '../../lib/logger';
+import { secondsUntilExpiry, watchTlsMaterial, type TlsMaterial } from '../../lib/tls-files';
+import { watchTrustList } from '../../lib/trust-list';
+import path from 'node:path';
+import { departmentPurposePlugin } from './purpose-guard';
+
+/** What a department trusts, and how it proves itself: every setting here is read once at start. */
+export interface DepartmentSecurityConfig extends FederationTransport {
+  /** PROOFLESS_GATEWAY_KEYS_FILE: the trust list of gateway request-signing keys; default `<pki>/gateway-keys.json` in development, required in production. */
+  trustListFile: string;
+  /** PROOFLESS_CATALOG, default schema/proof-catalog.json: the purposes the department's own data may be read for. */
+  catalogFile: string;
+  /** PROOFLESS_TLS_EXPIRY_WARNING_DAYS, default 21: from how many days before the certificate expires the log warns, every PROOFLESS_TLS_EXPIRY_CHECK_HOURS (default 6). */
+  expiryWarningDays: number;
+  expiryCheckHours: number;
+}
+
+export function departmentSecurityFromEnv(env: NodeJS.ProcessEnv, name: string): DepartmentSecurityConfig {
+  const transport = federationTransportFromEnv(env, name);
+  const trustListFile = env.PROOFLESS_GATEWAY_KEYS_FILE;
+  if (!trustListFile && env.NODE_ENV === 'production') {
+    throw new ConfigError('PROOFLESS_GATEWAY_KEYS_FILE is required in production: the trust list of the gateway keys this department accepts signed requests from');
+  }
+  return {
+    ...transport,
+    trustListFile: path.resolve(trustListFile ?? path.join(transport.pkiDir, 'gateway-keys.json')),
+    catalogFile: path.resolve(stringFromEnv(env, 'PROOFLESS_CATALOG', CATALOG_FILE)),
+    expiryWarningDays: integerFromEnv(env, 'PROOFLESS_TLS_EXPIRY_WARNING_DAYS', 21, { min: 1, max: 365 }),
+    expiryCheckHours: integerFromEnv(env, 'PROOFLESS_TLS_EXPIRY_CHECK_HOURS', 6, { min: 1, max: 168 }),
+  };
+}
+
+/** A department's server certificate and the CA its clients' certificates must come from, as they are now and as they rotate. */
+export interface DepartmentTls {
+  current(): TlsMaterial;
+  /** Called with the new material whenever the files change and load. */
+  onRotate(listener: (material: TlsMaterial) => void): void;
+  /** A connection refused in the TLS handshake: no client certificate, one from another CA, plain HTTP. */
+  onHandshakeFailure(error: Error, remoteAddress: string | undefined): void;
+}
+
+/** How one department refuses everyone but the gateway, and the gateway beyond what the catalog allows. */
+export interface DepartmentSecurity {
+  /** Absent only under the development switch for plain HTTP. */
+  tls?: DepartmentTls;
+  /** The gateway's signature on the request as it arrived (RFC 9421, Ed25519, with its Content-Digest); a refusal is a coded 401 (403 for another department's request). */
+  admit(req: IncomingMessage, body: Buffer, requestId: string): ErrorAnswer | undefined;
+  /** The department's own purpose check (purpose-guard.ts) and the log line of each refusal it makes. */
+  plugins: ApolloServerPlugin<BaseContext>[];
+  close(): void;
+}
+
+/**
+ * Opens what department `name` needs to trust no one: its TLS files and the gateway keys'
+ * trust list, each watched and reloaded when the files change (certificates and keys
+ * rotate without a restart), and the proof catalog. A file that cannot be read refuses the
+ * start, naming the file and the reason. Every refusal is logged with the request ID.
+ */
+export function openDepartmentSecurity(name: string, config: DepartmentSecurityConfig, logger: Logger, now: () => number = Date.now): DepartmentSecurity {
+  const catalog = loadCatalogOrFail(config.catalogFile);
+  const trustList = watchTrustList(config.trustListFile, {
+    onReload: (list) => logger.info({ file: list.file, keys: [...list.keys.keys()] }, `${name}: reloaded the trust list of gateway keys`),
+    onError: (error) => logger.error({ file: config.trustListFile, reason: error.message }, `${name}: the trust list of gateway keys changed but cannot be loaded; keeping the previous one`),
+  });
+  const closers: Array<() => void> = [() => trustList.close()];
+  let tls: DepartmentTls | undefined;
+  if (config.tlsFiles) {
+    const listeners: Array<(material: TlsMaterial) => void> = [];
+    const warnIfExpiring = (material: TlsMaterial) => {
+      const seconds = secondsUntilExpiry(material, new Date(now()));
+      if (seconds < config.expiryWarningDays * 86400) {
+        logger.warn({ certificate: material.files.certFile, notAfter: material.notAfter.toISOString(), daysLeft: Math.floor(seconds / 86400) }, `${name}: the TLS certificate ${seconds <= 0 ? 'has expired' : `expires in ${Math.floor(seconds / 86400)} days`}: issue a new one`);
+      }
+    };
+    const watched = watchTlsMaterial(config.tlsFiles, {
+      onReload: (material) => {
+        logger.info({ certificate: material.files.certFile, notAfter: material.notAfter.toISOString() }, `${name}: reloaded its TLS certificate`);
+        warnIfExpiring(material);
+        for (const listener of listeners) listener(material);
+      },
+      onError: (error) => logger.error({ reason: error.message }, `${name}: the TLS files changed but cannot be loaded; keeping the previous ones`),
+    });
+    warnIfExpiring(watched.current());
+    const expiryTimer = setInterval(() => warnIfExpiring(watched.current()), config.expiryCheckHours * 3_600_000).unref();
+    closers.push(() => watched.close(), () => clearInterval(expiryTimer));
+    tls = {
+      current: () => watched.current(),
+      onRotate: (listener) => listeners.push(listener),
+      onHandshakeFailure: (error, remoteAddress) => logger.warn({ remoteAddress, reason: error.message }, `${name}: refused a connection in the TLS handshake`),
+    };
+  } else {
+    logger.warn(plainHttpWarning(name));
+  }
+  const verify = createRequestVerifier({ trustList: () => trustList.current(), now });
+  const scheme = tls ? 'https' : 'http';
+  return {
+    tls,
+    admit(req, body, requestId) {
+      const targetUri = `${scheme}://${req.headers.host ?? ''}${req.url ?? '/'}`;
+      const verdict = verify({ method: req.method ?? 'GET', targetUri, rawHeaders: req.rawHeaders, body });
+      if (!verdict.ok) {
+        logger.warn({ requestId, code: verdict.code, reason: verdict.reason, remoteAddress: req.socket.remoteAddress }, `${name}: refused an unsigned or badly signed request`);
+        return { status: 401, code: ErrorCode[verdict.code], message: verdict.reason };
+      }
+      const meant = req.headers['x-proofless-department'];
+      if (meant !== name) {
+        logger.warn({ requestId, code: ErrorCode.FORBIDDEN, keyId: verdict.signature.keyId, meant }, `${name}: refused a request signed for another department`);
+        return { status: 403, code: ErrorCode.FORBIDDEN, message: `the request was signed for another department, not ${name}` };
+      }
+      return undefined;
+    },
+    plugins: [departmentPurposePlugin({ department: name, catalog }), refusalLog(name, logger)],
+    close() {
+      for (const close of closers) close();
+    },
+  };
+}
+
+function loadCatalogOrFail(file: string) {
+  try {
+    return loadCatalog(file);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+/** Codes of a department's refusals of a signed request (its purpose check), each logged. */
+const REFUSAL_CODES = new Set<string>([ErrorCode.FORBIDDEN, ErrorCode.UNAUTHENTICATED]);
+
+/** One log line, with the request ID, for every request the department's purpose check refused. */
+function refusalLog(name: string, logger: Logger): ApolloServerPlugin<BaseContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, request }) {
+          const refusal = errors.find((error) => REFUSAL_CODES.has(String(error.extensions?.code)));
+          if (!refusal) return;
+          logger.warn({ requestId: request.http?.headers.get('x-request-id'), code: refusal.extensions.code, reason: refusal.message }, `${name}: refused a signed request beyond its purpose`);
+        },
+      };
+    },
+  };
+}

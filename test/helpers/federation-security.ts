@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Agent, request } from 'undici';
+import { CALLER_HEADER, encodeAssertedCaller, type AssertedCaller } from '../../lib/asserted-caller';
+import { createRequestSigner } from '../../lib/http-signatures';
+import { createLogger, type Logger } from '../../lib/logger';
+import { ensureDevelopmentSigningKey, loadSigningKey } from '../../lib/trust-list';
+import { openDepartmentSecurity, type DepartmentSecurity } from '../../subgraphs/shared/security';
+
+/** Every process name the test PKI has a certificate for. */
+export const TEST_PKI_NAMES = ['gateway', 'household', 'residence', 'license', 'service', 'audit'];
+
+/** The test run's PKI folder, made by test/helpers/global-setup.ts: a CA, a certificate per name, the gateway's signing key and the trust list. */
+export function testPkiDir(): string {
+  const dir = process.env.PROOFLESS_TEST_PKI_DIR;
+  if (!dir) throw new Error('PROOFLESS_TEST_PKI_DIR is not set: jest runs test/helpers/global-setup.ts first, which makes the test PKI');
+  return dir;
+}
+
+/** The gateway's request-signing key in the test PKI: its file, ID and the trust list it is in. */
+export function testSigningKey(): { keyFile: string; keyId: string; trustListFile: string } {
+  return ensureDevelopmentSigningKey(testPkiDir());
+}
+
+/** The environment a gateway (or a department, with its own `name`) reads its TLS files and signing key from, in the test PKI. */
+export function transportEnv(name = 'gateway'): Record<string, string> {
+  const dir = testPkiDir();
+  const key = testSigningKey();
+  return {
+    PROOFLESS_TLS_CA_FILE: path.join(dir, 'ca.pem'),
+    PROOFLESS_TLS_CERT_FILE: path.join(dir, `${name}.pem`),
+    PROOFLESS_TLS_KEY_FILE: path.join(dir, `${name}-key.pem`),
+    PROOFLESS_REQUEST_SIGNING_KEY_FILE: key.keyFile,
+    PROOFLESS_REQUEST_SIGNING_KEY_ID: key.keyId,
+    PROOFLESS_GATEWAY_KEYS_FILE: key.trustListFile,
+  };
+}
+
+/** Department `name`'s security as `npm start` opens it, over the test PKI; `catalogFile` is the catalog its purpose check reads. */
+export function departmentSecurityForTest(name: string, options: { catalogFile: string; logger?: Logger; now?: () => number }): DepartmentSecurity {
+  const env = transportEnv(name);
+  return openDepartmentSecurity(name, {
+    pkiDir: testPkiDir(),
+    tlsFiles: { caFile: env.PROOFLESS_TLS_CA_FILE, certFile: env.PROOFLESS_TLS_CERT_FILE, keyFile: env.PROOFLESS_TLS_KEY_FILE },
+    trustListFile: env.PROOFLESS_GATEWAY_KEYS_FILE,
+    catalogFile: options.catalogFile,
+    expiryWarningDays: 21,
+    expiryCheckHours: 6,
+  }, options.logger ?? createLogger(name, { level: 'silent' }), options.now);
+}
+
+/** A TLS client as the gateway is one (`as` names whose certificate it presents), expecting `department`'s certificate. */
+export function mutualTlsAgent(department: string, as = 'gateway'): Agent {
+  const dir = testPkiDir();
+  return new Agent({
+    connect: {
+      ca: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
+      cert: readFileSync(path.join(dir, `${as}.pem`), 'utf8'),
+      key: readFileSync(path.join(dir, `${as}-key.pem`), 'utf8'),
+      servername: department,
+      minVersion: 'TLSv1.3',
+    },
+  });
+}
+
+export interface DepartmentCall {
+  query: string;
+  variables?: Record<string, unknown>;
+  /** The caller the gateway asserts; default none. */
+  caller?: AssertedCaller;
+  /** Purpose headers and any other, lower-case; signed with the rest. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * Calls a department as the gateway does: over mutual TLS with the gateway's certificate,
+ * signed with the gateway's test key, with the department header and a request ID.
+ */
+export async function callDepartmentAsGateway(url: string, department: string, call: DepartmentCall, agent: Agent = mutualTlsAgent(department)): Promise<{ status: number; body: any }> {
+  const body = JSON.stringify({ query: call.query, variables: call.variables });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-proofless-department': department,
+    'x-request-id': 'req-test-department-call',
+    ...(call.caller ? { [CALLER_HEADER]: encodeAssertedCaller(call.caller) } : {}),
+    ...call.headers,
+  };
+  const key = testSigningKey();
+  const sign = createRequestSigner({ keyId: key.keyId, privateKey: loadSigningKey(key.keyFile) });
+  const response = await request(url, { method: 'POST', dispatcher: agent, headers: { ...headers, ...sign({ method: 'POST', targetUri: url, headers, body }) }, body });
+  const text = await response.body.text();
+  return { status: response.statusCode, body: JSON.parse(text) };
+}

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { REPO_ROOT } from '../../lib/paths';
 import { watchOutput } from './process-output';
+import { transportEnv } from './federation-security';
 import type { Stack } from './stack';
 
 export interface GatewayProcess {
@@ -33,12 +34,13 @@ export async function spawnGateway(stack: Stack, dataDir: string, chainId: strin
       PROOFLESS_HOUSEHOLD_URL: stack.subgraphs.household.url,
       PROOFLESS_RESIDENCE_URL: stack.subgraphs.residence.url,
       PROOFLESS_LICENSE_URL: stack.subgraphs.license.url,
+      ...transportEnv(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lineMatching = watchOutput(child, 'the gateway');
-  const url = /gateway listening on (http:\/\/[^\s"]+)/.exec(await lineMatching(/gateway listening on/))?.[1] as string;
+  const url = /gateway listening on (https?:\/\/[^\s"]+)/.exec(await lineMatching(/gateway listening on/))?.[1] as string;
   return { child, url, exited, lineMatching };
 }

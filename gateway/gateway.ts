@@ -118,7 +118,12 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.gatewaySdl,
     buildService: ({ name, url }) => {
-      const department = new DepartmentDataSource(name, config.subgraphUrls[name] ?? url ?? '', {
+      const departmentUrl = config.subgraphUrls[name] ?? url ?? '';
+      // An http:// URL would bypass the TLS connector altogether (undici connects plain for it): refused unless plain HTTP was switched on.
+      if (config.departmentTransport.tlsFiles && !departmentUrl.startsWith('https://')) {
+        throw new ConfigError(`the ${name} department's URL must be https:// (mutual TLS), got ${departmentUrl.split(':')[0]}: set PROOFLESS_${name.toUpperCase()}_URL`);
+      }
+      const department = new DepartmentDataSource(name, departmentUrl, {
         fetcher: departmentFetcher({ timeoutMs: calls.timeoutMs[name] ?? 3000, maxSockets: calls.maxSockets, tls: transport.tlsFor(name) }),
         sign: transport.sign,
         forwardsToken: callsGateway.has(name),

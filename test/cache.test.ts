@@ -202,8 +202,11 @@ describe('the data source with a cache', () => {
     return { options, departmentsCalled };
   }
 
+  /** These tests are of the cache alone, against a plain test server: signatures are tested in test/attack-departments.test.ts. */
+  const noSignature = () => ({});
+
   test('a repeated query is answered once by the department; the kept answer still counts as a call to it', async () => {
-    const department = new DepartmentDataSource('household', url, { cache: memoryCache() });
+    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), sign: noSignature });
     const first = fetchOf(PERSON_QUERY);
     expect((await department.process(first.options)).data).toEqual({ citizen: { identity: { name: '张伟' } } });
     const second = fetchOf(PERSON_QUERY);
@@ -214,7 +217,7 @@ describe('the data source with a cache', () => {
 
   test('a mutation goes to the department every time', async () => {
     const mutation = 'mutation Change__household__0($id:ID!){change(idNumber:$id){identity{name}}}';
-    const department = new DepartmentDataSource('household', url, { cache: memoryCache() });
+    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), sign: noSignature });
     await department.process(fetchOf(mutation).options);
     await department.process(fetchOf(mutation).options);
     expect(requests).toEqual([mutation, mutation]);
@@ -222,7 +225,7 @@ describe('the data source with a cache', () => {
 
   test.each(['max-age=0', 'max-age=60, private'])('a department answering cache-control: %s is asked every time', async (header) => {
     cacheControl = header;
-    const department = new DepartmentDataSource('household', url, { cache: memoryCache() });
+    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), sign: noSignature });
     await department.process(fetchOf(PERSON_QUERY).options);
     await department.process(fetchOf(PERSON_QUERY).options);
     expect(requests).toEqual([PERSON_QUERY, PERSON_QUERY]);
@@ -230,7 +233,7 @@ describe('the data source with a cache', () => {
 
   test("a kept answer is served while the department's circuit is open", async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1, openMs: 60_000 });
-    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), breaker });
+    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), breaker, sign: noSignature });
     await department.process(fetchOf(PERSON_QUERY).options);
     breaker.recordFailure();
     expect(breaker.state).toBe('open');

@@ -19,7 +19,7 @@ let faulty: Stack;
 
 beforeAll(async () => {
   fixture = writeFixtureRegistries();
-  faults = await startFaultServer();
+  faults = await startFaultServer({ isDepartment: true });
   city = await startStack({ dataDir: fixture.dataDir });
   faulty = await startStack({
     dataDir: fixture.dataDir,

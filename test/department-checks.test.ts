@@ -1,8 +1,10 @@
+import path from 'node:path';
 import { licenseSubgraph } from '../subgraphs/license';
 import type { LicenceRow, LicenseRegistry } from '../subgraphs/license/registry';
 import { startSubgraph } from '../subgraphs/shared/server';
 import { CHEN_QIANG, LI_NA, UNKNOWN_CITIZEN, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
-import { useFixtureStack } from './helpers/stack';
+import { callDepartmentAsGateway, departmentSecurityForTest } from './helpers/federation-security';
+import { EVERY_FIELD_ITEM, useFixtureStack } from './helpers/stack';
 
 /**
  * Yes/no checks (核验) each department answers about its own data: whether it holds, who
@@ -106,19 +108,19 @@ describe('license: holdsActiveLicence(kind)', () => {
       readBusinesses: async () => [],
       close: () => undefined,
     };
-    const department = await startSubgraph(licenseSubgraph(registry, () => new Date(NOW)), { host: '127.0.0.1', port: 0 });
+    const security = departmentSecurityForTest('license', { catalogFile: path.join(city.dataDir, 'test-catalog.json') });
+    const department = await startSubgraph(licenseSubgraph(registry, () => new Date(NOW)), { host: '127.0.0.1', port: 0 }, security);
     try {
-      const response = await fetch(department.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          query: 'query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Citizen { holdsActiveLicence(kind: FOOD_BUSINESS_LICENCE) { holds } } } }',
-          variables: { representations: [{ __typename: 'Citizen', idNumber: ZHANG_WEI }, { __typename: 'Citizen', idNumber: LI_NA }] },
-        }),
+      const response = await callDepartmentAsGateway(department.url, 'license', {
+        query: 'query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Citizen { holdsActiveLicence(kind: FOOD_BUSINESS_LICENCE) { holds } } } }',
+        variables: { representations: [{ __typename: 'Citizen', idNumber: ZHANG_WEI }, { __typename: 'Citizen', idNumber: LI_NA }] },
+        caller: { application: 'test-window', officer: 'officer-001', role: 'service', serviceItems: [EVERY_FIELD_ITEM], scopes: [] },
+        headers: { 'x-service-item': EVERY_FIELD_ITEM, 'x-case-number': 'CASE-2026-0001' },
       });
-      expect(await response.json()).toEqual({ data: { _entities: [{ holdsActiveLicence: { holds: false } }, { holdsActiveLicence: { holds: true } }] } });
+      expect(response.body).toEqual({ data: { _entities: [{ holdsActiveLicence: { holds: false } }, { holdsActiveLicence: { holds: true } }] } });
     } finally {
       await department.stop();
+      security.close();
     }
   });
 });

@@ -20,7 +20,7 @@ test('a department that is down costs only its own facts; the error names it and
 });
 
 test('a department\'s own error message, stack and data never reach the caller', async () => {
-  const leakyDepartment = await startFaultServer();
+  const leakyDepartment = await startFaultServer({ isDepartment: true });
   leakyDepartment.next().reply(200, {
     data: { _entities: [null] },
     errors: [{

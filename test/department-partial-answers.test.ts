@@ -94,7 +94,7 @@ describe.each(Object.keys(FACTS) as Department[])('the %s department failing', (
     let stack: Stack;
 
     beforeAll(async () => {
-      faults = await startFaultServer();
+      faults = await startFaultServer({ isDepartment: true });
       stack = await startWith({ [`${variable}_URL`]: faults.url, [`${variable}_TIMEOUT_MS`]: '300' });
     });
 
@@ -119,7 +119,7 @@ describe.each(Object.keys(FACTS) as Department[])('the %s department failing', (
     let stack: Stack;
 
     beforeAll(async () => {
-      stack = await startWith({ [`${variable}_URL`]: `http://127.0.0.1:${await closedPort()}/graphql` });
+      stack = await startWith({ [`${variable}_URL`]: `https://127.0.0.1:${await closedPort()}/graphql` });
     });
 
     afterAll(() => stack?.stop());
@@ -148,7 +148,7 @@ test('with every department up, the same query answers every fact twice', async 
 });
 
 test('the proof checklist with the license department hung: its proof is UNAVAILABLE, not NOT_SATISFIED, and the household\'s is SATISFIED', async () => {
-  const faults = await startFaultServer();
+  const faults = await startFaultServer({ isDepartment: true });
   const stack = await startWith({ PROOFLESS_LICENSE_URL: faults.url, PROOFLESS_LICENSE_TIMEOUT_MS: '300' });
   try {
     faults.next().replyAfter(600_000, 200, {});

@@ -44,7 +44,7 @@ const timedOut = residenceFailed('DEPARTMENT_TIMEOUT', 'the residence department
 
 beforeAll(async () => {
   fixture = writeFixtureRegistries();
-  faults = await startFaultServer();
+  faults = await startFaultServer({ isDepartment: true });
   stack = await startResilienceStack();
 });
 

@@ -56,7 +56,7 @@ test('/readyz reports Redis when configured', async () => {
 
 test('a department that is down makes the gateway degraded, still 200: the other departments are still served', async () => {
   const deadPort = await closedPort();
-  const stack = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_RESIDENCE_URL: `http://127.0.0.1:${deadPort}/graphql` } });
+  const stack = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_RESIDENCE_URL: `https://127.0.0.1:${deadPort}/graphql` } });
   try {
     const { status, body } = await getJson(`${origin(stack.gatewayUrl)}/readyz`);
     expect(status).toBe(200);
@@ -72,7 +72,7 @@ test('a department that is down makes the gateway degraded, still 200: the other
 });
 
 test('with no department reachable the gateway is unavailable: 503', async () => {
-  const deadUrl = `http://127.0.0.1:${await closedPort()}/graphql`;
+  const deadUrl = `https://127.0.0.1:${await closedPort()}/graphql`;
   const env = Object.fromEntries(['HOUSEHOLD', 'RESIDENCE', 'LICENSE', 'SERVICE', 'AUDIT'].map((name) => [`PROOFLESS_${name}_URL`, deadUrl]));
   const stack = await startStack({ dataDir: city.dataDir, env });
   try {
@@ -243,7 +243,7 @@ test('SIGTERM: the request in flight is answered in full, /readyz is not ready m
   });
   await new Promise<void>((resolve) => slowResidence.listen(0, '127.0.0.1', resolve));
   const { child: gateway, url, exited } = await spawnGateway(stack, dataDir, 'drain-test', {
-    PROOFLESS_RESIDENCE_URL: `http://127.0.0.1:${(slowResidence.address() as AddressInfo).port}/graphql`,
+    PROOFLESS_RESIDENCE_URL: `https://127.0.0.1:${(slowResidence.address() as AddressInfo).port}/graphql`,
   });
   try {
     const inFlight = fetch(url, {

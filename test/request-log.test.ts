@@ -59,7 +59,7 @@ test('a refusal says which check refused', async () => {
 test('a department whose circuit opens is logged as a warning naming it', async () => {
   const broken = await startStack({
     dataDir: fixture.dataDir,
-    env: { PROOFLESS_RESIDENCE_URL: 'http://127.0.0.1:9/graphql', PROOFLESS_BREAKER_FAILURES: '1', PROOFLESS_CACHE: 'off' },
+    env: { PROOFLESS_RESIDENCE_URL: 'https://127.0.0.1:9/graphql', PROOFLESS_BREAKER_FAILURES: '1', PROOFLESS_CACHE: 'off' },
     logger: createLogger('gateway', { level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } }),
   });
   try {

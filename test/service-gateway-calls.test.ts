@@ -14,6 +14,7 @@ import { loadServiceConfig } from '../subgraphs/service/config';
 import { verifyDueCommitments } from '../subgraphs/service/follow-up';
 import { httpGatewayClient } from '../subgraphs/service/gateway-client';
 import { openCommitmentStore, type CommitmentStore } from '../subgraphs/service/registry';
+import { callDepartmentAsGateway, departmentSecurityForTest } from './helpers/federation-security';
 import { startSubgraph, type RunningSubgraph } from '../subgraphs/shared/server';
 import { ZHANG_WEI } from './fixtures/registries';
 import { closedPort } from './helpers/closed-port';
@@ -124,22 +125,19 @@ describe('a call to the gateway that fails', () => {
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger('service', { level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
     const { catalog, reader } = loadProofReading({ catalogFile: CATALOG_FILE, supergraphFile: SUPERGRAPH_FILE }, httpGatewayClient(() => gatewayUrl), logger);
-    const bureau: RunningSubgraph = await startSubgraph(serviceSubgraph({ catalog, reader, store }), { host: '127.0.0.1', port: 0 });
+    const security = departmentSecurityForTest('service', { catalogFile: CATALOG_FILE });
+    const bureau: RunningSubgraph = await startSubgraph(serviceSubgraph({ catalog, reader, store }), { host: '127.0.0.1', port: 0 }, security);
     try {
-      const response = await fetch(bureau.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: 'Bearer checked-by-the-gateway',
-          'x-service-item': DRIVING_LICENCE,
-          'x-case-number': 'GA-2026-0042',
-          'x-request-id': 'req-bureau-0001',
-        },
-        body: JSON.stringify({ query: CHECKLIST, variables: { item: DRIVING_LICENCE, applicant: ZHANG_WEI } }),
+      const response = await callDepartmentAsGateway(bureau.url, 'service', {
+        query: CHECKLIST,
+        variables: { item: DRIVING_LICENCE, applicant: ZHANG_WEI },
+        caller: { application: 'window-app', officer: 'officer-7', role: 'service', serviceItems: [DRIVING_LICENCE], scopes: [] },
+        headers: { authorization: 'Bearer checked-by-the-gateway', 'x-service-item': DRIVING_LICENCE, 'x-case-number': 'GA-2026-0042', 'x-request-id': 'req-bureau-0001' },
       });
-      return { body: await response.json(), log: lines.map(({ time, pid, hostname, ...line }) => line) };
+      return { body: response.body, log: lines.map(({ time, pid, hostname, ...line }) => line) };
     } finally {
       await bureau.stop();
+      security.close();
     }
   }
 

@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
-import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
+import { Agent, Pool } from 'undici';
 import { loadAuditConfig, loadTrustedPublicKeys } from '../audit/config';
 import { verifyChains } from '../audit/verify';
 import { REPO_ROOT } from '../lib/paths';
 import { CHEN_QIANG, LI_NA, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
 import { spawnGateway } from './helpers/gateway-process';
+import { callDepartmentAsGateway, mutualTlsAgentOptions, testPkiDir, transportEnv } from './helpers/federation-security';
 import { watchOutput } from './helpers/process-output';
 import { useFixtureStack } from './helpers/stack';
 
@@ -120,15 +123,21 @@ test('SIGTERM under load: every answer is recorded and checkpointed, none is res
   }
 });
 
-/** A department in front of `url` that holds every answer until released: `isHolding` once one is held. */
-async function holdingProxy(url: string): Promise<{ url: string; server: http.Server; isHolding: Promise<void>; release(): void }> {
+/**
+ * A department in front of `url` that holds every answer until released: `isHolding` once
+ * one is held. It meets the gateway over mutual TLS as a department would, and passes the
+ * signed request on unchanged (its Host header with it, so the signature still holds).
+ */
+async function holdingProxy(url: string): Promise<{ url: string; server: https.Server; isHolding: Promise<void>; release(): void }> {
   let release: () => void = () => undefined;
   const released = new Promise<void>((resolve) => (release = resolve));
   let holding: () => void = () => undefined;
   const isHolding = new Promise<void>((resolve) => (holding = resolve));
-  const server = http.createServer((req, res) => {
+  const tls = mutualTlsAgentOptions('residence');
+  const pki = (file: string) => readFileSync(path.join(testPkiDir(), file), 'utf8');
+  const server = https.createServer({ ca: tls.ca, cert: pki('fault-department.pem'), key: pki('fault-department-key.pem'), requestCert: true, rejectUnauthorized: true }, (req, res) => {
     holding();
-    const upstream = http.request(url, { method: 'POST', headers: req.headers }, (answer) => {
+    const upstream = https.request(url, { method: 'POST', headers: req.headers, ...tls }, (answer) => {
       released.then(() => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -137,31 +146,31 @@ async function holdingProxy(url: string): Promise<{ url: string; server: http.Se
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, server, isHolding, release };
+  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, server, isHolding, release };
 }
 
 test('a department process stops on SIGTERM with exit code 0, after answering what it was asked', async () => {
   const department = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/residence/index.ts'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NODE_ENV: 'development', PROOFLESS_DATA_DIR: city.dataDir, PROOFLESS_RESIDENCE_PORT: '0' },
+    env: { ...process.env, NODE_ENV: 'development', PROOFLESS_DATA_DIR: city.dataDir, PROOFLESS_RESIDENCE_PORT: '0', ...transportEnv('residence') },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => department.once('exit', (code) => resolve(code)));
   const lineMatching = watchOutput(department, 'the residence department');
+  const agent = new Agent({ connections: 1, connect: mutualTlsAgentOptions('residence') });
   try {
-    const url = /residence subgraph listening on (http:\/\/[^\s"]+)/.exec(await lineMatching(/residence subgraph listening on/))?.[1] as string;
-    const pool = new Pool(new URL(url).origin, { connections: 1 });
-    const ask = () => pool.request({ path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const url = /residence subgraph listening on (https:\/\/[^\s"]+)/.exec(await lineMatching(/residence subgraph listening on/))?.[1] as string;
+    const ask = () => callDepartmentAsGateway(url, 'residence', { query: '{ __typename }' }, agent);
     const first = await ask();
-    expect({ status: first.statusCode, body: await first.body.json() }).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
+    expect({ status: first.status, body: first.body }).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
     department.kill('SIGTERM');
     await lineMatching(/"msg":"draining/);
     const answer = await ask();
-    expect({ status: answer.statusCode, connection: answer.headers.connection, body: await answer.body.json() }).toEqual({
+    expect({ status: answer.status, connection: answer.headers.connection, body: answer.body }).toEqual({
       status: 200, connection: 'close', body: { data: { __typename: 'Query' } },
     });
     expect(await exited).toBe(0);
-    await pool.destroy();
+    await agent.destroy();
   } finally {
     department.kill('SIGKILL');
   }

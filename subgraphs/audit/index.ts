@@ -3,7 +3,7 @@ import { loadAuditConfig, loadTrustedPublicKeys, type AuditConfig } from '../../
 import { openAuditStore } from '../../audit/open-store';
 import { ensureSigningKeyFile } from '../../audit/signing';
 import type { AuditStore } from '../../audit/store';
-import { runDepartment } from '../shared/run';
+import { runDepartment, type DepartmentBuilder } from '../shared/run';
 import type { SubgraphDefinition } from '../shared/server';
 import { resolvers } from './resolvers';
 
@@ -40,19 +40,20 @@ export function startAuditVerifier(config: AuditConfig): BackgroundVerifier {
   return verifier;
 }
 
-if (require.main === module) {
-  runDepartment('audit', async () => {
-    const config = loadAuditConfig();
-    // In development the key is made on first start (by whichever of this and the gateway comes first).
-    if (process.env.NODE_ENV !== 'production') ensureSigningKeyFile(config.signingKeyFile);
-    const store = await openAuditStore(config);
-    const verifier = startAuditVerifier(config);
-    return {
-      definition: auditSubgraph(store, verifier),
-      close: async () => {
-        await verifier.close();
-        await store.close();
-      },
-    };
-  });
-}
+/** The audit department as its process builds it (shared/run.ts runs it; the benchmark's baseline runs it without its guard). */
+export const auditDepartment: DepartmentBuilder = async () => {
+  const config = loadAuditConfig();
+  // In development the key is made on first start (by whichever of this and the gateway comes first).
+  if (process.env.NODE_ENV !== 'production') ensureSigningKeyFile(config.signingKeyFile);
+  const store = await openAuditStore(config);
+  const verifier = startAuditVerifier(config);
+  return {
+    definition: auditSubgraph(store, verifier),
+    close: async () => {
+      await verifier.close();
+      await store.close();
+    },
+  };
+};
+
+if (require.main === module) runDepartment('audit', auditDepartment);

@@ -4,7 +4,7 @@ import { ConfigError } from '../../lib/env';
 import { createLogger, type Logger } from '../../lib/logger';
 import { loadSupergraph } from '../../gateway/supergraph';
 import { rowsByKeyLoader } from '../shared/loaders';
-import { runDepartment } from '../shared/run';
+import { runDepartment, type DepartmentBuilder } from '../shared/run';
 import type { SubgraphDefinition } from '../shared/server';
 import { loadServiceConfig } from './config';
 import { scheduleFollowUps } from './follow-up';
@@ -70,24 +70,25 @@ function forwardedHeaders(request: IncomingMessage): Record<string, string> {
   }));
 }
 
-if (require.main === module) {
-  runDepartment('service', (department) => {
-    const config = loadServiceConfig(process.env, department);
-    let gatewayUrl = config.gatewayUrl;
-    // `npm start` learns the gateway's address only after the departments are up (the
-    // gateway needs theirs first, and may be on a free port), then sends it here.
-    process.on('message', (message: { gatewayUrl?: unknown }) => {
-      if (typeof message?.gatewayUrl === 'string') gatewayUrl = message.gatewayUrl;
-    });
-    const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => gatewayUrl), createLogger('service'));
-    const store = openCommitmentStore(config.registryFile);
-    const stopFollowUps = scheduleFollowUps({ store, catalog, reader, credential: config.credential }, config.followUpIntervalSeconds);
-    return {
-      definition: serviceSubgraph({ catalog, reader, store }),
-      close: () => {
-        stopFollowUps();
-        store.close();
-      },
-    };
+/** The service department as its process builds it (shared/run.ts runs it; the benchmark's baseline runs it without its guard). */
+export const serviceDepartment: DepartmentBuilder = (department) => {
+  const config = loadServiceConfig(process.env, department);
+  let gatewayUrl = config.gatewayUrl;
+  // `npm start` learns the gateway's address only after the departments are up (the
+  // gateway needs theirs first, and may be on a free port), then sends it here.
+  process.on('message', (message: { gatewayUrl?: unknown }) => {
+    if (typeof message?.gatewayUrl === 'string') gatewayUrl = message.gatewayUrl;
   });
-}
+  const { catalog, reader } = loadProofReading(config, httpGatewayClient(() => gatewayUrl), createLogger('service'));
+  const store = openCommitmentStore(config.registryFile);
+  const stopFollowUps = scheduleFollowUps({ store, catalog, reader, credential: config.credential }, config.followUpIntervalSeconds);
+  return {
+    definition: serviceSubgraph({ catalog, reader, store }),
+    close: () => {
+      stopFollowUps();
+      store.close();
+    },
+  };
+};
+
+if (require.main === module) runDepartment('service', serviceDepartment);

@@ -3,7 +3,7 @@ import { ConfigError, integerFromEnv, stringFromEnv } from '../../lib/env';
 import { DEFAULT_MAX_IDENTIFIER_LIST } from '../../lib/identifier-arguments';
 import { dataDirFromEnv } from '../../lib/paths';
 import { listDepartments } from '../../lib/composition';
-import { createLogger } from '../../lib/logger';
+import { createLogger, type Logger } from '../../lib/logger';
 import { stopOnSignals } from '../../lib/process-stop';
 import type { DepartmentName } from './provenance';
 import { departmentSecurityFromEnv, openDepartmentSecurity, type DepartmentSecurity, type DepartmentSecurityConfig } from './security';
@@ -46,24 +46,29 @@ export function loadDepartmentConfig(name: DepartmentName, env: NodeJS.ProcessEn
  * failed. When started by `npm start` it tells the parent where it listens over the IPC
  * channel, so the parent never has to parse log lines.
  */
-export function runDepartment<Context extends object>(
-  name: DepartmentName,
-  build: (config: DepartmentConfig) => Department<Context> | Promise<Department<Context>>,
-): void {
-  start(name, build).catch((error: Error) => {
+export function runDepartment(name: DepartmentName, build: DepartmentBuilder, openSecurity: SecurityOpener = openDepartmentSecurity): void {
+  start(name, build, openSecurity).catch((error: Error) => {
     console.error(`${name}: ${error.message}`);
     process.exit(1);
   });
 }
 
-interface Department<Context extends object> {
-  definition: SubgraphDefinition<Context>;
+/** A department's subgraph over its opened registry, and how to close that. */
+export interface Department {
+  // Each department's context type is its own; the server only hands it to the department's resolvers.
+  definition: SubgraphDefinition<any>;
   close(): void | Promise<void>;
 }
 
-async function start<Context extends object>(name: DepartmentName, build: (config: DepartmentConfig) => Department<Context> | Promise<Department<Context>>) {
+/** Opens a department's registry from its configuration and builds its subgraph. */
+export type DepartmentBuilder = (config: DepartmentConfig) => Department | Promise<Department>;
+
+/** How a department process opens its security: openDepartmentSecurity, always, but in the benchmark's plain baseline. */
+export type SecurityOpener = (name: string, config: DepartmentSecurityConfig, logger: Logger) => DepartmentSecurity;
+
+async function start(name: DepartmentName, build: DepartmentBuilder, openSecurity: SecurityOpener) {
   const config = loadDepartmentConfig(name);
-  let department: Department<Context>;
+  let department: Department;
   try {
     department = await build(config);
   } catch (error) {
@@ -72,7 +77,7 @@ async function start<Context extends object>(name: DepartmentName, build: (confi
   const logger = createLogger(name);
   let security: DepartmentSecurity;
   try {
-    security = openDepartmentSecurity(name, config.security, logger);
+    security = openSecurity(name, config.security, logger);
   } catch (error) {
     throw new Error(`cannot start securely: ${(error as Error).message}`);
   }

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { testPkiDir } from './federation-security';
 
 /** What the server does with one request: answer it (perhaps late), or reset its connection. */
 type Answer =
@@ -49,7 +53,14 @@ export interface FaultServer {
  * `unexpectedRequests()`, so a test that sends one more request than it meant fails in
  * its afterEach rather than passing on an answer it never chose.
  */
-export async function startFaultServer(): Promise<FaultServer> {
+export async function startFaultServer(options: {
+  /**
+   * Play a department as the gateway meets one: over mutual TLS, with the test PKI's
+   * `fault-department` certificate, which names every department (one fault server may
+   * stand in for several). Default plain HTTP, for clients that are not the gateway.
+   */
+  isDepartment?: boolean;
+} = {}): Promise<FaultServer> {
   let script: Answer[] = [];
   let requestsReceived = 0;
   let unexpected: UnexpectedRequest[] = [];
@@ -76,11 +87,15 @@ export async function startFaultServer(): Promise<FaultServer> {
     res.once('close', () => clearTimeout(timer));
   };
   // The whole request is read before the answer is chosen: a reset then always comes after the client has sent everything.
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => answerRequest(req, res, Buffer.concat(chunks).toString('utf8')));
-  });
+  };
+  const pki = (file: string) => readFileSync(path.join(testPkiDir(), file), 'utf8');
+  const server = options.department
+    ? https.createServer({ minVersion: 'TLSv1.3', ca: pki('ca.pem'), cert: pki('fault-department.pem'), key: pki('fault-department-key.pem'), requestCert: true, rejectUnauthorized: true }, onRequest)
+    : http.createServer(onRequest);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -93,7 +108,7 @@ export async function startFaultServer(): Promise<FaultServer> {
       : { kind: 'reply', delayMs, status, body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } };
 
   return {
-    url: `http://127.0.0.1:${port}/graphql`,
+    url: `${options.isDepartment ? 'https' : 'http'}://127.0.0.1:${port}/graphql`,
     next(count = 1) {
       return {
         reply: (status, body, headers) => scriptNext(count, replyAnswer(0, status, body, headers)),

@@ -49,18 +49,21 @@ export function departmentSecurityForTest(name: string, options: { catalogFile: 
   }, options.logger ?? createLogger(name, { level: 'silent' }), options.now);
 }
 
+/** The TLS options of a client as the gateway is one (`as` names whose certificate it presents), expecting `department`'s certificate. */
+export function mutualTlsAgentOptions(department: string, as = 'gateway') {
+  const dir = testPkiDir();
+  return {
+    ca: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
+    cert: readFileSync(path.join(dir, `${as}.pem`), 'utf8'),
+    key: readFileSync(path.join(dir, `${as}-key.pem`), 'utf8'),
+    servername: department,
+    minVersion: 'TLSv1.3' as const,
+  };
+}
+
 /** A TLS client as the gateway is one (`as` names whose certificate it presents), expecting `department`'s certificate. */
 export function mutualTlsAgent(department: string, as = 'gateway'): Agent {
-  const dir = testPkiDir();
-  return new Agent({
-    connect: {
-      ca: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
-      cert: readFileSync(path.join(dir, `${as}.pem`), 'utf8'),
-      key: readFileSync(path.join(dir, `${as}-key.pem`), 'utf8'),
-      servername: department,
-      minVersion: 'TLSv1.3',
-    },
-  });
+  return new Agent({ connect: mutualTlsAgentOptions(department, as) });
 }
 
 export interface DepartmentCall {
@@ -76,7 +79,7 @@ export interface DepartmentCall {
  * Calls a department as the gateway does: over mutual TLS with the gateway's certificate,
  * signed with the gateway's test key, with the department header and a request ID.
  */
-export async function callDepartmentAsGateway(url: string, department: string, call: DepartmentCall, agent: Agent = mutualTlsAgent(department)): Promise<{ status: number; body: any }> {
+export async function callDepartmentAsGateway(url: string, department: string, call: DepartmentCall, agent: Agent = mutualTlsAgent(department)): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }> {
   const body = JSON.stringify({ query: call.query, variables: call.variables });
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -89,5 +92,5 @@ export async function callDepartmentAsGateway(url: string, department: string, c
   const sign = createRequestSigner({ keyId: key.keyId, privateKey: loadSigningKey(key.keyFile) });
   const response = await request(url, { method: 'POST', dispatcher: agent, headers: { ...headers, ...sign({ method: 'POST', targetUri: url, headers, body }) }, body });
   const text = await response.body.text();
-  return { status: response.statusCode, body: JSON.parse(text) };
+  return { status: response.statusCode, body: JSON.parse(text), headers: response.headers };
 }

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDevelopmentPki } from '../../lib/pki';
+import { listDepartments } from '../../lib/composition';
+import { ensureDevelopmentPki, issueCertificate } from '../../lib/pki';
 import { ensureDevelopmentSigningKey } from '../../lib/trust-list';
 import { TEST_PKI_NAMES } from './federation-security';
 
@@ -27,6 +28,8 @@ export default async function globalSetup(): Promise<void> {
   }
   const pkiDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-test-pki-'));
   await ensureDevelopmentPki(pkiDir, TEST_PKI_NAMES);
+  // For test/helpers/fault-server.ts, which stands in for any department.
+  await issueCertificate(pkiDir, 'fault-department', { extraDnsNames: listDepartments().map((department) => department.name) });
   ensureDevelopmentSigningKey(pkiDir);
   process.env.PROOFLESS_TEST_PKI_DIR = pkiDir;
 }

@@ -65,7 +65,7 @@ async function send(options: {
   const key = testSigningKey();
   const sign = createRequestSigner({ keyId: options.keyId ?? key.keyId, privateKey: options.privateKey ?? loadSigningKey(key.keyFile), now: options.now });
   const signed = options.replay ?? { headers: { ...headers, ...sign({ method: 'POST', targetUri: household.url, headers, body }) }, body };
-  const flat: string[] = [...Object.entries(signed.headers).flat(), ...(options.extraRawHeaders ?? [])];
+  const flat: string[] = [...(Object.entries(signed.headers) as [string, string][]).flatMap(([name, value]) => [name, value]), ...(options.extraRawHeaders ?? [])];
   const response = await request(household.url, { method: 'POST', dispatcher: options.agent ?? mutualTlsAgent('household'), headers: flat, body: options.sentBody ?? signed.body });
   return { status: response.statusCode, body: JSON.parse(await response.body.text()), signed };
 }

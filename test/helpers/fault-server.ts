@@ -93,7 +93,7 @@ export async function startFaultServer(options: {
     req.once('end', () => answerRequest(req, res, Buffer.concat(chunks).toString('utf8')));
   };
   const pki = (file: string) => readFileSync(path.join(testPkiDir(), file), 'utf8');
-  const server = options.department
+  const server = options.isDepartment
     ? https.createServer({ minVersion: 'TLSv1.3', ca: pki('ca.pem'), cert: pki('fault-department.pem'), key: pki('fault-department-key.pem'), requestCert: true, rejectUnauthorized: true }, onRequest)
     : http.createServer(onRequest);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

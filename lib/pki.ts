@@ -82,7 +82,7 @@ export async function issueCertificate(dir: string, name: string, options: { day
     if (!DNS_NAME.test(dnsName)) throw new Error(`an extra DNS name must be a host name such as "household.city.internal", got "${dnsName}"`);
   }
   const ca = await readCa(dir);
-  const notBefore = new Date((options.now ?? new Date()).getTime() - BACKDATE_MS);
+  const notBefore = certificateTime((options.now ?? new Date()).getTime() - BACKDATE_MS);
   const notAfter = new Date(notBefore.getTime() + days * DAY_MS);
   const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
   const dnsNames = [...new Set([name, 'localhost', ...extraDnsNames])];
@@ -127,7 +127,7 @@ function filesOf(dir: string, name: string): { certFile: string; keyFile: string
 
 async function createCa(dir: string, now: Date): Promise<void> {
   const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
-  const notBefore = new Date(now.getTime() - BACKDATE_MS);
+  const notBefore = certificateTime(now.getTime() - BACKDATE_MS);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerialNumber(),
     name: CA_SUBJECT,
@@ -176,6 +176,11 @@ function usableCertificate(dir: string, name: string, ca: X509Certificate, now: 
   const namesName = certificate.checkHost(name, { wildcards: false, subject: 'never' }) === name;
   const isFreshEnough = notAfter.getTime() - now.getTime() >= RENEW_WITHIN_DAYS * DAY_MS;
   return namesName && isFreshEnough ? { ...files, notAfter } : undefined;
+}
+
+/** Whole seconds, as a certificate keeps times, so the notAfter returned is the one written. */
+function certificateTime(ms: number): Date {
+  return new Date(Math.floor(ms / 1000) * 1000);
 }
 
 /** 16 random bytes, the top bit cleared so the DER integer stays positive and 16 bytes long, the next one set so it never shrinks. */

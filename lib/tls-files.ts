@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile, type StatsListener } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './env';
 
@@ -36,8 +36,6 @@ export interface TlsVariableNames {
 export const TLS_VARIABLE_NAMES: TlsVariableNames = { ca: 'PROOFLESS_TLS_CA_FILE', cert: 'PROOFLESS_TLS_CERT_FILE', key: 'PROOFLESS_TLS_KEY_FILE' };
 
 const DEFAULT_WATCH_INTERVAL_MS = 2000;
-/** How long after a change is seen the files are read, at most. */
-const SETTLE_MS = 100;
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const PEM_PRIVATE_KEY = /-----BEGIN (?:EC |RSA |ENCRYPTED )?PRIVATE KEY-----/;
 
@@ -67,42 +65,54 @@ export function loadTlsMaterial(files: TlsFiles, variableNames: TlsVariableNames
 
 /**
  * Watches the three files and reloads when any changes, once all three load consistently. A
- * rotation writes them one by one: a half-rotated set calls onError and keeps the previous
- * material until the next change completes it. Changes seen close together are loaded once.
- * The watchers do not keep the process alive: the server using the material does.
+ * rotation writes them one by one: a half-rotated set calls onError (once per change) and keeps
+ * the previous material until the next change completes it.
+ *
+ * Every `intervalMs` the files are read and compared with what was last seen, rather than
+ * polled through fs.watchFile: its first stat runs after the call returns, so a rotation in
+ * that window went unnoticed, and a rewrite in place within one timestamp tick looks unchanged
+ * to a stat. Three small files a poll cost nothing next to a handshake. The timer does not keep
+ * the process alive: the server using the material does.
  */
 export function watchTlsMaterial(
   files: TlsFiles,
   options: { intervalMs?: number; onReload?: (material: TlsMaterial) => void; onError?: (error: Error) => void } = {},
 ): { current(): TlsMaterial; close(): void } {
+  // Seen before the load: a change between the two shows at the first poll, and loading the same texts again changes nothing.
+  let seen = contentsOf(files);
   let material = loadTlsMaterial(files);
-  let reload: NodeJS.Timeout | undefined;
-  const intervalMs = options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
-  const watched = [files.caFile, files.certFile, files.keyFile];
-  const onChange: StatsListener = () => {
-    // Each file is polled on its own: a short pause lets the polls of one rotation's writes all arrive before the three files are read.
-    reload ??= setTimeout(() => {
-      reload = undefined;
-      let next: TlsMaterial;
-      try {
-        next = loadTlsMaterial(files);
-      } catch (error) {
-        options.onError?.(error as Error);
-        return;
-      }
-      if (next.ca === material.ca && next.cert === material.cert && next.key === material.key) return;
-      material = next;
-      options.onReload?.(material);
-    }, Math.min(intervalMs, SETTLE_MS)).unref();
-  };
-  for (const file of watched) watchFile(file, { interval: intervalMs, persistent: false }, onChange);
+  const timer = setInterval(() => {
+    const contents = contentsOf(files);
+    if (contents === seen) return;
+    seen = contents;
+    let next: TlsMaterial;
+    try {
+      next = loadTlsMaterial(files);
+    } catch (error) {
+      options.onError?.(error as Error);
+      return;
+    }
+    if (next.ca === material.ca && next.cert === material.cert && next.key === material.key) return;
+    material = next;
+    options.onReload?.(material);
+  }, options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS).unref();
   return {
     current: () => material,
-    close: () => {
-      for (const file of watched) unwatchFile(file, onChange);
-      if (reload) clearTimeout(reload);
-    },
+    close: () => clearInterval(timer),
   };
+}
+
+/** The three files' texts as one string to compare; a file that cannot be read counts as its error. */
+function contentsOf(files: TlsFiles): string {
+  return [files.caFile, files.certFile, files.keyFile]
+    .map((file) => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch (error) {
+        return `(${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`;
+      }
+    })
+    .join('\0');
 }
 
 /** Seconds until the certificate's notAfter (negative once expired). */

@@ -76,10 +76,10 @@ export async function ensureDevelopmentPki(dir: string, names: readonly string[]
 export async function issueCertificate(dir: string, name: string, options: { days?: number; extraDnsNames?: string[]; now?: Date } = {}): Promise<IssuedCertificate> {
   checkName(name);
   const days = options.days ?? DEFAULT_DAYS;
-  if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) throw new Error(`days must be a whole number from 1 to ${MAX_DAYS}, got ${days}`);
+  if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) throw new RangeError(`days must be a whole number from 1 to ${MAX_DAYS}, got ${days}`);
   const extraDnsNames = options.extraDnsNames ?? [];
   for (const dnsName of extraDnsNames) {
-    if (!DNS_NAME.test(dnsName)) throw new Error(`an extra DNS name must be a host name such as "household.city.internal", got "${dnsName}"`);
+    if (!DNS_NAME.test(dnsName)) throw new RangeError(`an extra DNS name must be a host name such as "household.city.internal", got "${dnsName}"`);
   }
   const ca = await readCa(dir);
   const notBefore = certificateTime((options.now ?? new Date()).getTime() - BACKDATE_MS);
@@ -115,9 +115,11 @@ export async function issueCertificate(dir: string, name: string, options: { day
   return { ...files, notAfter };
 }
 
+/** Input out of shape is a RangeError, so a command line can tell it from a failure (scripts/pki.ts). */
 function checkName(name: string): void {
+  if (name === 'ca') throw new RangeError('"ca" names the CA\'s own files (ca.pem, ca-key.pem) and cannot be issued a certificate');
   if (!CERTIFICATE_NAME_PATTERN.test(name)) {
-    throw new Error(`a certificate name must match ${CERTIFICATE_NAME_PATTERN} (a lowercase letter, then up to 62 lowercase letters, digits or hyphens), got "${name}"`);
+    throw new RangeError(`a certificate name must match ${CERTIFICATE_NAME_PATTERN} (a lowercase letter, then up to 62 lowercase letters, digits or hyphens), got "${name}"`);
   }
 }
 

@@ -1,5 +1,8 @@
+import { listDepartments } from '../lib/composition';
+import { REPO_ROOT } from '../lib/paths';
 import { CA_SUBJECT, ensureDevelopmentPki, issueCertificate, pkiDirOf } from '../lib/pki';
 import * as x509 from '@peculiar/x509';
+import { spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -281,5 +284,41 @@ describe('mutual TLS with these certificates', () => {
     await closeServer(server);
     expect(result.error?.code).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
     expect(peers).toEqual([]);
+  });
+});
+
+describe('npm run pki', () => {
+  function pki(dataDir: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const result = spawnSync(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['scripts/pki.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PROOFLESS_DATA_DIR: dataDir },
+      encoding: 'utf8',
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  test('init gives the gateway and every department a certificate; show lists them; a bad name is a usage error', () => {
+    const dataDir = path.join(root, 'cli');
+    const names = ['gateway', ...listDepartments().map(({ name }) => name)];
+    const init = pki(dataDir, 'init');
+    expect([init.status, init.stderr]).toEqual([0, '']);
+    expect(init.stdout.split('\n').slice(0, 2)).toEqual([`pki: CA ${path.join(dataDir, 'pki', 'ca.pem')}`, expect.stringMatching(new RegExp(`^pki: gateway ${path.join(dataDir, 'pki', 'gateway.pem')} until 20`))]);
+    for (const name of names) expect(certificateOf(pkiDirOf(dataDir), name).subject).toBe(`CN=${name}`);
+
+    const show = pki(dataDir, 'show');
+    expect([show.status, show.stderr]).toEqual([0, '']);
+    const lines = show.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ca: CN=Proofless development CA, until \S+, 36\d\d days left$/);
+    expect(lines.slice(1).map((line) => line.split(':')[0])).toEqual([...names].sort());
+    const householdUntil = new Date(certificateOf(pkiDirOf(dataDir), 'household').validTo).toISOString();
+    // Issued for 397 days from a minute ago: 396 whole days are left.
+    expect(lines).toContain(`household: DNS:household, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, until ${householdUntil}, 396 days left`);
+
+    const bad = pki(dataDir, 'issue', 'Household');
+    expect(bad).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'pki: a certificate name must match /^[a-z][a-z0-9-]{0,62}$/ (a lowercase letter, then up to 62 lowercase letters, digits or hyphens), got "Household"; usage: npm run pki -- init | issue <name> [--days N] [--dns NAME]... | show\n',
+    });
   });
 });

@@ -9,7 +9,7 @@ import { ensureDevelopmentPki } from '../lib/pki';
 import { loadSigningKey } from '../lib/trust-list';
 import { writeFixtureRegistries, ZHANG_WEI } from './fixtures/registries';
 import { departmentRefusingToStart, spawnDepartment, type DepartmentProcess } from './helpers/department-process';
-import { callDepartmentAsGateway, mutualTlsAgent, testPkiDir, testSigningKey } from './helpers/federation-security';
+import { callDepartmentAsGateway, mutualTlsAgent, mutualTlsAgentOptions, testPkiDir, testSigningKey } from './helpers/federation-security';
 
 /**
  * Issue 17: every department trusts no one. Each attack here is made against a real
@@ -98,6 +98,11 @@ describe('the TLS handshake refuses whoever is not the federation', () => {
 
   test('the gateway refuses a department presenting another department\'s certificate (its SAN is checked)', async () => {
     await expect(send({ agent: mutualTlsAgent('residence') })).rejects.toThrow(/residence|altname|Hostname/i);
+  });
+
+  test('another department\'s certificate, from the right CA, is refused: only the gateway may call a department', async () => {
+    const agent = new Agent({ connect: { ...mutualTlsAgentOptions('household', 'residence') } });
+    expect(await send({ agent })).toMatchObject({ status: 403, body: refusal('FORBIDDEN') });
   });
 
   test('TLS 1.2 is refused: TLS 1.3 only', async () => {

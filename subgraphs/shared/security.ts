@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { loadCatalog } from '../../lib/catalog';
 import { CATALOG_FILE } from '../../lib/catalog';
@@ -19,6 +20,13 @@ export interface DepartmentSecurityConfig extends FederationTransport {
   trustListFile: string;
   /** PROOFLESS_CATALOG, default schema/proof-catalog.json: the purposes the department's own data may be read for. */
   catalogFile: string;
+  /**
+   * PROOFLESS_TLS_CLIENT_NAMES, default `gateway`: the names (SAN DNS) a client certificate
+   * must carry to be let past the handshake's CA check. Every process of the federation has
+   * a certificate from the same CA; without this, a department could call another one
+   * directly. A name ending in `-*` allows that prefix (`gateway-*` for numbered instances).
+   */
+  clientNames: string[];
   /** PROOFLESS_TLS_EXPIRY_WARNING_DAYS, default 21: from how many days before the certificate expires the log warns, every PROOFLESS_TLS_EXPIRY_CHECK_HOURS (default 6). */
   expiryWarningDays: number;
   expiryCheckHours: number;
@@ -34,9 +42,24 @@ export function departmentSecurityFromEnv(env: NodeJS.ProcessEnv, name: string):
     ...transport,
     trustListFile: path.resolve(trustListFile ?? path.join(transport.pkiDir, 'gateway-keys.json')),
     catalogFile: path.resolve(stringFromEnv(env, 'PROOFLESS_CATALOG', CATALOG_FILE)),
+    clientNames: clientNamesFromEnv(env),
     expiryWarningDays: integerFromEnv(env, 'PROOFLESS_TLS_EXPIRY_WARNING_DAYS', 21, { min: 1, max: 365 }),
     expiryCheckHours: integerFromEnv(env, 'PROOFLESS_TLS_EXPIRY_CHECK_HOURS', 6, { min: 1, max: 168 }),
   };
+}
+
+function clientNamesFromEnv(env: NodeJS.ProcessEnv): string[] {
+  const names = stringFromEnv(env, 'PROOFLESS_TLS_CLIENT_NAMES', 'gateway').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const bad = names.find((name) => !/^[a-z][a-z0-9-]{0,62}(-\*)?$/.test(name));
+  if (names.length === 0 || bad !== undefined) throw new ConfigError(`PROOFLESS_TLS_CLIENT_NAMES must be comma-separated certificate names (gateway, gateway-*), got "${env.PROOFLESS_TLS_CLIENT_NAMES}"`);
+  return names;
+}
+
+/** Whether a client certificate's SAN DNS names include one of `allowed` (a name ending in `-*` allows its prefix). */
+function isAllowedClient(socket: IncomingMessage['socket'], allowed: readonly string[]): boolean {
+  const certificate = (socket as TLSSocket).getPeerCertificate?.();
+  const dnsNames = (certificate?.subjectaltname ?? '').split(', ').filter((entry) => entry.startsWith('DNS:')).map((entry) => entry.slice(4));
+  return dnsNames.some((name) => allowed.some((pattern) => (pattern.endsWith('-*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern)));
 }
 
 /** A department's server certificate and the CA its clients' certificates must come from, as they are now and as they rotate. */
@@ -105,6 +128,10 @@ export function openDepartmentSecurity(name: string, config: DepartmentSecurityC
   return {
     tls,
     admit(req, body, requestId) {
+      if (tls && !isAllowedClient(req.socket, config.clientNames)) {
+        logger.warn({ requestId, code: ErrorCode.FORBIDDEN, remoteAddress: req.socket.remoteAddress }, `${name}: refused a client whose certificate does not name the gateway`);
+        return { status: 403, code: ErrorCode.FORBIDDEN, message: `only the gateway may call a department: the client certificate must name ${config.clientNames.join(' or ')}` };
+      }
       const targetUri = `${scheme}://${req.headers.host ?? ''}${req.url ?? '/'}`;
       const verdict = verify({ method: req.method ?? 'GET', targetUri, rawHeaders: req.rawHeaders, body });
       if (!verdict.ok) {

@@ -44,6 +44,7 @@ export function departmentSecurityForTest(name: string, options: { catalogFile: 
     tlsFiles: { caFile: env.PROOFLESS_TLS_CA_FILE, certFile: env.PROOFLESS_TLS_CERT_FILE, keyFile: env.PROOFLESS_TLS_KEY_FILE },
     trustListFile: env.PROOFLESS_GATEWAY_KEYS_FILE,
     catalogFile: options.catalogFile,
+    clientNames: ['gateway'],
     expiryWarningDays: 21,
     expiryCheckHours: 6,
   }, options.logger ?? createLogger(name, { level: 'silent' }), options.now);

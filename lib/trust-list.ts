@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, unwatchFile, watchFile, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from './env';
 
@@ -94,38 +95,64 @@ function trustedKeyOf(entry: unknown, where: string, problem: (words: string) =>
 
 function dateOf(value: string, where: string, problem: (words: string) => ConfigError): Date {
   const date = new Date(value);
-  if (!ISO_DATE.test(value) || Number.isNaN(date.getTime())) throw problem(`${where} must be an ISO 8601 date, got "${value}"`);
+  if (!ISO_DATE.test(value) || Number.isNaN(date.getTime())) throw problem(`${where} must be an ISO 8601 date such as 2026-01-31 or 2026-01-31T08:00:00+08:00, got "${value}"`);
   return date;
 }
 
 /**
- * Watches `file` (fs.watchFile polling every `intervalMs`, default 2000, so it works on every
- * filesystem and with atomic renames) and reloads it on change; a change that does not load
+ * Watches `file` by polling its stats every `intervalMs` (default 2000), so it works on every
+ * filesystem and with atomic renames, and reloads it on change; a change that does not load
  * keeps the last good list and calls onError. `current()` is synchronous and cheap.
  * The first load throws: a department does not start without a trust list.
+ * Its own timer rather than fs.watchFile: watchFile compares each poll with a first stat it
+ * takes asynchronously after starting, so an edit landing between our load and that first stat
+ * would never be seen. Here each poll compares with the stat taken before the last load.
  */
 export function watchTrustList(
   file: string,
   options: { intervalMs?: number; onReload?: (list: TrustList) => void; onError?: (error: Error) => void } = {},
 ): { current(): TrustList; close(): void } {
+  let loadedStat = statSignatureOf(file);
   let list = loadTrustList(file);
-  const listener = (now: Stats, before: Stats): void => {
-    // Polling reports any change of the file's stats (a chmod, say); only new contents are worth a reload.
-    if (now.mtimeMs === before.mtimeMs && now.ino === before.ino && now.size === before.size) return;
+  let isPolling = false;
+  const poll = async (): Promise<void> => {
+    if (isPolling) return;
+    isPolling = true;
     try {
-      list = loadTrustList(file);
-    } catch (error) {
-      options.onError?.(error as Error);
-      return;
+      const seen = await stat(file).then(signatureOfStats, () => 'missing');
+      if (seen === loadedStat) return;
+      loadedStat = seen;
+      try {
+        list = loadTrustList(file);
+      } catch (error) {
+        options.onError?.(error as Error);
+        return;
+      }
+      options.onReload?.(list);
+    } finally {
+      isPolling = false;
     }
-    options.onReload?.(list);
   };
-  // Not persistent: the department's server keeps the process alive, the watcher must not.
-  watchFile(file, { interval: options.intervalMs ?? 2000, persistent: false }, listener);
+  const timer = setInterval(() => void poll(), options.intervalMs ?? 2000);
+  // The department's server keeps the process alive; the watcher must not.
+  timer.unref();
   return {
     current: () => list,
-    close: () => unwatchFile(file, listener),
+    close: () => clearInterval(timer),
   };
+}
+
+/** What changes when the file is edited in place or replaced by a rename. */
+function signatureOfStats(stats: Stats): string {
+  return `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+}
+
+function statSignatureOf(file: string): string {
+  try {
+    return signatureOfStats(statSync(file));
+  } catch {
+    return 'missing';
+  }
 }
 
 /**

@@ -188,7 +188,9 @@ export function createRequestVerifier(
   const maxLifetimeSeconds = options.maxLifetimeSeconds ?? 300;
   const clockSkewSeconds = options.clockSkewSeconds ?? 30;
   const now = options.now ?? Date.now;
-  const nonces = createNonceMemory(options.replayCacheSize ?? 100_000, options.onNonceEvicted);
+  const replayCacheSize = options.replayCacheSize ?? 100_000;
+  if (!Number.isInteger(replayCacheSize) || replayCacheSize < 1) throw new ConfigError(`the replay cache must hold a whole number of nonces from 1, got ${replayCacheSize}`);
+  const nonces = createNonceMemory(replayCacheSize, options.onNonceEvicted);
   const refuse = (code: SignatureRefusalCode, reason: string): Verdict => ({ ok: false, code, reason });
 
   return (request) => {
@@ -222,10 +224,10 @@ export function createRequestVerifier(
 
     const nowMs = now();
     const key = options.trustList().keys.get(parsed.keyId);
-    if (!key) return refuse('SIGNATURE_KEY_UNKNOWN', `the signing key "${parsed.keyId}" is not in the trust list`);
+    if (!key) return refuse('SIGNATURE_KEY_UNKNOWN', `the signing key ${described(parsed.keyId)} is not in the trust list`);
     if (nowMs < key.validFrom.getTime()) return refuse('SIGNATURE_KEY_UNKNOWN', `the signing key "${parsed.keyId}" is not valid before ${key.validFrom.toISOString()}`);
     if (nowMs >= key.validUntil.getTime()) return refuse('SIGNATURE_KEY_UNKNOWN', `the signing key "${parsed.keyId}" was valid until ${key.validUntil.toISOString()}`);
-    if (parsed.alg !== undefined && parsed.alg !== ALGORITHM) return refuse('SIGNATURE_MALFORMED', `the signature's alg must be "${ALGORITHM}", got "${parsed.alg}"`);
+    if (parsed.alg !== undefined && parsed.alg !== ALGORITHM) return refuse('SIGNATURE_MALFORMED', `the signature's alg must be "${ALGORITHM}", got ${described(parsed.alg)}`);
     const uncovered = required.filter((name) => !parsed.covered.includes(name));
     if (uncovered.length > 0) return refuse('SIGNATURE_MALFORMED', `the signature does not cover ${uncovered.join(', ')}`);
 
@@ -275,8 +277,8 @@ function signatureInputOf(member: Item | InnerList): SignatureInput | string {
     if (typeof name !== 'string' || name !== name.toLowerCase() || componentParams.size > 0) {
       return `Signature-Input "${SIGNATURE_LABEL}" must name each component as a lower-case string without parameters`;
     }
-    if (covered.includes(name)) return `Signature-Input "${SIGNATURE_LABEL}" names ${name} twice`;
-    if (name.startsWith('@') && !DERIVED_COMPONENTS.includes(name)) return `the signature covers ${name}, a derived component this department does not check`;
+    if (covered.includes(name)) return `Signature-Input "${SIGNATURE_LABEL}" names ${shortened(name)} twice`;
+    if (name.startsWith('@') && !DERIVED_COMPONENTS.includes(name)) return `the signature covers ${shortened(name)}, a derived component this department does not check`;
     covered.push(name);
   }
   const created = params.get('created');
@@ -302,9 +304,14 @@ function isWholeNumber(value: BareItem | undefined): value is number {
 /** A parameter value for a refusal: its type, or the value itself cut short, never a byte sequence. */
 function described(value: BareItem | undefined): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'string') return JSON.stringify(shortened(value));
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return 'a value of another type';
+}
+
+/** Text the sender chose, cut short enough for a one-line reason. */
+function shortened(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
 function isoOf(seconds: number): string {

@@ -244,6 +244,9 @@ describe('HTTP Message Signatures (RFC 9421) with Ed25519', () => {
       expect(verified(signedHeaders({ keyId: 'attacker-1', privateKey: strangerKey.privateKey }))).toEqual(
         refusal('SIGNATURE_KEY_UNKNOWN', 'the signing key "attacker-1" is not in the trust list'),
       );
+      expect(verified(signedHeaders({ keyId: `gateway-${'1'.repeat(100)}`, privateKey: strangerKey.privateKey }))).toEqual(
+        refusal('SIGNATURE_KEY_UNKNOWN', `the signing key "gateway-${'1'.repeat(32)}..." is not in the trust list`),
+      );
     });
 
     it('signs with a key that is not valid yet, or no longer', () => {
@@ -381,6 +384,10 @@ describe('HTTP Message Signatures (RFC 9421) with Ed25519', () => {
   });
 
   describe('the nonce memory', () => {
+    it('must hold at least one nonce', () => {
+      expect(() => verifierAt(NOW, { replayCacheSize: 0 })).toThrow(new ConfigError('the replay cache must hold a whole number of nonces from 1, got 0'));
+    });
+
     function requestAt(nowMs: number) {
       return { method: 'POST', targetUri: TARGET, rawHeaders: rawHeadersOf(signedHeaders({ now: () => nowMs })), body: Buffer.from(BODY) };
     }

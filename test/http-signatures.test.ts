@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { contentDigestOf } from '../lib/content-digest';
 import { ConfigError } from '../lib/env';
+import { ErrorCode } from '../lib/error-codes';
 import {
   createRequestSigner,
   createRequestVerifier,
@@ -13,10 +14,11 @@ import {
   signatureBase,
   type RequestSignerOptions,
   type RequestVerifierOptions,
+  type SignatureRefusalCode,
 } from '../lib/http-signatures';
 import { parseDictionary, serializeInnerList, type InnerList } from '../lib/structured-fields';
 import type { TrustedKey, TrustList } from '../lib/trust-list';
-import { B26, SECTION_2_1, SECTION_2_2, TEST_KEY_ED25519, TEST_REQUEST } from './fixtures/rfc9421';
+import { B26, RFC8032_TEST_1, SECTION_2_1, SECTION_2_2, TEST_KEY_ED25519, TEST_REQUEST } from './fixtures/rfc9421';
 
 const DAY = 24 * 3600 * 1000;
 const NOW = Date.UTC(2026, 0, 15, 9, 0, 0);
@@ -83,6 +85,13 @@ function refusal(code: string, reason: string) {
 describe('HTTP Message Signatures (RFC 9421) with Ed25519', () => {
   describe('RFC 9421 test vectors', () => {
     const testRequest = { method: TEST_REQUEST.method, targetUri: TEST_REQUEST.targetUri, header: (name: string) => TEST_REQUEST.headers[name] };
+
+    it('RFC 8032 7.1 TEST 1: node:crypto Ed25519 derives the published public key and signature', () => {
+      // PKCS#8 for an Ed25519 seed (RFC 8410): the fixed DER prefix, then the 32-byte secret.
+      const privateKey = createPrivateKey({ key: Buffer.from(`302e020100300506032b657004220420${RFC8032_TEST_1.secretKey}`, 'hex'), format: 'der', type: 'pkcs8' });
+      expect(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).subarray(-32).toString('hex')).toBe(RFC8032_TEST_1.publicKey);
+      expect(sign(null, Buffer.alloc(0), privateKey).toString('hex')).toBe(RFC8032_TEST_1.signature);
+    });
 
     it('B.1.4: the published private key is the pair of the published public key', () => {
       const publicKey = createPublicKey(createPrivateKey(TEST_KEY_ED25519.privateKeyPem));
@@ -381,6 +390,11 @@ describe('HTTP Message Signatures (RFC 9421) with Ed25519', () => {
       const half = Buffer.from(headers.signature.slice('proofless=:'.length, -1), 'base64').subarray(0, 32).toString('base64');
       expect(verified({ ...headers, signature: `proofless=:${half}:` })).toEqual(refusal('SIGNATURE_INVALID', 'the signature does not verify with the key "gateway-1"'));
     });
+  });
+
+  it('every refusal code is one of the project\'s error codes', () => {
+    const codes: SignatureRefusalCode[] = ['SIGNATURE_MISSING', 'SIGNATURE_MALFORMED', 'SIGNATURE_KEY_UNKNOWN', 'SIGNATURE_INVALID', 'SIGNATURE_EXPIRED', 'SIGNATURE_REPLAYED', 'CONTENT_DIGEST_MISMATCH', 'HEADER_DUPLICATED'];
+    for (const code of codes) expect(ErrorCode[code]).toBe(code);
   });
 
   describe('the nonce memory', () => {

@@ -78,6 +78,7 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly observeCall: (outcome: DepartmentCallOutcome, seconds: number) => void;
   private readonly sign: RequestSigner;
   private readonly forwardsToken: boolean;
+  private readonly signedUrl: string;
 
   constructor(readonly department: string, readonly url: string, options: DepartmentDataSourceOptions) {
     this.fetcher = options.fetcher ?? departmentFetcher({ timeoutMs: 3000 });
@@ -86,6 +87,7 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
     this.observeCall = options.observeCall ?? (() => undefined);
     this.sign = options.sign;
     this.forwardsToken = options.forwardsToken ?? false;
+    this.signedUrl = url === '' ? url : new URL(url).href;
   }
 
   /** The headers of one call: JSON, the department meant, and the caller's who and why (a call made for an incoming operation only). */
@@ -107,7 +109,8 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
 
   /** One signed POST of `body` with `headers` (a new signature, and nonce, each time: a retry is a new request). */
   private post(headers: Record<string, string>, body: string): Promise<FetcherResponse> {
-    const signed = { ...headers, ...this.sign({ method: 'POST', targetUri: this.url, headers, body }) };
+    // The department rebuilds @target-uri from its scheme, the Host header and the path: the URL as undici sends it, normalised.
+    const signed = { ...headers, ...this.sign({ method: 'POST', targetUri: this.signedUrl, headers, body }) };
     return this.fetcher(this.url, { method: 'POST', headers: signed, body });
   }
 

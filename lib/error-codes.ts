@@ -45,7 +45,7 @@ export enum ErrorCode {
   AUDIT_VERIFICATION_PENDING = 'AUDIT_VERIFICATION_PENDING',
   /** At a department: the request carries no `Signature` / `Signature-Input` labelled `proofless`, or no `Content-Digest`. HTTP 401. Only the gateway may call a department. */
   SIGNATURE_MISSING = 'SIGNATURE_MISSING',
-  /** At a department: the signature headers cannot be parsed, lack a required parameter (created, expires, nonce, keyid, alg), or do not cover every component a department requires. HTTP 401. */
+  /** At a department: the signature headers cannot be parsed, lack a required parameter (created, expires, nonce, keyid, tag="proofless"; alg, when given, must be ed25519), or do not cover every component a department requires. HTTP 401. */
   SIGNATURE_MALFORMED = 'SIGNATURE_MALFORMED',
   /** At a department: the signature's `keyid` is not in the department's trust list of gateway keys, or the key is outside its validity. HTTP 401. */
   SIGNATURE_KEY_UNKNOWN = 'SIGNATURE_KEY_UNKNOWN',

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { parse, type GraphQLSchema } from 'graphql';
@@ -249,6 +250,38 @@ describe('the attacker at a department', () => {
   });
 });
 
+describe('a new department\'s keys and scopes, read from its own SDL', () => {
+  /** Keys the catalog does not list, a nested key, and federation directives imported, renamed and under the link's prefix. */
+  const parking = buildSubgraphSchema({
+    typeDefs: parse(`
+      extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", as: "fed", import: [{ name: "@key", as: "@entity" }, "@shareable"])
+      type Query { vehicle(plate: ID!): Vehicle }
+      type Vehicle @entity(fields: "plate owner { idNumber }") { plate: ID! owner: Citizen! colour: String }
+      type Citizen @entity(fields: "idNumber") { idNumber: ID! }
+      type ParkingPermit @entity(fields: "permitNumber") @fed__requiresScopes(scopes: [["parking:read"], ["parking:admin"]]) { permitNumber: ID! zone: String }
+    `),
+  });
+  /** The planner's `_entities` request for `selection` on `type`, for enrolment, by a caller with `scopes`. */
+  const decide = (type: string, selection: string, scopes: string[] = []) =>
+    departmentPurposeRefusal(
+      { department: 'parking', catalog },
+      { schema: parking, document: parse(entities(selection).replace('on Citizen', `on ${type}`)), headers: forItem('parking', ENROLMENT, serviceCaller([ENROLMENT], scopes)) },
+    );
+
+  test('the key fields the query planner adds are allowed for any purpose, nested ones too', () => {
+    expect(decide('Vehicle', 'plate owner { idNumber }')).toBeUndefined();
+  });
+
+  test('any other field of the entity is the catalog\'s to allow', () => {
+    expect(decide('Vehicle', 'plate colour')).toEqual(forbidden(`service item ${ENROLMENT} does not need Vehicle.colour: ask only for the fields its proofs need`, ['Vehicle.colour']));
+  });
+
+  test('a type\'s @requiresScopes, under whatever name its link gives it, covers its fields, keys included: any one group', () => {
+    expect(decide('ParkingPermit', 'permitNumber')).toEqual(forbidden('ParkingPermit.permitNumber requires scope parking:read or parking:admin'));
+    expect(decide('ParkingPermit', 'permitNumber', ['parking:admin'])).toBeUndefined();
+  });
+});
+
 describe('the plugin in a department\'s Apollo Server', () => {
   /** A department's server as startSubgraph builds it, with the guard; its resolvers answer nothing, for nothing refused gets that far. */
   function departmentServer(department: Department) {
@@ -256,7 +289,7 @@ describe('the plugin in a department\'s Apollo Server', () => {
     return new ApolloServer({
       schema: buildSubgraphSchema({ typeDefs, resolvers: scalarsDeclaredIn(typeDefs) as GraphQLResolverMap<unknown> }),
       includeStacktraceInErrorResponses: false,
-      plugins: [departmentPurposePlugin({ department, catalog })],
+      plugins: [ApolloServerPluginInlineTraceDisabled(), departmentPurposePlugin({ department, catalog })],
     });
   }
   const household = departmentServer('household');

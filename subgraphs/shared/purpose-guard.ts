@@ -173,16 +173,17 @@ const factsBySchema = new WeakMap<GraphQLSchema, SubgraphFacts>();
 function subgraphFacts(schema: GraphQLSchema): SubgraphFacts {
   return memoisedIn(factsBySchema, schema, () => {
     const facts: SubgraphFacts = { keyFields: new Set(), scopeGroups: new Map() };
+    const names = federationNames(schema);
     for (const type of Object.values(schema.getTypeMap())) {
       if (!isObjectType(type) && !isInterfaceType(type)) continue;
       const typeDirectives = [type.astNode, ...type.extensionASTNodes].flatMap((node) => node?.directives ?? []);
-      for (const key of directivesNamed(typeDirectives, 'key')) {
-        const fields = key.arguments?.find((argument) => argument.name.value === 'fields')?.value;
+      for (const key of typeDirectives.filter((directive) => directive.name.value === names.key)) {
+        const fields = argumentOf(key, 'fields');
         if (fields?.kind === Kind.STRING) addKeyFields(type, fields.value, facts.keyFields);
       }
-      const typeScopes = scopeGroupsOf(typeDirectives);
+      const typeScopes = scopeGroupsOf(typeDirectives, names.requiresScopes);
       for (const field of Object.values(type.getFields())) {
-        const groups = combineScopeGroups(typeScopes, scopeGroupsOf(field.astNode?.directives ?? []));
+        const groups = combineScopeGroups(typeScopes, scopeGroupsOf(field.astNode?.directives ?? [], names.requiresScopes));
         if (groups.length > 0) facts.scopeGroups.set(`${type.name}.${field.name}`, groups);
       }
     }
@@ -190,9 +191,41 @@ function subgraphFacts(schema: GraphQLSchema): SubgraphFacts {
   });
 }
 
-/** A federation directive by its name, imported (`@key`) or not (`@federation__key`). */
-function directivesNamed(directives: readonly ConstDirectiveNode[], name: string): ConstDirectiveNode[] {
-  return directives.filter((directive) => directive.name.value === name || directive.name.value === `federation__${name}`);
+const FEDERATION_SPEC = /^https:\/\/specs\.apollo\.dev\/federation\/v2\./;
+
+/**
+ * What the subgraph's SDL calls `@key` and `@requiresScopes`, as its federation `@link`
+ * says (https://specs.apollo.dev/link/v1.0): imported (`@key`), renamed on import
+ * (`{ name: "@key", as: "@entity" }`), or under the link's prefix (`@federation__key`,
+ * `@fed__key` with `as: "fed"`). Read by name alone, a renamed `@requiresScopes` would
+ * go unenforced.
+ */
+function federationNames(schema: GraphQLSchema): { key: string; requiresScopes: string } {
+  const link = [schema.astNode, ...schema.extensionASTNodes]
+    .flatMap((node) => node?.directives ?? [])
+    .find((directive) => directive.name.value === 'link' && isFederationUrl(argumentOf(directive, 'url')));
+  // A Federation 1 subgraph has no link: its directives go by their own names.
+  if (!link) return { key: 'key', requiresScopes: 'requiresScopes' };
+  const prefix = argumentOf(link, 'as');
+  const names = { key: `${prefix?.kind === Kind.STRING ? prefix.value : 'federation'}__key`, requiresScopes: `${prefix?.kind === Kind.STRING ? prefix.value : 'federation'}__requiresScopes` };
+  const imports = argumentOf(link, 'import');
+  for (const imported of imports?.kind === Kind.LIST ? imports.values : []) {
+    const name = imported.kind === Kind.STRING ? imported : imported.kind === Kind.OBJECT ? imported.fields.find((field) => field.name.value === 'name')?.value : undefined;
+    const as = imported.kind === Kind.OBJECT ? imported.fields.find((field) => field.name.value === 'as')?.value : undefined;
+    if (name?.kind !== Kind.STRING) continue;
+    const local = (as?.kind === Kind.STRING ? as.value : name.value).replace(/^@/, '');
+    if (name.value === '@key') names.key = local;
+    if (name.value === '@requiresScopes') names.requiresScopes = local;
+  }
+  return names;
+}
+
+function argumentOf(directive: ConstDirectiveNode, name: string) {
+  return directive.arguments?.find((argument) => argument.name.value === name)?.value;
+}
+
+function isFederationUrl(url: ReturnType<typeof argumentOf>): boolean {
+  return url?.kind === Kind.STRING && FEDERATION_SPEC.test(url.value);
 }
 
 /** The coordinates a key's field set names, nested selections (`organisation { id }`) included. */
@@ -210,10 +243,10 @@ function addKeyFields(type: GraphQLCompositeType, fieldSet: string, keyFields: S
   visitKey(operation.selectionSet, type);
 }
 
-function scopeGroupsOf(directives: readonly ConstDirectiveNode[]): string[][] {
+function scopeGroupsOf(directives: readonly ConstDirectiveNode[], requiresScopes: string): string[][] {
   const groups: string[][] = [];
-  for (const directive of directivesNamed(directives, 'requiresScopes')) {
-    const scopes = directive.arguments?.find((argument) => argument.name.value === 'scopes')?.value;
+  for (const directive of directives.filter((candidate) => candidate.name.value === requiresScopes)) {
+    const scopes = argumentOf(directive, 'scopes');
     if (scopes?.kind !== Kind.LIST) continue;
     for (const group of scopes.values) {
       if (group.kind === Kind.LIST) groups.push(group.values.flatMap((scope) => (scope.kind === Kind.STRING ? [scope.value] : [])));

@@ -184,6 +184,8 @@ describe('the attacker at a department', () => {
   const ATTACK = `{ citizen(idNumber: "${ZHANG_WEI}") { identity { name ethnicity } household { members { citizen { idNumber } } } } }`;
   const ETHNICITY_NOT_NEEDED = forbidden(`service item ${ENROLMENT} does not need Identity.ethnicity: ask only for the fields its proofs need`, ['Identity.ethnicity']);
   const NOT_FOR_AUDITORS = forbidden('role auditor reads audit records, never citizen data');
+  const RESIDES_IN_AS_PROOFS_DO = forbidden(`service item ${ENROLMENT} asks Citizen.residesIn only as its proofs do: residesIn(division: "3301", forAtLeastMonths: 12)`);
+  const RESIDES_IN_BY_VARIABLES = 'query ($representations: [_Any!]!, $division: String!, $months: Int!) { _entities(representations: $representations) { ... on Citizen { residesIn(division: $division, forAtLeastMonths: $months) { holds } } } }';
 
   test.each<[string, Department, string, HeaderMap, DepartmentRefusal | undefined, Record<string, unknown>?]>([
     ['issue 17: ethnicity for enrolment, whose catalog entry does not include it, straight to household', 'household', ATTACK, forItem('household', ENROLMENT), ETHNICITY_NOT_NEEDED],
@@ -224,6 +226,14 @@ describe('the attacker at a department', () => {
     ['_entities at residence with its history, which enrolment does not need', 'residence', entities('residenceHistory { from address { detail } }'), forItem('residence', ENROLMENT),
       forbidden(`service item ${ENROLMENT} does not need Citizen.residenceHistory, ResidencePeriod.address, ResidencePeriod.from: ask only for the fields its proofs need`, ['Citizen.residenceHistory', 'ResidencePeriod.address', 'ResidencePeriod.from'])],
     ['_entities with what enrolment verifies', 'residence', entities('residesIn(division: "3301", forAtLeastMonths: 12) { holds department checkedAt }'), forItem('residence', ENROLMENT), undefined],
+    ['issue 16 at the department: residesIn asked of a district and a month, not as enrolment\'s proof asks it', 'residence',
+      entities('residesIn(division: "330106", forAtLeastMonths: 1) { holds }'), forItem('residence', ENROLMENT), RESIDES_IN_AS_PROOFS_DO],
+    ['the same probe in variables, as the query planner sends arguments', 'residence', RESIDES_IN_BY_VARIABLES, forItem('residence', ENROLMENT), RESIDES_IN_AS_PROOFS_DO,
+      { representations: [{ __typename: 'Citizen', idNumber: ZHANG_WEI }], division: '330106', months: 1 }],
+    ['the check in variables with the catalog\'s arguments', 'residence', RESIDES_IN_BY_VARIABLES, forItem('residence', ENROLMENT), undefined,
+      { representations: [{ __typename: 'Citizen', idNumber: ZHANG_WEI }], division: '3301', months: 12 }],
+    ['inSameHouseholdAs turned into a marriage check', 'household', `{ citizen(idNumber: "${ZHANG_WEI}") { inSameHouseholdAs(idNumber: "${ZHANG_ZIHAN}", relation: SPOUSE) { holds } } }`, forItem('household', ENROLMENT),
+      forbidden(`service item ${ENROLMENT} asks Citizen.inSameHouseholdAs only as its proofs do: inSameHouseholdAs(idNumber: the child's ID number, relation: "CHILD")`)],
     ['introspection', 'household', '{ __schema { types { name } } }', forItem('household', ENROLMENT),
       forbidden('a department answers no introspection (__schema, __type): the gateway plans from the committed supergraph')],
     ['introspection of one type, by an auditor at audit', 'audit', '{ __type(name: "AuditRecord") { fields { name } } }', signedHeaders('audit', AUDITOR),

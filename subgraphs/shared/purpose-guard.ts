@@ -2,6 +2,7 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import {
   getNamedType,
   getOperationAST,
+  getVariableValues,
   isCompositeType,
   isInterfaceType,
   isObjectType,
@@ -18,7 +19,9 @@ import {
 } from 'graphql';
 import { CALLER_HEADER, decodeAssertedCaller } from '../../lib/asserted-caller';
 import type { ProofCatalog } from '../../lib/catalog';
+import { checkArgumentsProblem } from '../../lib/check-arguments';
 import { beforeExecution, forbidden, unauthenticated } from '../../lib/error-codes';
+import { fieldsWithArguments } from '../../lib/field-arguments';
 import { memoisedIn } from '../../lib/memoised';
 
 export interface DepartmentPurposeOptions {
@@ -68,7 +71,8 @@ const SERVICE_SDL = 'Query._service';
  * signature (checked at the HTTP layer before GraphQL runs) covers the purpose headers
  * and `X-Proofless-Caller`, the caller the gateway verified from its token. This plugin
  * makes, from those headers and the subgraph operation alone, the gateway's decision
- * again: the same roles, the same catalog, the same scopes, the same messages. Decided
+ * again: the same roles, the same catalog, the same check arguments, the same scopes, the
+ * same messages. Decided
  * before execution, a refusal reveals nothing about any citizen.
  */
 export function departmentPurposePlugin(options: DepartmentPurposeOptions): ApolloServerPlugin<BaseContext> {
@@ -134,6 +138,11 @@ export function departmentPurposeRefusal(options: DepartmentPurposeOptions, requ
     if (notAllowed.length > 0) {
       return { code: 'FORBIDDEN', message: `service item ${serviceItem} does not need ${notAllowed.join(', ')}: ask only for the fields its proofs need`, notAllowed };
     }
+    // Variables that do not fit their definitions are refused by execution anyway; here they
+    // count as none, so a check argument they would give is missing and the check refused.
+    const coerced = getVariableValues(request.schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 1 });
+    const wrongChecks = checkArgumentsProblem(serviceItem, options.catalog.checksOf(serviceItem), fieldsWithArguments(request.schema, request.document, operation), coerced.coerced ?? {});
+    if (wrongChecks) return refused(wrongChecks);
   }
   return scopesRefusal(subgraph.scopeGroups, dataCoordinates, caller.scopes);
 }

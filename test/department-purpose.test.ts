@@ -232,6 +232,8 @@ describe('the attacker at a department', () => {
       { representations: [{ __typename: 'Citizen', idNumber: ZHANG_WEI }], division: '330106', months: 1 }],
     ['the check in variables with the catalog\'s arguments', 'residence', RESIDES_IN_BY_VARIABLES, forItem('residence', ENROLMENT), undefined,
       { representations: [{ __typename: 'Citizen', idNumber: ZHANG_WEI }], division: '3301', months: 12 }],
+    ['the check in variables that do not fit their definitions, which count as none', 'residence', RESIDES_IN_BY_VARIABLES, forItem('residence', ENROLMENT), RESIDES_IN_AS_PROOFS_DO,
+      { representations: [{ __typename: 'Citizen', idNumber: ZHANG_WEI }], division: 3301, months: 12 }],
     ['inSameHouseholdAs turned into a marriage check', 'household', `{ citizen(idNumber: "${ZHANG_WEI}") { inSameHouseholdAs(idNumber: "${ZHANG_ZIHAN}", relation: SPOUSE) { holds } } }`, forItem('household', ENROLMENT),
       forbidden(`service item ${ENROLMENT} asks Citizen.inSameHouseholdAs only as its proofs do: inSameHouseholdAs(idNumber: the child's ID number, relation: "CHILD")`)],
     ['introspection', 'household', '{ __schema { types { name } } }', forItem('household', ENROLMENT),

@@ -17,7 +17,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { CALLER_HEADER, decodeAssertedCaller } from '../../lib/asserted-caller';
+import { CALLER_HEADER, decodeAssertedCaller, type AssertedCaller } from '../../lib/asserted-caller';
 import type { ProofCatalog } from '../../lib/catalog';
 import { checkArgumentsProblem } from '../../lib/check-arguments';
 import { beforeExecution, forbidden, unauthenticated } from '../../lib/error-codes';
@@ -72,8 +72,7 @@ const SERVICE_SDL = 'Query._service';
  * and `X-Proofless-Caller`, the caller the gateway verified from its token. This plugin
  * makes, from those headers and the subgraph operation alone, the gateway's decision
  * again: the same roles, the same catalog, the same check arguments, the same scopes, the
- * same messages. Decided
- * before execution, a refusal reveals nothing about any citizen.
+ * same messages. Decided before execution, a refusal reveals nothing about any citizen.
  */
 export function departmentPurposePlugin(options: DepartmentPurposeOptions): ApolloServerPlugin<BaseContext> {
   return {
@@ -123,28 +122,44 @@ export function departmentPurposeRefusal(options: DepartmentPurposeOptions, requ
     if (!dataCoordinates.every(isWhatAuditorsRead)) return refused('role auditor reads audit records, never citizen data');
   } else {
     if (caller.role !== 'service') return refused('only role service may read citizen data');
-    const serviceItem = headers.get('x-service-item');
-    const caseNumber = headers.get('x-case-number');
-    if (!serviceItem) return refused('X-Service-Item header is required: the code of the service item (事项) this request serves');
-    if (!SERVICE_ITEM.test(serviceItem)) return refused('X-Service-Item must be a service item code of 3-40 capital letters, digits and hyphens, like 330100-JY-0001');
-    if (!caseNumber) return refused('X-Case-Number header is required: the case (application) number this request serves');
-    if (!CASE_NUMBER.test(caseNumber)) return refused('X-Case-Number must be 4-64 letters, digits and hyphens');
-    if (!options.catalog.items.has(serviceItem)) return refused(`service item ${serviceItem} is not in the proof catalog`);
-    if (!caller.serviceItems.includes(serviceItem)) return refused(`application ${caller.application} is not granted service item ${serviceItem}`);
     // The fields the query planner adds to join entities are the keys, which every purpose may read.
-    const notAllowed = dataCoordinates
-      .filter((coordinate) => !subgraph.keyFields.has(coordinate) && !options.catalog.allows(serviceItem, coordinate))
-      .sort();
-    if (notAllowed.length > 0) {
-      return { code: 'FORBIDDEN', message: `service item ${serviceItem} does not need ${notAllowed.join(', ')}: ask only for the fields its proofs need`, notAllowed };
-    }
-    // Variables that do not fit their definitions are refused by execution anyway; here they
-    // count as none, so a check argument they would give is missing and the check refused.
-    const coerced = getVariableValues(request.schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 1 });
-    const wrongChecks = checkArgumentsProblem(serviceItem, options.catalog.checksOf(serviceItem), fieldsWithArguments(request.schema, request.document, operation), coerced.coerced ?? {});
-    if (wrongChecks) return refused(wrongChecks);
+    const refusal = servicePurposeRefusal(options, request, operation, caller, dataCoordinates.filter((coordinate) => !subgraph.keyFields.has(coordinate)));
+    if (refusal) return refusal;
   }
   return scopesRefusal(subgraph.scopeGroups, dataCoordinates, caller.scopes);
+}
+
+/**
+ * A service caller's purpose, as the gateway checks it (gateway/plugins/purpose.ts): a
+ * well-formed item the caller is granted, a case, only the item's fields (`coordinates`:
+ * the operation's, keys aside) and its checks only with the catalog's arguments.
+ */
+function servicePurposeRefusal(
+  options: DepartmentPurposeOptions,
+  request: DepartmentRequest,
+  operation: OperationDefinitionNode,
+  caller: AssertedCaller,
+  coordinates: string[],
+): DepartmentRefusal | undefined {
+  const { headers } = request;
+  const serviceItem = headers.get('x-service-item');
+  const caseNumber = headers.get('x-case-number');
+  if (!serviceItem) return refused('X-Service-Item header is required: the code of the service item (事项) this request serves');
+  if (!SERVICE_ITEM.test(serviceItem)) return refused('X-Service-Item must be a service item code of 3-40 capital letters, digits and hyphens, like 330100-JY-0001');
+  if (!caseNumber) return refused('X-Case-Number header is required: the case (application) number this request serves');
+  if (!CASE_NUMBER.test(caseNumber)) return refused('X-Case-Number must be 4-64 letters, digits and hyphens');
+  if (!options.catalog.items.has(serviceItem)) return refused(`service item ${serviceItem} is not in the proof catalog`);
+  if (!caller.serviceItems.includes(serviceItem)) return refused(`application ${caller.application} is not granted service item ${serviceItem}`);
+  const notAllowed = coordinates.filter((coordinate) => !options.catalog.allows(serviceItem, coordinate)).sort();
+  if (notAllowed.length > 0) {
+    return { code: 'FORBIDDEN', message: `service item ${serviceItem} does not need ${notAllowed.join(', ')}: ask only for the fields its proofs need`, notAllowed };
+  }
+  // Variables that do not fit their definitions are refused by execution anyway; here they
+  // count as none, so a check argument they would give is missing and the check refused.
+  const coerced = getVariableValues(request.schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 1 });
+  const wrongChecks = checkArgumentsProblem(serviceItem, options.catalog.checksOf(serviceItem), fieldsWithArguments(request.schema, request.document, operation), coerced.coerced ?? {});
+  if (wrongChecks) return refused(wrongChecks);
+  return undefined;
 }
 
 function refused(message: string): DepartmentRefusal {

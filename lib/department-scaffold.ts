@@ -28,6 +28,16 @@ export interface Scaffold {
 const NAME = /^[a-z]{2,30}$/;
 
 /**
+ * Names a department's certificate may not carry (lib/pki.ts issues it under the department's
+ * name): a department called `gateway` would hold a certificate every other department accepts
+ * calls from, and `ca` names the CA's own files.
+ */
+const CERTIFICATE_NAMES_TAKEN = new Map([
+  ['gateway', 'its certificate would name the gateway, the one client departments accept calls from'],
+  ['ca', 'its certificate files would be the development CA\'s own (ca.pem, ca-key.pem)'],
+]);
+
+/**
  * Scaffolds a department that composes with the others: its SDL (an example query field
  * and an extension of Citizen keyed by idNumber), its subgraph folder (index, resolvers,
  * a SQLite registry), a contract test, its entry in `schema/departments.json` on the next
@@ -41,7 +51,8 @@ export function scaffoldDepartment(options: ScaffoldOptions): Scaffold {
   const departments = listDepartments(schemaDir);
   checkName(name, root, departments);
   const port = nextFreePort(departments);
-  const url = `http://127.0.0.1:${port}/graphql`;
+  // Departments serve HTTPS only (mutual TLS, subgraphs/shared/security.ts).
+  const url = `https://127.0.0.1:${port}/graphql`;
   const values = { name, Name: name[0].toUpperCase() + name.slice(1), authority: options.authority ?? `${name} department` };
   const files: Record<string, string> = {
     [`schema/${name}.graphql`]: render('schema.graphql.tmpl', values),
@@ -61,6 +72,8 @@ export function scaffoldDepartment(options: ScaffoldOptions): Scaffold {
 
 function checkName(name: string, root: string, departments: DepartmentEntry[]): void {
   if (!NAME.test(name)) throw new ScaffoldError(`a department name must be 2 to 30 lowercase letters (a-z), as in "residence", got "${name}"`);
+  const certificateClash = CERTIFICATE_NAMES_TAKEN.get(name);
+  if (certificateClash) throw new ScaffoldError(`"${name}" cannot be a department: ${certificateClash}`);
   if (departments.some((department) => department.name === name)) {
     throw new ScaffoldError(`"${name}" is already a department (schema/departments.json lists ${departments.map((department) => department.name).join(', ')})`);
   }

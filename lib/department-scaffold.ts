@@ -53,7 +53,7 @@ export function scaffoldDepartment(options: ScaffoldOptions): Scaffold {
   const port = nextFreePort(departments);
   // Departments serve HTTPS only (mutual TLS, subgraphs/shared/security.ts).
   const url = `https://127.0.0.1:${port}/graphql`;
-  const values = { name, Name: name[0].toUpperCase() + name.slice(1), authority: options.authority ?? `${name} department` };
+  const values = { name, Name: name[0].toUpperCase() + name.slice(1), NAME: name.toUpperCase(), authority: options.authority ?? `${name} department` };
   const files: Record<string, string> = {
     [`schema/${name}.graphql`]: render('schema.graphql.tmpl', values),
     [`subgraphs/${name}/index.ts`]: render('index.ts.tmpl', values),

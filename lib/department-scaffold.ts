@@ -95,10 +95,10 @@ function render(template: string, values: Record<string, string>): string {
   });
 }
 
-/** departments.json with the new list, keeping its other keys and its one-department-per-line layout. */
+/** departments.json with the new list, keeping its other keys, every key of each department (`callsGateway`) and its one-department-per-line layout. */
 function departmentsJson(schemaDir: string, departments: DepartmentEntry[]): string {
   const file = JSON.parse(readFileSync(path.join(schemaDir, 'departments.json'), 'utf8')) as Record<string, unknown>;
-  const entries = departments.map((department) => `    { "name": ${JSON.stringify(department.name)}, "url": ${JSON.stringify(department.url)} }`);
+  const entries = departments.map((department) => `    { ${Object.entries(department).map(([key, value]) => `${JSON.stringify(key)}: ${JSON.stringify(value)}`).join(', ')} }`);
   const keys = Object.keys(file).map((key) =>
     key === 'departments' ? `  "departments": [\n${entries.join(',\n')}\n  ]` : `  ${JSON.stringify(key)}: ${JSON.stringify(file[key])}`);
   return `{\n${keys.join(',\n')}\n}\n`;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { decodeAssertedCaller } from '../lib/asserted-caller';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -173,7 +174,12 @@ describe('purpose', () => {
     const headers = await enrolmentHeaders();
     const { status, body } = await city.stack.query(CITIZEN_QUERY, { id: ZHANG_ZIHAN }, headers);
     city.stack.subgraphs.household.httpServer.off('request', listen);
-    expect(heard).toEqual([expect.objectContaining({ 'x-service-item': ENROLMENT, 'x-case-number': 'JY-2026-000123', authorization: headers.authorization })]);
+    // The department hears the purpose and the caller as the gateway verified it, never the caller's token (issue 17).
+    expect(heard).toEqual([expect.objectContaining({ 'x-service-item': ENROLMENT, 'x-case-number': 'JY-2026-000123', 'x-proofless-department': 'household' })]);
+    expect(heard[0].authorization).toBeUndefined();
+    expect(decodeAssertedCaller(heard[0]['x-proofless-caller'] as string)).toEqual({
+      caller: { application: 'test-window', officer: 'officer-001', role: 'service', serviceItems: [ENROLMENT], scopes: [] },
+    });
     expect(status).toBe(200);
     expect(body).toEqual({
       data: {

@@ -95,16 +95,12 @@ test('a malformed applicant is refused by the gateway before the bureau, and by 
   const message = 'input.applicant must be 18 characters (GB 11643), got 16';
   const { status, body } = await record(city.stack, 'SJ-2026-0005', { applicant: '3301061975031200' });
   expect({ status, body }).toEqual({ status: 400, body: { errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] } });
-  const direct = await fetch(city.stack.service.subgraph.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-service-item': BUSINESS, 'x-case-number': 'SJ-2026-0005' },
-    body: JSON.stringify({ query: RECORD, variables: { input: { serviceItem: BUSINESS, proof: 'JYCSZM', applicant: '3301061975031200', statement: STATEMENT } } }),
-  });
-  const { errors } = (await direct.json()) as { errors: { message: string; extensions: { code: string } }[] };
+  const direct = await city.stack.callDepartment('service', RECORD, { input: { serviceItem: BUSINESS, proof: 'JYCSZM', applicant: '3301061975031200', statement: STATEMENT } }, { serviceItem: BUSINESS, caseNumber: 'SJ-2026-0005' });
+  const { errors } = direct.body as { errors: { message: string; extensions: { code: string } }[] };
   expect(errors.map((error) => ({ message: error.message, code: error.extensions.code }))).toEqual([{ message, code: 'BAD_USER_INPUT' }]);
 });
 
-test('a high-risk service item takes no commitment: the gateway refuses the mutation for it, and so does the bureau itself', async () => {
+test('a high-risk service item takes no commitment: the gateway refuses the mutation for it, and so does the bureau\'s own purpose check', async () => {
   const { status, body } = await record(city.stack, 'ZJ-2026-0001', { serviceItem: HOUSING, proof: 'JZZM', applicant: ZHANG_WEI });
   expect({ status, body }).toEqual({
     status: 403,
@@ -115,19 +111,16 @@ test('a high-risk service item takes no commitment: the gateway refuses the muta
       }],
     },
   });
-  const direct = await fetch(city.stack.service.subgraph.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-service-item': HOUSING, 'x-case-number': 'ZJ-2026-0001' },
-    body: JSON.stringify({ query: RECORD, variables: { input: { serviceItem: HOUSING, proof: 'JZZM', applicant: ZHANG_WEI, statement: STATEMENT } } }),
-  });
-  expect(await direct.json()).toEqual({
-    data: null,
-    errors: [{
-      message: `service item ${HOUSING} is high-risk: it accepts no commitments (国办发〔2020〕42号)`,
-      locations: [{ line: 1, column: 51 }],
-      path: ['recordCommitment'],
-      extensions: { code: 'FORBIDDEN' },
-    }],
+  // Called as the gateway calls it, the bureau refuses it before its resolver runs: the catalog gives the item no commitments.
+  const direct = await city.stack.callDepartment('service', RECORD, { input: { serviceItem: HOUSING, proof: 'JZZM', applicant: ZHANG_WEI, statement: STATEMENT } }, { serviceItem: HOUSING, caseNumber: 'ZJ-2026-0001' });
+  expect({ status: direct.status, body: direct.body }).toEqual({
+    status: 403,
+    body: {
+      errors: [{
+        message: `service item ${HOUSING} does not need Mutation.recordCommitment: ask only for the fields its proofs need`,
+        extensions: { code: 'FORBIDDEN', notAllowed: ['Mutation.recordCommitment'] },
+      }],
+    },
   });
 });
 
@@ -199,12 +192,8 @@ test('the follow-up job: FULFILLED when the fact holds, PENDING until the deadli
 
   // Auditors list breaches page by page (the bureau's own field; the gateway's auditor access is wired separately).
   const breaches = async (variables: Record<string, unknown>) => {
-    const response = await fetch(stack.service.subgraph.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'query ($first: Int, $after: String) { breachedCommitments(first: $first, after: $after) { commitments { caseNumber applicant state } endCursor hasNextPage } }', variables }),
-    });
-    return response.json() as Promise<any>;
+    const response = await stack.callDepartment('service', 'query ($first: Int, $after: String) { breachedCommitments(first: $first, after: $after) { commitments { caseNumber applicant state } endCursor hasNextPage } }', variables, { role: 'auditor' });
+    return response.body;
   };
   const first = await breaches({ first: 1 });
   expect(first.data.breachedCommitments).toEqual({

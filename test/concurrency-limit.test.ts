@@ -1,8 +1,9 @@
 import { EventEmitter, once } from 'node:events';
-import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { idNumberCheckCharacter } from '../lib/id-number';
 import { writeFixtureRegistries, ZHANG_WEI } from './fixtures/registries';
+import { departmentStandInTlsOptions } from './helpers/federation-security';
 import { startStack, type Stack } from './helpers/stack';
 
 /**
@@ -20,7 +21,7 @@ interface HeldRequest {
 /** A department that parks every request until `answer` is called on it; `request` is emitted with each. */
 async function startHoldingDepartment() {
   const events = new EventEmitter();
-  const server = http.createServer((req, res) => {
+  const server = https.createServer(departmentStandInTlsOptions(), (req, res) => {
     req.resume();
     req.once('end', () => {
       const held: HeldRequest = {
@@ -34,7 +35,7 @@ async function startHoldingDepartment() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
     /** The next request to arrive: call before sending it. */
     nextRequest: async () => (await once(events, 'request'))[0] as HeldRequest,
     async stop() {

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { request } from 'undici';
+import { callDepartmentAsGateway, mutualTlsAgent } from './helpers/federation-security';
 import type { IncomingMessage } from 'node:http';
 import Database from 'better-sqlite3';
 import { createLogger } from '../lib/logger';
@@ -123,8 +125,10 @@ test('departments are called with the request\'s ID, and answer with it', async 
   } finally {
     stack.subgraphs.household.httpServer.off('request', listener);
   }
-  const direct = await fetch(stack.subgraphs.household.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'gateway-0000-0001' }, body: '{"query":"{ __typename }"}' });
-  expect(direct.headers.get('x-request-id')).toBe('gateway-0000-0001');
-  const unreadable = await fetch(stack.subgraphs.household.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
-  expect({ status: unreadable.status, requestId: unreadable.headers.get('x-request-id') }).toEqual({ status: 400, requestId: expect.stringMatching(UUID) });
+  const direct = await callDepartmentAsGateway(stack.subgraphs.household.url, 'household', { query: '{ __typename }', headers: { 'x-request-id': 'gateway-0000-0001' } });
+  expect(direct.headers['x-request-id']).toBe('gateway-0000-0001');
+  // Refused before its body is read as JSON (unsigned), and still named.
+  const unsigned = await request(stack.subgraphs.household.url, { method: 'POST', dispatcher: mutualTlsAgent('household'), headers: { 'content-type': 'application/json' }, body: '{' });
+  await unsigned.body.text();
+  expect({ status: unsigned.statusCode, requestId: unsigned.headers['x-request-id'] }).toEqual({ status: 401, requestId: expect.stringMatching(UUID) });
 });

@@ -1,7 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Agent, Pool } from 'undici';
 import { loadAuditConfig, loadTrustedPublicKeys } from '../audit/config';
@@ -9,7 +7,7 @@ import { verifyChains } from '../audit/verify';
 import { REPO_ROOT } from '../lib/paths';
 import { CHEN_QIANG, LI_NA, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
 import { spawnGateway } from './helpers/gateway-process';
-import { callDepartmentAsGateway, mutualTlsAgentOptions, testPkiDir, transportEnv } from './helpers/federation-security';
+import { callDepartmentAsGateway, departmentStandInTlsOptions, mutualTlsAgentOptions, transportEnv } from './helpers/federation-security';
 import { watchOutput } from './helpers/process-output';
 import { useFixtureStack } from './helpers/stack';
 
@@ -134,8 +132,7 @@ async function holdingProxy(url: string): Promise<{ url: string; server: https.S
   let holding: () => void = () => undefined;
   const isHolding = new Promise<void>((resolve) => (holding = resolve));
   const tls = mutualTlsAgentOptions('residence');
-  const pki = (file: string) => readFileSync(path.join(testPkiDir(), file), 'utf8');
-  const server = https.createServer({ ca: tls.ca, cert: pki('fault-department.pem'), key: pki('fault-department-key.pem'), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+  const server = https.createServer(departmentStandInTlsOptions(), (req, res) => {
     holding();
     const upstream = https.request(url, { method: 'POST', headers: req.headers, ...tls }, (answer) => {
       released.then(() => {

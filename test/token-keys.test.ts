@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { transportEnv } from './helpers/federation-security';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const production = (env: NodeJS.ProcessEnv) => ({ NODE_ENV: 'production', PROOFLESS_DATA_DIR: dir, PROOFLESS_PSEUDONYM_KEY_FILE: pseudonymKeyFile(), ...env });
+const production = (env: NodeJS.ProcessEnv) => ({ NODE_ENV: 'production', PROOFLESS_DATA_DIR: dir, PROOFLESS_PSEUDONYM_KEY_FILE: pseudonymKeyFile(), ...transportEnv(), ...env });
 
 function pseudonymKeyFile(): string {
   const file = path.join(dir, 'pseudonym-key');
@@ -78,7 +79,7 @@ test.each([
 test('production needs its own pseudonym key, and a Redis URL never echoes its password', () => {
   const file = path.join(dir, 'valid.pem');
   writeFileSync(file, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
-  expect(() => loadConfig({ NODE_ENV: 'production', PROOFLESS_DATA_DIR: dir, PROOFLESS_JWT_PUBLIC_KEY_FILE: file })).toThrow(
+  expect(() => loadConfig({ NODE_ENV: 'production', PROOFLESS_DATA_DIR: dir, PROOFLESS_JWT_PUBLIC_KEY_FILE: file, ...transportEnv() })).toThrow(
     'PROOFLESS_PSEUDONYM_KEY_FILE is required in production',
   );
   expect(() => loadConfig(production({ PROOFLESS_JWT_PUBLIC_KEY_FILE: file, PROOFLESS_REDIS_URL: 'http://user:secret@127.0.0.1' }))).toThrow(

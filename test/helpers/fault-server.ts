@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { testPkiDir } from './federation-security';
+import { departmentStandInTlsOptions } from './federation-security';
 
 /** What the server does with one request: answer it (perhaps late), or reset its connection. */
 type Answer =
@@ -92,9 +90,8 @@ export async function startFaultServer(options: {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => answerRequest(req, res, Buffer.concat(chunks).toString('utf8')));
   };
-  const pki = (file: string) => readFileSync(path.join(testPkiDir(), file), 'utf8');
   const server = options.isDepartment
-    ? https.createServer({ minVersion: 'TLSv1.3', ca: pki('ca.pem'), cert: pki('fault-department.pem'), key: pki('fault-department-key.pem'), requestCert: true, rejectUnauthorized: true }, onRequest)
+    ? https.createServer(departmentStandInTlsOptions(), onRequest)
     : http.createServer(onRequest);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

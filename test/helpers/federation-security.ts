@@ -95,3 +95,13 @@ export async function callDepartmentAsGateway(url: string, department: string, c
   const text = await response.body.text();
   return { status: response.statusCode, body: JSON.parse(text), headers: response.headers };
 }
+
+/**
+ * The TLS options of a server standing in for any department as the gateway meets one
+ * (a fault, a held answer): TLS 1.3, the test PKI's `fault-department` certificate, which
+ * names every department, and the gateway's client certificate required.
+ */
+export function departmentStandInTlsOptions() {
+  const pki = (file: string) => readFileSync(path.join(testPkiDir(), file), 'utf8');
+  return { minVersion: 'TLSv1.3' as const, ca: pki('ca.pem'), cert: pki('fault-department.pem'), key: pki('fault-department-key.pem'), requestCert: true, rejectUnauthorized: true };
+}

@@ -28,7 +28,7 @@ import { ensureSigningKeyFile } from '../../audit/signing';
 import type { AuditStore } from '../../audit/store';
 import { auditSubgraph, startAuditVerifier } from '../../subgraphs/audit';
 import type { DepartmentSecurity } from '../../subgraphs/shared/security';
-import { departmentSecurityForTest, transportEnv } from './federation-security';
+import { callDepartmentAsGateway, departmentSecurityForTest, transportEnv } from './federation-security';
 
 /** Every batch of keys each registry method received, in order. */
 export type RegistryCalls = Record<string, string[][]>;
@@ -75,6 +75,17 @@ export interface Stack {
     /** The follow-up job, as `npm run commitments:verify` runs it, at `now`, with a service-bureau token for every catalog item. */
     verifyDueCommitments(now: Date): Promise<FollowUpSummary>;
   };
+  /**
+   * Calls a department directly as the gateway does (over mutual TLS, signed), for a service
+   * caller acting for EVERY_FIELD_ITEM: tests of a department's own answers.
+   */
+  callDepartment(
+    department: 'household' | 'residence' | 'license' | 'service' | 'audit',
+    query: string,
+    variables?: Record<string, unknown>,
+    /** Another purpose (the caller is granted its service item) or role (an auditor asserts no purpose). */
+    as?: { serviceItem?: string; caseNumber?: string; role?: string },
+  ): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }>;
   /** POSTs a GraphQL request to the gateway and returns the status and parsed body; headers default to `serviceHeaders()`. */
   query(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   resetCounts(): void;
@@ -213,6 +224,17 @@ export async function startStack(options: {
         reader,
         credential: () => token({ application: 'service-bureau', officer: 'commitment-follow-up', serviceItems: [...catalog.items.keys()], scopes: [] }),
       }, now),
+    },
+    callDepartment(department, query, variables, as = {}) {
+      const url = department === 'service' ? service.url : department === 'audit' ? auditDepartment.url : subgraphs[department].url;
+      const serviceItem = as.serviceItem ?? EVERY_FIELD_ITEM;
+      const role = as.role ?? 'service';
+      return callDepartmentAsGateway(url, department, {
+        query,
+        variables,
+        caller: { application: 'test-window', officer: 'officer-001', role, serviceItems: [serviceItem], scopes: ['identity:ethnicity', 'residence:history'] },
+        headers: role === 'service' ? { 'x-service-item': serviceItem, 'x-case-number': as.caseNumber ?? 'CASE-2026-0001' } : {},
+      });
     },
     async query(query, variables, headers) {
       const response = await fetch(gateway.url, {

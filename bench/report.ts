@@ -43,7 +43,8 @@ export function targetLabel(target: TargetName): string {
   if (target === 'proofless-cache') return 'Proofless, cache in process';
   if (target === 'proofless-redis') return 'Proofless, cache in Redis';
   if (target === 'plain') return 'plain gateway';
-  return target in PROOFLESS_GATEWAYS ? target : `${target} direct`;
+  // A department called directly is the baseline's, without the guard (bench/stack.ts, url, says why).
+  return target in PROOFLESS_GATEWAYS ? target : `${target} direct (unguarded)`;
 }
 
 export function ratiosOf(of: LoadResult, to: LoadResult): Ratios {

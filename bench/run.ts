@@ -80,10 +80,12 @@ const PROOFLESS_SETTINGS = {
   rateLimits: `in process, ${BENCH_RATE_LIMIT} per application and per officer per minute and distinct citizens per hour (the maximum, raised so they never refuse the benchmark)`,
   concurrentRequestsPerOfficer: `${BENCH_CONCURRENT_PER_OFFICER} (the maximum: the benchmark's one officer stands for every window)`,
   trustedOperations: 'off (the service bureau sends generated documents no manifest lists)',
+  departments: 'as in production: HTTPS only, mutual TLS 1.3 with this run\'s own CA (client certificate naming the gateway), every request signed by the gateway (RFC 9421 Ed25519, RFC 9530 Content-Digest, nonces remembered against replay) and checked against the proof catalog by the department itself',
   gateways: PROOFLESS_GATEWAYS,
 };
 
-const BASELINE_SETTINGS = '@apollo/gateway 2.14.4 with defaults (make-fetch-happen), Apollo Server standalone, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true';
+const BASELINE_SETTINGS = '@apollo/gateway 2.14.4 with defaults (make-fetch-happen, plain HTTP, no signatures), Apollo Server standalone, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true, ' +
+  'over its own departments: the same code and registries without the guard (bench/plain-department.ts)';
 
 type Mode = 'standard' | 'scale' | 'soak' | 'profile';
 
@@ -182,7 +184,7 @@ async function measure(stack: Stack, scenario: Scenario, target: TargetName, cit
     ...timing,
     next: () => scenario.next(citizens),
     pid: stack.pid(target),
-    departmentPids: stack.departmentPids().filter((pid) => pid !== stack.pid(target)),
+    departmentPids: stack.departmentPids(target),
     rssIntervalMs,
     benchPids: [process.pid, ...stack.pids()],
   });
@@ -194,8 +196,10 @@ function machine() {
   return { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg() };
 }
 
-const LEGEND = '× columns: the figure divided by the reference\'s; CPU ms/req: CPU time per request of the target\'s process, and of the other department processes ' +
-  '(less affected by others\' load than req/s, though a less busy process spends more per request waking up); others CPU %: share of all cores used by processes outside the benchmark during the row';
+const LEGEND = '× columns: the figure divided by the reference\'s; CPU ms/req: CPU time per request of the target\'s process, and of the department processes it called ' +
+  '(Proofless: the guarded departments; the plain gateway: its own unguarded ones; a department called directly: none) ' +
+  '(less affected by others\' load than req/s, though a less busy process spends more per request waking up); others CPU %: share of all cores used by processes outside the benchmark during the row; ' +
+  '"direct (unguarded)": the baseline\'s department, as a guarded one takes only requests the gateway signed, each with a nonce of its own that a load generator repeating requests cannot give';
 
 async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();

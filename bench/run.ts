@@ -25,7 +25,7 @@ import { BENCH_CONCURRENT_PER_OFFICER, BENCH_RATE_LIMIT, PROOFLESS_GATEWAYS, sta
  *   (none)       every scenario against every target it lists, the targets in turns (three rounds): bench/results/latest.json
  *   --scale      (A) and (C) against Proofless at 10,000 and at 1,000,000 citizens: scale.json
  *   --soak       (A) against Proofless for 5 minutes, sampling its RSS each second: soak.json
- *   --profile    (A) against Proofless started with --cpu-prof, at half the rate it serves flat out; where its CPU time went: profile.json
+ *   --profile    (A) against Proofless started with --cpu-prof, at half the rate it serves flat out; where its CPU time and the household department's went: profile.json
  *   --scenario   another scenario than (A) for --soak or --profile
  *   --quick      short runs, for developing the harness (under a minute without --scale)
  *
@@ -66,6 +66,9 @@ const SOAK_EDGE_FRACTION = 0.2;
 const OFFICER = 'bench-officer-01';
 const SOCKET_WRITES_NOTE = 'writev and other socket calls include the time the kernel ran the department they woke on the gateway\'s core ' +
   '(on-CPU samples from `perf record` put socket writes at 7% of the gateway\'s CPU in (A), where this profile shows about a fifth)';
+
+/** The department profiled beside the gateway: every scenario calls it. */
+const PROFILED_DEPARTMENT = 'household';
 
 /** The profile run's rate, as a share of what the warm-up got flat out (profileRun says why). */
 const PROFILE_LOAD = 0.5;
@@ -129,7 +132,7 @@ function seededRegistry(citizens: number): string {
 }
 
 /** Starts a stack with fresh secrets in a fresh run folder, hands it over, and stops and removes everything afterwards. */
-async function withStack<T>(registryDir: string, options: Pick<StackOptions, 'gateways' | 'gatewayNodeFlags'>, use: (stack: Stack, secrets: BenchSecrets) => Promise<T>): Promise<T> {
+async function withStack<T>(registryDir: string, options: Pick<StackOptions, 'gateways' | 'gatewayNodeFlags' | 'departmentNodeFlags'>, use: (stack: Stack, secrets: BenchSecrets) => Promise<T>): Promise<T> {
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-bench-'));
   let stack: Stack | undefined;
   try {
@@ -367,6 +370,9 @@ async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Pro
  * write. In (A) this profile puts about a fifth of the gateway in `writev`; `perf record`
  * (on-CPU samples only) put the system calls of socket writes at 7% of the gateway's CPU.
  * SOCKET_WRITES_NOTE says so under the summary.
+ *
+ * The household department, which every scenario calls, is profiled over the same
+ * stretch: what its guard (TLS, the signature check, its purpose check) costs shows there.
  */
 async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();
@@ -376,10 +382,12 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
   mkdirSync(profileDir, { recursive: true });
   const profileName = `gateway-${scenario.id}-${startedAt.replace(/[:.]/g, '-')}.cpuprofile`;
   const nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`];
+  const departmentProfileName = profileName.replace(/^gateway-/, `${PROFILED_DEPARTMENT}-`);
+  const departmentNodeFlags = (name: string) => (name === PROFILED_DEPARTMENT ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${departmentProfileName}`] : []);
   const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
   let window: ProfileWindow | undefined;
   let profiledRate: number | undefined;
-  const measurement = await withStack(registryDir, { gateways: ['proofless'], gatewayNodeFlags: nodeFlags }, async (stack, secrets) => {
+  const measurement = await withStack(registryDir, { gateways: ['proofless'], gatewayNodeFlags: nodeFlags, departmentNodeFlags }, async (stack, secrets) => {
     const headers = await purposeHeaders(secrets, scenario);
     const flatOut = await warmUp(stack, scenario, 'proofless', citizens, headers, timing.warmupSeconds);
     const requestsPerSecond = Math.max(1, Math.round(flatOut.requestsPerSecond * PROFILE_LOAD));
@@ -390,13 +398,15 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
     window = { fromMicros, toMicros: monotonicMicros() };
     return measured;
   });
-  // The gateway writes its profile as it exits, which withStack has waited for.
+  // The gateway and the department write their profiles as they exit, which withStack has waited for.
   const profileFile = path.join(profileDir, profileName);
-  const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile;
-  const summary = summariseProfile(profile, 15, window);
+  const summary = summariseProfile(JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile, 15, window);
+  const departmentProfileFile = path.join(profileDir, departmentProfileName);
+  const departmentSummary = summariseProfile(JSON.parse(readFileSync(departmentProfileFile, 'utf8')) as CpuProfile, 15, window);
   console.log(`\n${formatMeasurements([measurement])}\n(figures under the profiler: not comparable with a plain run)\n`);
-  console.log(formatProfileSummary(summary));
+  console.log(`the gateway: ${formatProfileSummary(summary)}`);
   console.log(SOCKET_WRITES_NOTE);
+  console.log(`\nthe ${PROFILED_DEPARTMENT} department: ${formatProfileSummary(departmentSummary)}`);
   const file = writeResults('profile', {
     kind: 'profile',
     isQuick,
@@ -404,12 +414,14 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
     machine: machine(),
     settings: { connections: CONNECTIONS, ...timing, requestsPerSecond: profiledRate, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS },
     profileFile: path.relative(REPO_ROOT, profileFile),
+    departmentProfileFile: path.relative(REPO_ROOT, departmentProfileFile),
     // For summarising the same stretch again with summariseProfile (bench/profile-summary.ts).
     window,
     measurement,
     summary,
+    departmentSummary,
   });
-  console.log(`written to ${path.relative(process.cwd(), file)}; the whole profile (open it in Chrome DevTools) is ${path.relative(process.cwd(), profileFile)}`);
+  console.log(`written to ${path.relative(process.cwd(), file)}; the whole profiles (open them in Chrome DevTools) are ${path.relative(process.cwd(), profileFile)} and ${path.relative(process.cwd(), departmentProfileFile)}`);
 }
 
 /** Mean, lowest and highest of RSS samples, in MB. */

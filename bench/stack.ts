@@ -62,6 +62,8 @@ export interface StackOptions {
   gateways: TargetName[];
   /** Extra node flags for the Proofless gateways (`--cpu-prof`). */
   gatewayNodeFlags?: string[];
+  /** Extra node flags for each guarded department (`--cpu-prof` with a file name of its own). */
+  departmentNodeFlags?: (name: DepartmentName) => string[];
 }
 
 export interface Stack {
@@ -135,7 +137,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     buildForProduction([REQUEST_COUNTER, PLAIN_DEPARTMENT]);
     const counter = ['--import', builtEntry(REQUEST_COUNTER)];
     const startGuarded = async (name: DepartmentName) => {
-      guarded.set(name, await startChild(name, builtEntry(`subgraphs/${name}/index.ts`), departmentEnv(name), counter));
+      guarded.set(name, await startChild(name, builtEntry(`subgraphs/${name}/index.ts`), departmentEnv(name), [...counter, ...(options.departmentNodeFlags?.(name) ?? [])]));
     };
     // The baseline's departments: those with registries, which its scenarios read (plain-department.ts says why no others).
     // Their configuration still wants the TLS files and the trust list in production; they are read and never used.

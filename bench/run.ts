@@ -13,7 +13,7 @@ import { checkFetchCount, type FetchCountCheck } from './fetch-count';
 import { cacheBetween, latencyBetween, readMetrics } from './gateway-metrics';
 import { combineRounds, driveLoad, type LoadOptions, type LoadResult } from './load';
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileWindow } from './profile-summary';
-import { formatFetchCheck, formatLatency, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
+import { formatDepartmentConnections, formatFetchCheck, formatLatency, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
 import { summariseRss } from './rss';
 import { SCENARIOS, type Scenario } from './scenarios';
 import { createBenchSecrets, type BenchSecrets } from './secrets';
@@ -180,6 +180,7 @@ async function measure(stack: Stack, scenario: Scenario, target: TargetName, cit
   const { rssIntervalMs = RSS_INTERVAL_MS.load, round, connections = CONNECTIONS } = options;
   process.stdout.write(`(${scenario.id}) ${targetLabel(target)}${connections === CONNECTIONS ? '' : `, ${connections} connections`}${round ? `, round ${round}` : ''}: `);
   const loadAverageAtStart = os.loadavg()[0];
+  const connectionsBefore = await stack.departmentConnections(target);
   const result = await driveLoad({
     url: stack.url(target),
     headers,
@@ -191,8 +192,9 @@ async function measure(stack: Stack, scenario: Scenario, target: TargetName, cit
     rssIntervalMs,
     benchPids: [process.pid, ...stack.pids()],
   });
+  const departmentConnections = (await stack.departmentConnections(target)) - connectionsBefore;
   console.log(`${result.requestsPerSecond} req/s, p99 ${result.latencyMs.p99} ms, ${result.errors.total} errors${result.errors.examples.length ? ` (${result.errors.examples[0]})` : ''}`);
-  return { scenario: scenario.id, title: scenario.title, target, connections, citizensInRegistry: citizens.registrySize, loadAverageAtStart, result, ratios: null };
+  return { scenario: scenario.id, title: scenario.title, target, connections, citizensInRegistry: citizens.registrySize, loadAverageAtStart, result, departmentConnections, ratios: null };
 }
 
 function machine() {
@@ -236,6 +238,7 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
     console.log(`(${row.scenario}) ${targetLabel(row.target)}, ${row.connections} connections: × reference req/s round by round ${row.roundRatios?.map((ratio) => ratio.toFixed(2)).join(', ')}`);
   }
   for (const line of measurements.map(formatLatency)) if (line) console.log(line);
+  for (const line of measurements.map(formatDepartmentConnections)) if (line) console.log(line);
   for (const row of measurements.filter((measurement) => measurement.cache)) {
     const { hits, misses, hitRatio } = row.cache as NonNullable<Measurement['cache']>;
     console.log(`(${row.scenario}) ${targetLabel(row.target)}: cache hit ratio ${(hitRatio * 100).toFixed(1)}% (${hits} hits, ${misses} misses), ×${row.ratios?.requestsPerSecond ?? '?'} req/s over the cache off`);
@@ -276,7 +279,8 @@ async function measureInTurns(stack: Stack, scenario: Scenario, citizens: Citize
   const rows: Measurement[] = [];
   for (const target of scenario.targets) {
     const measured = rounds.get(target) as Measurement[];
-    const row: Measurement = { ...measured[0], result: combineRounds(measured.map((m) => m.result), secondsPerRound) };
+    const departmentConnections = measured.reduce((sum, m) => sum + (m.departmentConnections ?? 0), 0);
+    const row: Measurement = { ...measured[0], result: combineRounds(measured.map((m) => m.result), secondsPerRound), departmentConnections };
     if (measured.length > 1) row.rounds = measured.map((m) => ({ requestsPerSecond: m.result.requestsPerSecond, p50: m.result.latencyMs.p50, p99: m.result.latencyMs.p99 }));
     const before = metricsBefore.get(target);
     if (before) {

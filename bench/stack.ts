@@ -82,6 +82,8 @@ export interface Stack {
   departmentPids(target: TargetName): number[];
   /** HTTP requests each department `target` calls has received since the last reset; `reset` starts the count again. */
   departmentRequests(target: TargetName, action: RequestCountQuery['benchRequestCount']): Promise<Record<string, number>>;
+  /** Connections the departments `target` calls have accepted since they started, all together. */
+  departmentConnections(target: TargetName): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -211,7 +213,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     async departmentRequests(target, action) {
       const called = [...departmentsOf(target)];
       const counts = await Promise.all(called.map(([, s]) => askRequestCount(s.child, action)));
-      return Object.fromEntries(called.map(([name], i) => [name, counts[i]]));
+      return Object.fromEntries(called.map(([name], i) => [name, counts[i].benchRequestCount]));
+    },
+    async departmentConnections(target) {
+      const counts = await Promise.all([...departmentsOf(target).values()].map((s) => askRequestCount(s.child, 'read')));
+      return counts.reduce((sum, count) => sum + count.benchConnectionCount, 0);
     },
     stop,
   };
@@ -266,7 +272,7 @@ function startChild(name: string, file: string, env: NodeJS.ProcessEnv, nodeFlag
   });
 }
 
-function askRequestCount(child: ChildProcess, action: RequestCountQuery['benchRequestCount']): Promise<number> {
+function askRequestCount(child: ChildProcess, action: RequestCountQuery['benchRequestCount']): Promise<RequestCountAnswer> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.off('message', onAnswer);
@@ -276,7 +282,7 @@ function askRequestCount(child: ChildProcess, action: RequestCountQuery['benchRe
       if (typeof message?.benchRequestCount !== 'number') return;
       clearTimeout(timer);
       child.off('message', onAnswer);
-      resolve(message.benchRequestCount);
+      resolve(message as RequestCountAnswer);
     }
     child.on('message', onAnswer);
     const query: RequestCountQuery = { benchRequestCount: action };

@@ -28,6 +28,16 @@ export interface Scaffold {
 const NAME = /^[a-z]{2,30}$/;
 
 /**
+ * Names a department's certificate may not carry (lib/pki.ts issues it under the department's
+ * name): a department called `gateway` would hold a certificate every other department accepts
+ * calls from, and `ca` names the CA's own files.
+ */
+const CERTIFICATE_NAMES_TAKEN = new Map([
+  ['gateway', 'its certificate would name the gateway, the one client departments accept calls from'],
+  ['ca', 'its certificate files would be the development CA\'s own (ca.pem, ca-key.pem)'],
+]);
+
+/**
  * Scaffolds a department that composes with the others: its SDL (an example query field
  * and an extension of Citizen keyed by idNumber), its subgraph folder (index, resolvers,
  * a SQLite registry), a contract test, its entry in `schema/departments.json` on the next
@@ -41,8 +51,9 @@ export function scaffoldDepartment(options: ScaffoldOptions): Scaffold {
   const departments = listDepartments(schemaDir);
   checkName(name, root, departments);
   const port = nextFreePort(departments);
-  const url = `http://127.0.0.1:${port}/graphql`;
-  const values = { name, Name: name[0].toUpperCase() + name.slice(1), authority: options.authority ?? `${name} department` };
+  // Departments serve HTTPS only (mutual TLS, subgraphs/shared/security.ts).
+  const url = `https://127.0.0.1:${port}/graphql`;
+  const values = { name, Name: name[0].toUpperCase() + name.slice(1), NAME: name.toUpperCase(), authority: options.authority ?? `${name} department` };
   const files: Record<string, string> = {
     [`schema/${name}.graphql`]: render('schema.graphql.tmpl', values),
     [`subgraphs/${name}/index.ts`]: render('index.ts.tmpl', values),
@@ -61,6 +72,8 @@ export function scaffoldDepartment(options: ScaffoldOptions): Scaffold {
 
 function checkName(name: string, root: string, departments: DepartmentEntry[]): void {
   if (!NAME.test(name)) throw new ScaffoldError(`a department name must be 2 to 30 lowercase letters (a-z), as in "residence", got "${name}"`);
+  const certificateClash = CERTIFICATE_NAMES_TAKEN.get(name);
+  if (certificateClash) throw new ScaffoldError(`"${name}" cannot be a department: ${certificateClash}`);
   if (departments.some((department) => department.name === name)) {
     throw new ScaffoldError(`"${name}" is already a department (schema/departments.json lists ${departments.map((department) => department.name).join(', ')})`);
   }
@@ -82,10 +95,10 @@ function render(template: string, values: Record<string, string>): string {
   });
 }
 
-/** departments.json with the new list, keeping its other keys and its one-department-per-line layout. */
+/** departments.json with the new list, keeping its other keys, every key of each department (`callsGateway`) and its one-department-per-line layout. */
 function departmentsJson(schemaDir: string, departments: DepartmentEntry[]): string {
   const file = JSON.parse(readFileSync(path.join(schemaDir, 'departments.json'), 'utf8')) as Record<string, unknown>;
-  const entries = departments.map((department) => `    { "name": ${JSON.stringify(department.name)}, "url": ${JSON.stringify(department.url)} }`);
+  const entries = departments.map((department) => `    { ${Object.entries(department).map(([key, value]) => `${JSON.stringify(key)}: ${JSON.stringify(value)}`).join(', ')} }`);
   const keys = Object.keys(file).map((key) =>
     key === 'departments' ? `  "departments": [\n${entries.join(',\n')}\n  ]` : `  ${JSON.stringify(key)}: ${JSON.stringify(file[key])}`);
   return `{\n${keys.join(',\n')}\n}\n`;

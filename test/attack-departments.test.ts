@@ -70,7 +70,7 @@ async function send(options: {
   return { status: response.statusCode, body: JSON.parse(await response.body.text()), signed };
 }
 
-const refusal = (code: string) => expect.objectContaining({ errors: [expect.objectContaining({ extensions: { code } })] });
+const refusal = (code: string) => expect.objectContaining({ errors: [expect.objectContaining({ extensions: expect.objectContaining({ code }) })] });
 
 describe('the TLS handshake refuses whoever is not the federation', () => {
   test('plain HTTP to a department gets no answer at all', async () => {

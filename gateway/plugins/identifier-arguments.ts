@@ -15,7 +15,7 @@ import { badUserInput } from '../../lib/error-codes';
 import { checkIdentifierArgument, holdsIdNumbers, isIdentifierArgument } from '../../lib/identifier-arguments';
 import { memoisedIn } from '../../lib/memoised';
 import { refuse, type GatewayContext } from '../context';
-import { fieldsWithArguments } from '../field-arguments';
+import { fieldsWithArguments } from '../../lib/field-arguments';
 import { operationCheckPlugin } from '../operation-check';
 import { coercedVariables } from '../variables';
 

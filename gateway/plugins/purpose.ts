@@ -3,9 +3,9 @@ import type { OperationDefinitionNode } from 'graphql';
 import { badUserInput, forbidden, unauthenticated } from '../../lib/error-codes';
 import type { ProofCatalog } from '../../lib/catalog';
 import type { Caller } from '../auth';
-import { checkArgumentsProblem } from '../check-arguments';
+import { checkArgumentsProblem } from '../../lib/check-arguments';
 import { refuse, type GatewayContext } from '../context';
-import { fieldsWithArguments } from '../field-arguments';
+import { fieldsWithArguments } from '../../lib/field-arguments';
 import { isIntrospectionCoordinate } from '../operation-analysis';
 import { operationCheckPlugin } from '../operation-check';
 import { coercedVariables } from '../variables';
@@ -43,7 +43,7 @@ export function storablePurposeHeader(name: 'x-service-item' | 'x-case-number', 
  * field must come from a `service` caller, name its purpose in `X-Service-Item` and
  * `X-Case-Number`, act for a service item the caller's token grants, select only
  * fields that item's proofs need, and ask the item's checks only with the catalog's
- * arguments (check-arguments.ts). Everything is decided from the document and headers
+ * arguments (lib/check-arguments.ts). Everything is decided from the document and headers
  * before the query is planned, so a refused request reaches no department and reveals
  * nothing about any citizen.
  */

@@ -9,7 +9,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { memoisedIn } from '../lib/memoised';
+import { memoisedIn } from './memoised';
 
 /** A field the operation selects with arguments: where (`Type.field`), its definition, and the node that gives its arguments. */
 export interface FieldWithArguments {

@@ -1,5 +1,5 @@
 import { getArgumentValues } from 'graphql';
-import type { Check, CheckArgument } from '../lib/catalog';
+import type { Check, CheckArgument } from './catalog';
 import type { FieldWithArguments } from './field-arguments';
 
 /**

@@ -36,8 +36,8 @@ export async function checkFetchCount(options: {
   const { stack, target, scenario, citizens, headers, operations } = options;
   const problems: string[] = [];
   let query = '';
-  await quiescence(stack);
-  await stack.departmentRequests('reset');
+  await quiescence(stack, target);
+  await stack.departmentRequests(target, 'reset');
   for (let i = 0; i < operations; i += 1) {
     const { body, check } = scenario.next(citizens);
     query = body.query;
@@ -52,7 +52,7 @@ export async function checkFetchCount(options: {
     }
     if (problem) problems.push(problem);
   }
-  const counted = await stack.departmentRequests('read');
+  const counted = await stack.departmentRequests(target, 'read');
   const planned = plannedFetches(options.gatewaySdl, query, target in PROOFLESS_GATEWAYS);
   const requestsPerOperation = Object.fromEntries(Object.entries(counted).filter(([, n]) => n > 0).map(([name, n]) => [name, n / operations]));
   const departments = new Set([...Object.keys(requestsPerOperation), ...Object.keys(planned)]);
@@ -63,13 +63,13 @@ export async function checkFetchCount(options: {
 const QUIET_POLL_MS = 500;
 const QUIET_TIMEOUT_MS = 30_000;
 
-/** Waits until no department has received a request for one poll interval: operations of a load run just ended may still be in flight. */
-async function quiescence(stack: Stack): Promise<void> {
+/** Waits until no department of `target`'s has received a request for one poll interval: operations of a load run just ended may still be in flight. */
+async function quiescence(stack: Stack, target: TargetName): Promise<void> {
   const deadline = Date.now() + QUIET_TIMEOUT_MS;
-  let last = JSON.stringify(await stack.departmentRequests('read'));
+  let last = JSON.stringify(await stack.departmentRequests(target, 'read'));
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, QUIET_POLL_MS));
-    const now = JSON.stringify(await stack.departmentRequests('read'));
+    const now = JSON.stringify(await stack.departmentRequests(target, 'read'));
     if (now === last) return;
     last = now;
   }

@@ -28,6 +28,8 @@ export interface Measurement {
   cache?: CacheCounts;
   /** Where a Proofless gateway's answers spent their time, from its own metrics. */
   latency?: LatencyBreakdown;
+  /** Connections the departments the target called accepted during the row (for guarded ones, each a TLS handshake); absent for a department called directly. */
+  departmentConnections?: number;
 }
 
 /** Higher is better for requests/s; lower is better for the others. */
@@ -43,7 +45,8 @@ export function targetLabel(target: TargetName): string {
   if (target === 'proofless-cache') return 'Proofless, cache in process';
   if (target === 'proofless-redis') return 'Proofless, cache in Redis';
   if (target === 'plain') return 'plain gateway';
-  return target in PROOFLESS_GATEWAYS ? target : `${target} direct`;
+  // A department called directly is the baseline's, without the guard (bench/stack.ts, url, says why).
+  return target in PROOFLESS_GATEWAYS ? target : `${target} direct (unguarded)`;
 }
 
 export function ratiosOf(of: LoadResult, to: LoadResult): Ratios {
@@ -102,6 +105,13 @@ export function formatLatency(row: Measurement): string | null {
   const departments = Object.entries(departmentMs).sort().map(([name, value]) => `${name} ${ms(value)}`).join(', ');
   return `(${row.scenario}) ${targetLabel(row.target)}, ${row.connections} connections: its metrics say ${answers} answers took ${ms(answerMs)} ms on average; ` +
     `department round trips ${departments || 'none'} ms; audit record durable after ${ms(auditMs)} ms`;
+}
+
+/** How many connections the row's departments accepted, per thousand requests; null for a row whose target calls no department. */
+export function formatDepartmentConnections(row: Measurement): string | null {
+  if (row.departmentConnections === undefined || !(row.target in PROOFLESS_GATEWAYS || row.target === 'plain')) return null;
+  const perThousand = row.result.requests > 0 ? ((row.departmentConnections / row.result.requests) * 1000).toFixed(1) : '-';
+  return `(${row.scenario}) ${targetLabel(row.target)}, ${row.connections} connections: its departments accepted ${row.departmentConnections} connections, ${perThousand} per 1000 requests`;
 }
 
 export function formatFetchCheck(check: FetchCountCheck): string {

@@ -13,7 +13,7 @@ import { checkFetchCount, type FetchCountCheck } from './fetch-count';
 import { cacheBetween, latencyBetween, readMetrics } from './gateway-metrics';
 import { combineRounds, driveLoad, type LoadOptions, type LoadResult } from './load';
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileWindow } from './profile-summary';
-import { formatFetchCheck, formatLatency, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
+import { formatDepartmentConnections, formatFetchCheck, formatLatency, formatMeasurements, ratiosOf, RESULTS_DIR, targetLabel, writeResults, type Measurement } from './report';
 import { summariseRss } from './rss';
 import { SCENARIOS, type Scenario } from './scenarios';
 import { createBenchSecrets, type BenchSecrets } from './secrets';
@@ -25,7 +25,7 @@ import { BENCH_CONCURRENT_PER_OFFICER, BENCH_RATE_LIMIT, PROOFLESS_GATEWAYS, sta
  *   (none)       every scenario against every target it lists, the targets in turns (three rounds): bench/results/latest.json
  *   --scale      (A) and (C) against Proofless at 10,000 and at 1,000,000 citizens: scale.json
  *   --soak       (A) against Proofless for 5 minutes, sampling its RSS each second: soak.json
- *   --profile    (A) against Proofless started with --cpu-prof, at half the rate it serves flat out; where its CPU time went: profile.json
+ *   --profile    (A) against Proofless started with --cpu-prof, at half the rate it serves flat out; where its CPU time and the household department's went: profile.json
  *   --scenario   another scenario than (A) for --soak or --profile
  *   --quick      short runs, for developing the harness (under a minute without --scale)
  *
@@ -67,6 +67,9 @@ const OFFICER = 'bench-officer-01';
 const SOCKET_WRITES_NOTE = 'writev and other socket calls include the time the kernel ran the department they woke on the gateway\'s core ' +
   '(on-CPU samples from `perf record` put socket writes at 7% of the gateway\'s CPU in (A), where this profile shows about a fifth)';
 
+/** The department profiled beside the gateway: every scenario calls it. */
+const PROFILED_DEPARTMENT = 'household';
+
 /** The profile run's rate, as a share of what the warm-up got flat out (profileRun says why). */
 const PROFILE_LOAD = 0.5;
 
@@ -80,10 +83,12 @@ const PROOFLESS_SETTINGS = {
   rateLimits: `in process, ${BENCH_RATE_LIMIT} per application and per officer per minute and distinct citizens per hour (the maximum, raised so they never refuse the benchmark)`,
   concurrentRequestsPerOfficer: `${BENCH_CONCURRENT_PER_OFFICER} (the maximum: the benchmark's one officer stands for every window)`,
   trustedOperations: 'off (the service bureau sends generated documents no manifest lists)',
+  departments: 'as in production: HTTPS only, mutual TLS 1.3 with this run\'s own CA (client certificate naming the gateway), every request signed by the gateway (RFC 9421 Ed25519, RFC 9530 Content-Digest, nonces remembered against replay) and checked against the proof catalog by the department itself',
   gateways: PROOFLESS_GATEWAYS,
 };
 
-const BASELINE_SETTINGS = '@apollo/gateway 2.14.4 with defaults (make-fetch-happen), Apollo Server standalone, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true';
+const BASELINE_SETTINGS = '@apollo/gateway 2.14.4 with defaults (make-fetch-happen, plain HTTP, no signatures), Apollo Server standalone, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true, ' +
+  'over its own departments: the same code and registries without the guard (bench/plain-department.ts)';
 
 type Mode = 'standard' | 'scale' | 'soak' | 'profile';
 
@@ -127,7 +132,7 @@ function seededRegistry(citizens: number): string {
 }
 
 /** Starts a stack with fresh secrets in a fresh run folder, hands it over, and stops and removes everything afterwards. */
-async function withStack<T>(registryDir: string, options: Pick<StackOptions, 'gateways' | 'gatewayNodeFlags'>, use: (stack: Stack, secrets: BenchSecrets) => Promise<T>): Promise<T> {
+async function withStack<T>(registryDir: string, options: Pick<StackOptions, 'gateways' | 'gatewayNodeFlags' | 'departmentNodeFlags'>, use: (stack: Stack, secrets: BenchSecrets) => Promise<T>): Promise<T> {
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-bench-'));
   let stack: Stack | undefined;
   try {
@@ -175,6 +180,7 @@ async function measure(stack: Stack, scenario: Scenario, target: TargetName, cit
   const { rssIntervalMs = RSS_INTERVAL_MS.load, round, connections = CONNECTIONS } = options;
   process.stdout.write(`(${scenario.id}) ${targetLabel(target)}${connections === CONNECTIONS ? '' : `, ${connections} connections`}${round ? `, round ${round}` : ''}: `);
   const loadAverageAtStart = os.loadavg()[0];
+  const connectionsBefore = await stack.departmentConnections(target);
   const result = await driveLoad({
     url: stack.url(target),
     headers,
@@ -182,20 +188,23 @@ async function measure(stack: Stack, scenario: Scenario, target: TargetName, cit
     ...timing,
     next: () => scenario.next(citizens),
     pid: stack.pid(target),
-    departmentPids: stack.departmentPids().filter((pid) => pid !== stack.pid(target)),
+    departmentPids: stack.departmentPids(target),
     rssIntervalMs,
     benchPids: [process.pid, ...stack.pids()],
   });
+  const departmentConnections = (await stack.departmentConnections(target)) - connectionsBefore;
   console.log(`${result.requestsPerSecond} req/s, p99 ${result.latencyMs.p99} ms, ${result.errors.total} errors${result.errors.examples.length ? ` (${result.errors.examples[0]})` : ''}`);
-  return { scenario: scenario.id, title: scenario.title, target, connections, citizensInRegistry: citizens.registrySize, loadAverageAtStart, result, ratios: null };
+  return { scenario: scenario.id, title: scenario.title, target, connections, citizensInRegistry: citizens.registrySize, loadAverageAtStart, result, departmentConnections, ratios: null };
 }
 
 function machine() {
   return { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg() };
 }
 
-const LEGEND = '× columns: the figure divided by the reference\'s; CPU ms/req: CPU time per request of the target\'s process, and of the other department processes ' +
-  '(less affected by others\' load than req/s, though a less busy process spends more per request waking up); others CPU %: share of all cores used by processes outside the benchmark during the row';
+const LEGEND = '× columns: the figure divided by the reference\'s; CPU ms/req: CPU time per request of the target\'s process, and of the department processes it called ' +
+  '(Proofless: the guarded departments; the plain gateway: its own unguarded ones; a department called directly: none) ' +
+  '(less affected by others\' load than req/s, though a less busy process spends more per request waking up); others CPU %: share of all cores used by processes outside the benchmark during the row; ' +
+  '"direct (unguarded)": the baseline\'s department, as a guarded one takes only requests the gateway signed, each with a nonce of its own that a load generator repeating requests cannot give';
 
 async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();
@@ -229,6 +238,7 @@ async function standardRun(timing: Timing, { isQuick }: RunArguments): Promise<v
     console.log(`(${row.scenario}) ${targetLabel(row.target)}, ${row.connections} connections: × reference req/s round by round ${row.roundRatios?.map((ratio) => ratio.toFixed(2)).join(', ')}`);
   }
   for (const line of measurements.map(formatLatency)) if (line) console.log(line);
+  for (const line of measurements.map(formatDepartmentConnections)) if (line) console.log(line);
   for (const row of measurements.filter((measurement) => measurement.cache)) {
     const { hits, misses, hitRatio } = row.cache as NonNullable<Measurement['cache']>;
     console.log(`(${row.scenario}) ${targetLabel(row.target)}: cache hit ratio ${(hitRatio * 100).toFixed(1)}% (${hits} hits, ${misses} misses), ×${row.ratios?.requestsPerSecond ?? '?'} req/s over the cache off`);
@@ -269,7 +279,8 @@ async function measureInTurns(stack: Stack, scenario: Scenario, citizens: Citize
   const rows: Measurement[] = [];
   for (const target of scenario.targets) {
     const measured = rounds.get(target) as Measurement[];
-    const row: Measurement = { ...measured[0], result: combineRounds(measured.map((m) => m.result), secondsPerRound) };
+    const departmentConnections = measured.reduce((sum, m) => sum + (m.departmentConnections ?? 0), 0);
+    const row: Measurement = { ...measured[0], result: combineRounds(measured.map((m) => m.result), secondsPerRound), departmentConnections };
     if (measured.length > 1) row.rounds = measured.map((m) => ({ requestsPerSecond: m.result.requestsPerSecond, p50: m.result.latencyMs.p50, p99: m.result.latencyMs.p99 }));
     const before = metricsBefore.get(target);
     if (before) {
@@ -363,6 +374,9 @@ async function soakRun(timing: Timing, { isQuick, scenario }: RunArguments): Pro
  * write. In (A) this profile puts about a fifth of the gateway in `writev`; `perf record`
  * (on-CPU samples only) put the system calls of socket writes at 7% of the gateway's CPU.
  * SOCKET_WRITES_NOTE says so under the summary.
+ *
+ * The household department, which every scenario calls, is profiled over the same
+ * stretch: what its guard (TLS, the signature check, its purpose check) costs shows there.
  */
 async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): Promise<void> {
   const startedAt = new Date().toISOString();
@@ -372,10 +386,12 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
   mkdirSync(profileDir, { recursive: true });
   const profileName = `gateway-${scenario.id}-${startedAt.replace(/[:.]/g, '-')}.cpuprofile`;
   const nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`];
+  const departmentProfileName = profileName.replace(/^gateway-/, `${PROFILED_DEPARTMENT}-`);
+  const departmentNodeFlags = (name: string) => (name === PROFILED_DEPARTMENT ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${departmentProfileName}`] : []);
   const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
   let window: ProfileWindow | undefined;
   let profiledRate: number | undefined;
-  const measurement = await withStack(registryDir, { gateways: ['proofless'], gatewayNodeFlags: nodeFlags }, async (stack, secrets) => {
+  const measurement = await withStack(registryDir, { gateways: ['proofless'], gatewayNodeFlags: nodeFlags, departmentNodeFlags }, async (stack, secrets) => {
     const headers = await purposeHeaders(secrets, scenario);
     const flatOut = await warmUp(stack, scenario, 'proofless', citizens, headers, timing.warmupSeconds);
     const requestsPerSecond = Math.max(1, Math.round(flatOut.requestsPerSecond * PROFILE_LOAD));
@@ -386,13 +402,15 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
     window = { fromMicros, toMicros: monotonicMicros() };
     return measured;
   });
-  // The gateway writes its profile as it exits, which withStack has waited for.
+  // The gateway and the department write their profiles as they exit, which withStack has waited for.
   const profileFile = path.join(profileDir, profileName);
-  const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile;
-  const summary = summariseProfile(profile, 15, window);
+  const summary = summariseProfile(JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile, 15, window);
+  const departmentProfileFile = path.join(profileDir, departmentProfileName);
+  const departmentSummary = summariseProfile(JSON.parse(readFileSync(departmentProfileFile, 'utf8')) as CpuProfile, 15, window);
   console.log(`\n${formatMeasurements([measurement])}\n(figures under the profiler: not comparable with a plain run)\n`);
-  console.log(formatProfileSummary(summary));
+  console.log(`the gateway: ${formatProfileSummary(summary)}`);
   console.log(SOCKET_WRITES_NOTE);
+  console.log(`\nthe ${PROFILED_DEPARTMENT} department: ${formatProfileSummary(departmentSummary)}`);
   const file = writeResults('profile', {
     kind: 'profile',
     isQuick,
@@ -400,12 +418,14 @@ async function profileRun(timing: Timing, { isQuick, scenario }: RunArguments): 
     machine: machine(),
     settings: { connections: CONNECTIONS, ...timing, requestsPerSecond: profiledRate, citizens: citizens.registrySize, proofless: PROOFLESS_SETTINGS },
     profileFile: path.relative(REPO_ROOT, profileFile),
+    departmentProfileFile: path.relative(REPO_ROOT, departmentProfileFile),
     // For summarising the same stretch again with summariseProfile (bench/profile-summary.ts).
     window,
     measurement,
     summary,
+    departmentSummary,
   });
-  console.log(`written to ${path.relative(process.cwd(), file)}; the whole profile (open it in Chrome DevTools) is ${path.relative(process.cwd(), profileFile)}`);
+  console.log(`written to ${path.relative(process.cwd(), file)}; the whole profiles (open them in Chrome DevTools) are ${path.relative(process.cwd(), profileFile)} and ${path.relative(process.cwd(), departmentProfileFile)}`);
 }
 
 /** Mean, lowest and highest of RSS samples, in MB. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
+import tls from 'node:tls';
 
 export interface HttpDrainOptions {
   /**
@@ -48,6 +49,12 @@ export function httpDrain(server: Server, options: HttpDrainOptions = {}): HttpD
   const idleGraceMs = options.idleGraceMs ?? 500;
   const stopGracePeriodMs = options.stopGracePeriodMs ?? 10_000;
   const connections = new Map<Socket, Connection>();
+  // Every TCP socket, a TLS handshake still under way included: destroyed when the grace period ends, so none holds close() open.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   let isDraining = false;
   let drained: Promise<void> | undefined;
 
@@ -61,7 +68,8 @@ export function httpDrain(server: Server, options: HttpDrainOptions = {}): HttpD
     }, Math.max(0, connection.idleSince + idleGraceMs - performance.now()));
   }
 
-  server.on('connection', (socket: Socket) => {
+  // An HTTPS server's requests arrive on the TLS socket its 'secureConnection' gives, not on the TCP socket of 'connection'.
+  server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', (socket: Socket) => {
     const connection: Connection = { answering: new Set(), idleSince: performance.now(), bytesReadWhenIdle: 0 };
     connections.set(socket, connection);
     socket.once('close', () => {
@@ -90,6 +98,7 @@ export function httpDrain(server: Server, options: HttpDrainOptions = {}): HttpD
         isDraining = true;
         const deadline = setTimeout(() => {
           for (const socket of connections.keys()) socket.destroy();
+          for (const socket of sockets) socket.destroy();
         }, stopGracePeriodMs);
         net.Server.prototype.close.call(server, () => {
           clearTimeout(deadline);

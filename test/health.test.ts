@@ -1,6 +1,11 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { issueCertificate } from '../lib/pki';
+import { departmentStandInTlsOptions, mutualTlsAgentOptions, testPkiDir } from './helpers/federation-security';
+import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import { ZHANG_WEI } from './fixtures/registries';
 import type { AuditStore } from '../audit/store';
@@ -40,9 +45,36 @@ test('/readyz is ready when every department and the audit store answer, and say
       departments: everyDepartment({ isReachable: true, circuit: 'closed' }),
       auditStore: { isReachable: true, isWritable: true },
       redis: { isConfigured: false },
+      certificates: certificatesOf(['gateway', 'household', 'residence', 'license', 'service', 'audit'], false),
     },
     contentType: 'application/json; charset=utf-8',
   });
+});
+
+/** Every certificate `/readyz` should report: the gateway's own, and each department's as it presented it in a handshake. */
+function certificatesOf(names: string[], isExpiringSoon: boolean) {
+  return Object.fromEntries(names.map((name) => [name, { notAfter: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), daysLeft: expect.any(Number), isExpiringSoon }]));
+}
+
+test('a certificate within the warning period is reported as expiring, in /readyz and the metrics; the gateway stays ready', async () => {
+  // A gateway certificate of the test CA that lives 5 days.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'proofless-short-cert-'));
+  for (const file of ['ca.pem', 'ca-key.pem']) copyFileSync(path.join(testPkiDir(), file), path.join(dir, file));
+  const issued = await issueCertificate(dir, 'gateway', { days: 5 });
+  const stack = await startStack({ dataDir: city.dataDir, env: { PROOFLESS_TLS_CERT_FILE: issued.certFile, PROOFLESS_TLS_KEY_FILE: issued.keyFile } });
+  try {
+    const { status, body } = await getJson(`${origin(stack.gatewayUrl)}/readyz`);
+    expect({ status, readiness: body.status, gateway: body.certificates.gateway, household: body.certificates.household.isExpiringSoon }).toEqual({
+      status: 200, readiness: 'ready', gateway: { notAfter: issued.notAfter.toISOString(), daysLeft: 4, isExpiringSoon: true }, household: false,
+    });
+    const metrics = await fetch(`${origin(stack.gatewayUrl)}/metrics`).then((response) => response.text());
+    const seconds = Number(metrics.split('\n').find((line) => line.startsWith('proofless_tls_certificate_expiry_seconds{certificate="gateway"}'))?.split(' ')[1]);
+    expect(seconds).toBeGreaterThan(4 * 86400);
+    expect(seconds).toBeLessThanOrEqual(5 * 86400);
+  } finally {
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('/readyz reports Redis when configured', async () => {
@@ -65,6 +97,8 @@ test('a department that is down makes the gateway degraded, still 200: the other
       departments: { ...everyDepartment({ isReachable: true, circuit: 'closed' }), residence: { isReachable: false, circuit: 'closed' } },
       auditStore: { isReachable: true, isWritable: true },
       redis: { isConfigured: false },
+      // The residence department presented no certificate: nothing answers at its port.
+      certificates: certificatesOf(['gateway', 'household', 'license', 'service', 'audit'], false),
     });
   } finally {
     await stack.stop();
@@ -114,7 +148,7 @@ test('with the audit store refusing writes (a full disk) every answer is 503, an
     const { status, body } = await getJson(`${origin(city.stack.gatewayUrl)}/readyz`);
     expect({ status, body }).toEqual({
       status: 503,
-      body: { status: 'unavailable', departments: everyDepartment({ isReachable: true, circuit: 'closed' }), auditStore: { isReachable: true, isWritable: false }, redis: { isConfigured: false } },
+      body: { status: 'unavailable', departments: everyDepartment({ isReachable: true, circuit: 'closed' }), auditStore: { isReachable: true, isWritable: false }, redis: { isConfigured: false }, certificates: certificatesOf(['gateway', 'household', 'residence', 'license', 'service', 'audit'], false) },
     });
   } finally {
     for (const table of tables) db.exec(`DROP TRIGGER full_${table}_INSERT; DROP TRIGGER full_${table}_UPDATE`);
@@ -231,9 +265,10 @@ test('SIGTERM: the request in flight is answered in full, /readyz is not ready m
   let release: () => void = () => undefined;
   let held: () => void = () => undefined;
   const isHeld = new Promise<void>((resolve) => (held = resolve));
-  const slowResidence = http.createServer((req, res) => {
+  // It meets the gateway over mutual TLS as a department would, and passes the signed request on unchanged.
+  const slowResidence = https.createServer(departmentStandInTlsOptions(), (req, res) => {
     held();
-    const upstream = http.request(stack.subgraphs.residence.url, { method: 'POST', headers: req.headers }, (answer) => {
+    const upstream = https.request(stack.subgraphs.residence.url, { method: 'POST', headers: req.headers, ...mutualTlsAgentOptions('residence') }, (answer) => {
       new Promise<void>((resolve) => (release = resolve)).then(() => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);

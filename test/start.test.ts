@@ -120,7 +120,7 @@ test('a process that stops by itself stops the rest, and the terminal says which
   expect(processes.filter(isRunning)).toEqual([]);
 
   const thisRun = readFileSync(logFile, 'utf8').trim().split('\n').slice(-2);
-  expect(thisRun[0]).toMatch(/"msg":"residence subgraph listening on http:/);
+  expect(thisRun[0]).toMatch(/"msg":"residence subgraph listening on https:/);
   expect(output.stderr).toBe(
     `npm start: the residence department stopped (killed by SIGKILL); stopping everything else. Last lines of ${logFile}:\n` +
       `  ${thisRun[0]}\n` +

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { transportEnv } from './helpers/federation-security';
 import { once } from 'node:events';
 import path from 'node:path';
 import { startBackgroundVerifier, verifyInWorker, type BackgroundVerifierOptions } from '../audit/background-verification';
@@ -212,11 +213,11 @@ describe('a store too large to verify within the audit department\'s timeout', (
     await store.close();
     auditDepartment = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/audit/index.ts'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, PROOFLESS_DATA_DIR: fixture.dataDir, PROOFLESS_AUDIT_PORT: '0', PROOFLESS_HOST: '127.0.0.1' },
+      env: { ...process.env, PROOFLESS_DATA_DIR: fixture.dataDir, PROOFLESS_AUDIT_PORT: '0', PROOFLESS_HOST: '127.0.0.1', ...transportEnv('audit') },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const listening = await watchOutput(auditDepartment, 'the audit department')(/subgraph listening on/);
-    const auditUrl = /listening on (http:\/\/[^\s"]+)/.exec(listening)?.[1] as string;
+    const auditUrl = /listening on (https:\/\/[^\s"]+)/.exec(listening)?.[1] as string;
     stack = await startStack({ dataDir: fixture.dataDir, env: { PROOFLESS_AUDIT_TIMEOUT_MS: '300', PROOFLESS_AUDIT_URL: auditUrl } });
   }, 120_000);
 

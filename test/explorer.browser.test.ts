@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { transportEnv } from './helpers/federation-security';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, print } from 'graphql';
@@ -168,7 +169,7 @@ describe('outside development', () => {
     writeFileSync(publicKeyFile, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
     const pseudonymKeyFile = path.join(city.dataDir, 'explorer-test-pseudonym-key');
     writeFileSync(pseudonymKeyFile, Buffer.alloc(32, 7).toString('base64url'));
-    return { NODE_ENV: 'production', PROOFLESS_JWT_PUBLIC_KEY_FILE: publicKeyFile, PROOFLESS_PSEUDONYM_KEY_FILE: pseudonymKeyFile };
+    return { NODE_ENV: 'production', PROOFLESS_JWT_PUBLIC_KEY_FILE: publicKeyFile, PROOFLESS_PSEUDONYM_KEY_FILE: pseudonymKeyFile, ...transportEnv() };
   }
 
   test('the explorer is off: a browser\'s GET /graphql is answered as before it existed, its files are not served; the audit console is', async () => {

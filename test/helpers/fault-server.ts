@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { departmentStandInTlsOptions } from './federation-security';
 
 /** What the server does with one request: answer it (perhaps late), or reset its connection. */
@@ -72,7 +72,8 @@ export async function startFaultServer(options: {
       return;
     }
     if (answer.kind === 'reset') {
-      req.socket.resetAndDestroy();
+      // Over TLS, the TCP socket under the TLS one is the one to reset.
+      (tcpSockets.get(req.socket.remotePort ?? -1) ?? req.socket).resetAndDestroy();
       return;
     }
     const send = () => {
@@ -93,6 +94,12 @@ export async function startFaultServer(options: {
   const server = options.isDepartment
     ? https.createServer(departmentStandInTlsOptions(), onRequest)
     : http.createServer(onRequest);
+  const tcpSockets = new Map<number, Socket>();
+  server.on('connection', (socket: Socket) => {
+    const port = socket.remotePort ?? -1;
+    tcpSockets.set(port, socket);
+    socket.once('close', () => tcpSockets.delete(port));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 

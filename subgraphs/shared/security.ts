@@ -55,8 +55,21 @@ function clientNamesFromEnv(env: NodeJS.ProcessEnv): string[] {
   return names;
 }
 
-/** Whether a client certificate's SAN DNS names include one of `allowed` (a name ending in `-*` allows its prefix). */
-function isAllowedClient(socket: IncomingMessage['socket'], allowed: readonly string[]): boolean {
+/**
+ * Whether a client certificate's SAN DNS names include one of `allowed` (a name ending in
+ * `-*` allows its prefix). Decided once per connection: the certificate cannot change on
+ * it, and reading it on every request was 6% of a department's CPU (docs/benchmarks.md).
+ */
+function isAllowedClient(socket: IncomingMessage['socket'], allowed: readonly string[], decided: WeakMap<object, boolean>): boolean {
+  let isAllowed = decided.get(socket);
+  if (isAllowed === undefined) {
+    isAllowed = namesAllowedClient(socket, allowed);
+    decided.set(socket, isAllowed);
+  }
+  return isAllowed;
+}
+
+function namesAllowedClient(socket: IncomingMessage['socket'], allowed: readonly string[]): boolean {
   const certificate = (socket as TLSSocket).getPeerCertificate?.();
   const dnsNames = (certificate?.subjectaltname ?? '').split(', ').filter((entry) => entry.startsWith('DNS:')).map((entry) => entry.slice(4));
   return dnsNames.some((name) => allowed.some((pattern) => (pattern.endsWith('-*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern)));
@@ -125,10 +138,11 @@ export function openDepartmentSecurity(name: string, config: DepartmentSecurityC
   }
   const verify = createRequestVerifier({ trustList: () => trustList.current(), now });
   const scheme = tls ? 'https' : 'http';
+  const clientDecisions = new WeakMap<object, boolean>();
   return {
     tls,
     admit(req, body, requestId) {
-      if (tls && !isAllowedClient(req.socket, config.clientNames)) {
+      if (tls && !isAllowedClient(req.socket, config.clientNames, clientDecisions)) {
         logger.warn({ requestId, code: ErrorCode.FORBIDDEN, remoteAddress: req.socket.remoteAddress }, `${name}: refused a client whose certificate does not name the gateway`);
         return { status: 403, code: ErrorCode.FORBIDDEN, message: `only the gateway may call a department: the client certificate must name ${config.clientNames.join(' or ')}` };
       }

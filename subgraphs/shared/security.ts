@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { loadCatalog } from '../../lib/catalog';
-import { CATALOG_FILE } from '../../lib/catalog';
+import { CATALOG_FILE, loadCatalog } from '../../lib/catalog';
 import { ConfigError, integerFromEnv, stringFromEnv } from '../../lib/env';
 import { ErrorCode } from '../../lib/error-codes';
 import { federationTransportFromEnv, plainHttpWarning, type FederationTransport } from '../../lib/federation-transport';
@@ -11,7 +11,6 @@ import { createRequestVerifier } from '../../lib/http-signatures';
 import type { Logger } from '../../lib/logger';
 import { secondsUntilExpiry, watchTlsMaterial, type TlsMaterial } from '../../lib/tls-files';
 import { watchTrustList } from '../../lib/trust-list';
-import path from 'node:path';
 import { departmentPurposePlugin } from './purpose-guard';
 
 /** What a department trusts, and how it proves itself: every setting here is read once at start. */

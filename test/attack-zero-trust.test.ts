@@ -131,6 +131,13 @@ describe('a crafted document under a valid signature (a compromised gateway)', (
     expect(response).toEqual({ status: 401, body: refusal('UNAUTHENTICATED') });
   });
 
+  // HOLE (fixed there too): an auditor's check skipped `_entities`, so the same probe passed for role auditor at license.
+  test('_entities selecting only __typename, asserted for an auditor, is refused at a citizen department', async () => {
+    const auditor: AssertedCaller = { application: 'audit-console', officer: 'auditor-1', role: 'auditor', serviceItems: [], scopes: [] };
+    const response = await send(license.url, 'license', signedRequest({ url: license.url, department: 'license' }, businessExists(SNACK_SHOP), { caller: auditor }));
+    expect(response).toEqual({ status: 403, body: refusal('FORBIDDEN') });
+  });
+
   test('the readiness probe { __typename } still needs no caller', async () => {
     const response = await send(license.url, 'license', signedRequest({ url: license.url, department: 'license' }, '{ __typename }', { caller: null }));
     expect(response).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,7 @@ import { Agent, request } from 'undici';
 import { CALLER_HEADER, encodeAssertedCaller, type AssertedCaller } from '../lib/asserted-caller';
 import { createRequestSigner, createRequestVerifier } from '../lib/http-signatures';
 import { issueCertificate } from '../lib/pki';
-import { loadSigningKey } from '../lib/trust-list';
+import { loadSigningKey, watchTrustList } from '../lib/trust-list';
 import { SNACK_SHOP, writeFixtureRegistries, ZHANG_WEI } from './fixtures/registries';
 import { spawnDepartment, type DepartmentProcess } from './helpers/department-process';
 import { mutualTlsAgentOptions, testPkiDir, testSigningKey } from './helpers/federation-security';
@@ -190,5 +190,51 @@ describe('headers a department acts on that the signature does not cover', () =>
     const verify = createRequestVerifier({ trustList, now: () => NOW });
     const rawHeaders = Object.entries({ ...signed, authorization: 'Bearer someone.elses.token' }).flat();
     expect(verify({ method: 'POST', targetUri: TARGET, rawHeaders, body: Buffer.from(BODY) })).toEqual(expect.objectContaining({ ok: false, code: 'SIGNATURE_INVALID' }));
+  });
+});
+
+describe('revoking the gateway\'s key at a running department', () => {
+  /** A department's trust list watcher over a copy of the test trust list, and the next thing it reports after `edit`. */
+  async function afterEdit(edit: (file: string) => void) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'proofless-attack2-trust-'));
+    const file = path.join(dir, 'gateway-keys.json');
+    copyFileSync(testSigningKey().trustListFile, file);
+    let reported: (what: string) => void = () => undefined;
+    const next = new Promise<string>((resolve) => (reported = resolve));
+    const watcher = watchTrustList(file, { intervalMs: 20, onReload: () => reported('reloaded'), onError: (error) => reported(error.message) });
+    try {
+      edit(file);
+      const what = await next;
+      return { what, keys: watcher.current().keys.size };
+    } finally {
+      watcher.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('setting the key\'s validUntil to the past is reloaded at once (the verifier refuses a key past it)', async () => {
+    const result = await afterEdit((file) => {
+      const list = JSON.parse(readFileSync(file, 'utf8'));
+      list.keys[0].validUntil = new Date(Date.now() - 1000).toISOString();
+      list.keys[0].validFrom = new Date(Date.now() - 2000).toISOString();
+      writeFileSync(file, JSON.stringify(list));
+    });
+    expect(result).toEqual({ what: 'reloaded', keys: 1 });
+  });
+
+  // HOLE (design, left open): an operator who empties the trust list, or deletes it, to stop
+  // a leaked gateway key is told "lists no keys" / "cannot be read" in the log, and the
+  // department goes on trusting the leaked key until restarted (then it refuses to start).
+  // Only an edit of validUntil revokes at run time. Fix: at reload (not at start), an empty
+  // or deleted list means trust no key, logged at error; a list that does not parse keeps
+  // the previous one (a half-written edit), as now.
+  test.failing('emptying the trust list stops trusting every key', async () => {
+    const result = await afterEdit((file) => writeFileSync(file, JSON.stringify({ keys: [] })));
+    expect(result.keys).toBe(0);
+  });
+
+  test.failing('deleting the trust list stops trusting every key', async () => {
+    const result = await afterEdit((file) => unlinkSync(file));
+    expect(result.keys).toBe(0);
   });
 });

@@ -32,6 +32,11 @@ export const REQUIRED_COMPONENTS: readonly string[] = [
 ];
 /** Purpose headers a request without a purpose (a readiness probe) does not carry; required when present. */
 const PURPOSE_HEADERS: readonly string[] = ['x-service-item', 'x-case-number', 'x-proofless-caller'];
+/**
+ * The caller's token, which only the service bureau gets (it calls the gateway back with
+ * it): signed whenever present, or it could be swapped under the caller the signature asserts.
+ */
+const CREDENTIAL_HEADERS: readonly string[] = ['authorization'];
 /** Fields a department reads besides the covered ones; each must arrive once. Host makes @target-uri. */
 const SIGNATURE_FIELDS: readonly string[] = ['signature', 'signature-input', 'content-digest', 'host'];
 const DERIVED_COMPONENTS: readonly string[] = ['@method', '@target-uri', '@authority', '@path', '@query'];
@@ -83,7 +88,7 @@ export interface RequestSignerOptions {
   keyId: string;
   /** Ed25519. */
   privateKey: KeyObject;
-  /** Default REQUIRED_COMPONENTS; a header the request does not carry is left out, content-digest never is. */
+  /** Default REQUIRED_COMPONENTS and authorization; a header the request does not carry is left out, content-digest never is. */
   components?: readonly string[];
   /** expires - created, default 30. */
   lifetimeSeconds?: number;
@@ -105,7 +110,7 @@ export function createRequestSigner(
   }
   const lifetimeSeconds = options.lifetimeSeconds ?? 30;
   if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 1) throw new ConfigError(`request signature lifetime must be a whole number of seconds from 1, got ${lifetimeSeconds}`);
-  const components = options.components ?? REQUIRED_COMPONENTS;
+  const components = options.components ?? [...REQUIRED_COMPONENTS, ...CREDENTIAL_HEADERS];
   const now = options.now ?? Date.now;
   return (request) => {
     const contentDigest = contentDigestOf(request.body);
@@ -155,7 +160,8 @@ export interface RequestVerifierOptions {
   trustList: () => TrustList;
   /**
    * Default: REQUIRED_COMPONENTS minus any of x-service-item, x-case-number, x-proofless-caller
-   * the request does not carry (a readiness probe has no purpose); the others always.
+   * the request does not carry (a readiness probe has no purpose); the others always; and
+   * authorization when the request carries it.
    */
   requiredComponents?: readonly string[];
   /** Longest expires - created accepted, default 300. */
@@ -195,8 +201,11 @@ export function createRequestVerifier(
 
   return (request) => {
     const fields = fieldsOf(request.rawHeaders);
-    const required = options.requiredComponents ?? REQUIRED_COMPONENTS.filter((name) => !PURPOSE_HEADERS.includes(name) || fields.has(name));
-    const duplicated = firstDuplicated(fields, [...SIGNATURE_FIELDS, ...PURPOSE_HEADERS, ...required]);
+    const required = options.requiredComponents ?? [
+      ...REQUIRED_COMPONENTS.filter((name) => !PURPOSE_HEADERS.includes(name) || fields.has(name)),
+      ...CREDENTIAL_HEADERS.filter((name) => fields.has(name)),
+    ];
+    const duplicated = firstDuplicated(fields, [...SIGNATURE_FIELDS, ...PURPOSE_HEADERS, ...CREDENTIAL_HEADERS, ...required]);
     if (duplicated) return refuse('HEADER_DUPLICATED', `the request carries ${duplicated} more than once`);
 
     const inputField = fields.get('signature-input')?.[0];

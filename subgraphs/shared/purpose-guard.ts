@@ -102,9 +102,11 @@ export function departmentPurposeRefusal(options: DepartmentPurposeOptions, requ
     return refused('a department answers no introspection (__schema, __type): the gateway plans from the committed supergraph');
   }
   if (coordinates.includes(SERVICE_SDL)) return refused('a department does not serve Query._service at run time: the supergraph is composed from the committed schemas');
-  const dataCoordinates = coordinates.filter((coordinate) => coordinate !== ENTITIES);
   // `{ __typename }`: the gateway's readiness probe. It reads nothing, so it needs no caller.
-  if (dataCoordinates.length === 0) return undefined;
+  // `_entities { __typename }` is not one: its reference resolvers read the registry (a
+  // Business that is not registered resolves to null), so it needs a caller and a purpose.
+  if (coordinates.length === 0) return undefined;
+  const dataCoordinates = coordinates.filter((coordinate) => coordinate !== ENTITIES);
 
   const { headers } = request;
   if (headers.get('x-proofless-department') !== options.department) {
@@ -119,7 +121,7 @@ export function departmentPurposeRefusal(options: DepartmentPurposeOptions, requ
     if (caller.role !== 'auditor') return refused('only role auditor reads the audit department');
   } else if (caller.role === 'auditor') {
     // Key fields get no pass here: an auditor joins no entities, and `_entities` would tell them who is on the register.
-    if (!dataCoordinates.every(isWhatAuditorsRead)) return refused('role auditor reads audit records, never citizen data');
+    if (!coordinates.every(isWhatAuditorsRead)) return refused('role auditor reads audit records, never citizen data');
   } else {
     if (caller.role !== 'service') return refused('only role service may read citizen data');
     // The fields the query planner adds to join entities are the keys, which every purpose may read.

@@ -39,7 +39,7 @@ const DEVELOPMENT_KEY_DAYS = 365;
  * (SPKI, Ed25519 only), "validFrom": ISO date, "validUntil": ISO date } ] }`. Throws ConfigError
  * naming the file and what is wrong.
  */
-export function loadTrustList(file: string): TrustList {
+export function loadTrustList(file: string, options: { mayBeEmpty?: boolean } = {}): TrustList {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -56,8 +56,9 @@ export function loadTrustList(file: string): TrustList {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Array.isArray(entries)) {
     throw new ConfigError(`trust list ${file} must be a JSON object with a "keys" list`);
   }
-  // An empty list would make every department refuse every request, which is never meant.
-  if (entries.length === 0) throw new ConfigError(`trust list ${file} lists no keys`);
+  // At start an empty list would make every department refuse every request, which is never
+  // meant; once running, emptying the list is how an operator revokes every key at once.
+  if (entries.length === 0 && !options.mayBeEmpty) throw new ConfigError(`trust list ${file} lists no keys`);
   const keys = new Map<string, TrustedKey>();
   entries.forEach((entry: unknown, index) => {
     const key = trustedKeyOf(entry, `keys[${index}]`, (problem) => new ConfigError(`trust list ${file}: ${problem}`));
@@ -122,9 +123,16 @@ export function watchTrustList(
       const seen = await stat(file).then(signatureOfStats, () => 'missing');
       if (seen === loadedStat) return;
       loadedStat = seen;
+      // Fail closed: a list deleted is a list revoked (an operator stopping a leaked key), never the last one kept.
+      if (seen === 'missing') {
+        list = { file, keys: new Map() };
+        options.onError?.(new ConfigError(`trust list ${file} is gone: no gateway key is trusted until it is back`));
+        return;
+      }
       try {
-        list = loadTrustList(file);
+        list = loadTrustList(file, { mayBeEmpty: true });
       } catch (error) {
+        // A list that does not load (a half-written edit) keeps the previous one.
         options.onError?.(error as Error);
         return;
       }

@@ -222,19 +222,22 @@ describe('revoking the gateway\'s key at a running department', () => {
     expect(result).toEqual({ what: 'reloaded', keys: 1 });
   });
 
-  // HOLE (design, left open): an operator who empties the trust list, or deletes it, to stop
-  // a leaked gateway key is told "lists no keys" / "cannot be read" in the log, and the
-  // department goes on trusting the leaked key until restarted (then it refuses to start).
-  // Only an edit of validUntil revokes at run time. Fix: at reload (not at start), an empty
-  // or deleted list means trust no key, logged at error; a list that does not parse keeps
-  // the previous one (a half-written edit), as now.
-  test.failing('emptying the trust list stops trusting every key', async () => {
+  // Was a hole: an operator who emptied the trust list, or deleted it, to stop a leaked
+  // gateway key was told "lists no keys" / "cannot be read" in the log, and the department
+  // went on trusting the leaked key until restarted. Now, once running, an empty or deleted
+  // list trusts no key; a list that does not parse keeps the previous one (a half-written edit).
+  test('emptying the trust list stops trusting every key', async () => {
     const result = await afterEdit((file) => writeFileSync(file, JSON.stringify({ keys: [] })));
-    expect(result.keys).toBe(0);
+    expect(result).toEqual({ what: 'reloaded', keys: 0 });
   });
 
-  test.failing('deleting the trust list stops trusting every key', async () => {
+  test('deleting the trust list stops trusting every key', async () => {
     const result = await afterEdit((file) => unlinkSync(file));
-    expect(result.keys).toBe(0);
+    expect(result).toEqual({ what: expect.stringMatching(/is gone: no gateway key is trusted until it is back$/), keys: 0 });
+  });
+
+  test('a list that does not parse keeps the previous one', async () => {
+    const result = await afterEdit((file) => writeFileSync(file, '{ "keys": ['));
+    expect(result.keys).toBe(1);
   });
 });

@@ -148,9 +148,10 @@ describe('the trust list of gateway keys', () => {
         expect((await errors.next()).message).toBe(`trust list ${file}: keys[1].publicKey must be a PEM public key (-----BEGIN PUBLIC KEY-----)`);
         expect(watcher.current()).toBe(reloaded);
 
+        // A list deleted is a list revoked: no key is trusted until it is back (an operator stopping a leaked key).
         rmSync(file);
-        expect((await errors.next()).message).toBe(`trust list ${file} cannot be read (ENOENT)`);
-        expect(watcher.current()).toBe(reloaded);
+        expect((await errors.next()).message).toBe(`trust list ${file} is gone: no gateway key is trusted until it is back`);
+        expect(watcher.current().keys.size).toBe(0);
 
         write({ keys: [entry({ keyId: 'gateway-3', publicKey: pemOf(second.publicKey) })] });
         expect([...(await reloads.next()).keys.keys()]).toEqual(['gateway-3']);

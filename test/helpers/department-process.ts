@@ -21,11 +21,7 @@ export interface DepartmentProcess {
  * list: a real department, for attacks that must meet the real thing.
  */
 export async function spawnDepartment(name: string, dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<DepartmentProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `subgraphs/${name}/index.ts`], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, NODE_ENV: 'development', PROOFLESS_DATA_DIR: dataDir, [`PROOFLESS_${name.toUpperCase()}_PORT`]: '0', ...transportEnv(name), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = departmentProcess(name, dataDir, env);
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -45,12 +41,17 @@ export async function spawnDepartment(name: string, dataDir: string, env: NodeJS
 
 /** Runs department `name` as a process expecting it to refuse to start; resolves with its exit code and standard error. */
 export function departmentRefusingToStart(name: string, dataDir: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `subgraphs/${name}/index.ts`], {
+  const child = departmentProcess(name, dataDir, env);
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stderr })));
+}
+
+/** `node --import tsx subgraphs/<name>/index.ts` in development, on a free port, over `dataDir`, with the test PKI's files for `name`; `env` overrides any of it. */
+function departmentProcess(name: string, dataDir: string, env: NodeJS.ProcessEnv): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, ['--import', 'tsx', `subgraphs/${name}/index.ts`], {
     cwd: REPO_ROOT,
     env: { ...process.env, NODE_ENV: 'development', PROOFLESS_DATA_DIR: dataDir, [`PROOFLESS_${name.toUpperCase()}_PORT`]: '0', ...transportEnv(name), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stderr })));
 }

@@ -5,6 +5,8 @@ import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { CALLER_HEADER, encodeAssertedCaller } from '../lib/asserted-caller';
 import { ErrorCode } from '../lib/error-codes';
+import { memoisedIn } from '../lib/memoised';
+import type { Caller } from './auth';
 import { isQuery, type DepartmentAnswer, type DepartmentCache } from './cache/department-cache';
 import type { DepartmentCallOutcome } from './metrics';
 import { CircuitBreaker } from './circuit-breaker';
@@ -16,6 +18,9 @@ const FORWARDED_HEADERS = ['x-service-item', 'x-case-number', 'x-request-id'];
 
 /** The header naming the department a request is meant for: signed, so a request signed for one department is refused by every other. */
 export const DEPARTMENT_HEADER = 'x-proofless-department';
+
+/** Each caller's header, encoded once: a request calls several departments, and the authenticator hands back the same caller for the same token. */
+const encodedCallers = new WeakMap<Caller, string>();
 
 /** Signs one request to a department (lib/http-signatures.ts): the headers to add. */
 export type RequestSigner = (request: { method: string; targetUri: string; headers: Record<string, string>; body: string }) => Record<string, string>;
@@ -101,7 +106,7 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
       const value = incoming?.get(name);
       if (value) headers[name] = value;
     }
-    if (context.caller) headers[CALLER_HEADER] = encodeAssertedCaller(context.caller);
+    if (context.caller) headers[CALLER_HEADER] = memoisedIn(encodedCallers, context.caller, () => encodeAssertedCaller(context.caller as Caller));
     const authorization = this.forwardsToken ? incoming?.get('authorization') : undefined;
     if (authorization) headers.authorization = authorization;
     return headers;

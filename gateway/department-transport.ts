@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { ConfigError, integerFromEnv } from '../lib/env';
-import { federationTransportFromEnv, plainHttpWarning, type FederationTransport } from '../lib/federation-transport';
+import { ConfigError } from '../lib/env';
+import { certificateExpiry, expiryWarningWords, federationTransportFromEnv, plainHttpWarning, type FederationTransport } from '../lib/federation-transport';
 import { createRequestSigner } from '../lib/http-signatures';
 import type { Logger } from '../lib/logger';
 import { watchTlsMaterial, type TlsMaterial } from '../lib/tls-files';
@@ -14,23 +14,20 @@ export interface DepartmentTransportConfig extends FederationTransport {
   signingKeyFile: string;
   /** PROOFLESS_REQUEST_SIGNING_KEY_ID: the key's ID in departments' trust lists; required with the key file. */
   signingKeyId: string;
-  /** PROOFLESS_TLS_EXPIRY_WARNING_DAYS, default 21: `/readyz` and the log warn from this many days before a certificate expires. */
-  expiryWarningDays: number;
 }
 
 export function departmentTransportFromEnv(env: NodeJS.ProcessEnv): DepartmentTransportConfig {
   const transport = federationTransportFromEnv(env, 'gateway');
-  const expiryWarningDays = integerFromEnv(env, 'PROOFLESS_TLS_EXPIRY_WARNING_DAYS', 21, { min: 1, max: 365 });
   const keyFile = env.PROOFLESS_REQUEST_SIGNING_KEY_FILE;
   const keyId = env.PROOFLESS_REQUEST_SIGNING_KEY_ID;
   if (keyFile || keyId || env.NODE_ENV === 'production') {
     if (!keyFile || !keyId) {
       throw new ConfigError('PROOFLESS_REQUEST_SIGNING_KEY_FILE and PROOFLESS_REQUEST_SIGNING_KEY_ID are required together (and in production): the key the gateway signs department requests with, and its ID in the departments\' trust lists');
     }
-    return { ...transport, signingKeyFile: path.resolve(keyFile), signingKeyId: keyId, expiryWarningDays };
+    return { ...transport, signingKeyFile: path.resolve(keyFile), signingKeyId: keyId };
   }
   const developmentKey = ensureDevelopmentSigningKey(transport.pkiDir);
-  return { ...transport, signingKeyFile: developmentKey.keyFile, signingKeyId: developmentKey.keyId, expiryWarningDays };
+  return { ...transport, signingKeyFile: developmentKey.keyFile, signingKeyId: developmentKey.keyId };
 }
 
 /** A certificate the gateway holds or has seen, for `/readyz` and the metrics. */
@@ -60,10 +57,8 @@ export function openDepartmentTransport(config: DepartmentTransportConfig, logge
   const signer = createRequestSigner({ keyId: config.signingKeyId, privateKey: loadSigningKey(config.signingKeyFile), now });
   const seen = new Map<string, Date>();
   const warnIfExpiring = (name: string, notAfter: Date) => {
-    const seconds = (notAfter.getTime() - now()) / 1000;
-    if (seconds < config.expiryWarningDays * 86400) {
-      logger?.warn({ certificate: name, notAfter: notAfter.toISOString() }, `the ${name} TLS certificate ${seconds <= 0 ? 'has expired' : `expires in ${Math.floor(seconds / 86400)} days`}: issue a new one`);
-    }
+    const { daysLeft, isExpiringSoon } = certificateExpiry(notAfter, now(), config.expiryWarningDays);
+    if (isExpiringSoon) logger?.warn({ certificate: name, notAfter: notAfter.toISOString(), daysLeft }, expiryWarningWords(name, daysLeft, notAfter.getTime() <= now()));
   };
   let watched: ReturnType<typeof watchTlsMaterial> | undefined;
   if (config.tlsFiles) {

@@ -6,6 +6,7 @@ import { sendJson, type RouteHandler } from '../lib/graphql-http';
 import { withTimeout } from '../lib/with-timeout';
 import type { CircuitState } from './circuit-breaker';
 import type { DepartmentDataSource } from './data-source';
+import { certificateExpiry } from '../lib/federation-transport';
 import type { DepartmentTransport } from './department-transport';
 
 export interface ReadinessOptions {
@@ -138,10 +139,7 @@ async function checkReadiness(
 
 function certificatesOf(transport: ReadinessOptions['transport'], now: number): Readiness['certificates'] {
   if (!transport) return {};
-  return Object.fromEntries(transport.certificates().map(({ name, notAfter }) => {
-    const daysLeft = Math.floor((notAfter.getTime() - now) / 86_400_000);
-    return [name, { notAfter: notAfter.toISOString(), daysLeft, isExpiringSoon: daysLeft < transport.expiryWarningDays }];
-  }));
+  return Object.fromEntries(transport.certificates().map(({ name, notAfter }) => [name, { notAfter: notAfter.toISOString(), ...certificateExpiry(notAfter, now, transport.expiryWarningDays) }]));
 }
 
 /** The smallest GraphQL request every subgraph answers, signed and sent over mutual TLS with the department's own client and deadline. */

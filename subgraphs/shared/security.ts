@@ -5,11 +5,11 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { CATALOG_FILE, loadCatalog } from '../../lib/catalog';
 import { ConfigError, integerFromEnv, stringFromEnv } from '../../lib/env';
 import { ErrorCode } from '../../lib/error-codes';
-import { federationTransportFromEnv, plainHttpWarning, type FederationTransport } from '../../lib/federation-transport';
+import { certificateExpiry, expiryWarningWords, federationTransportFromEnv, plainHttpWarning, type FederationTransport } from '../../lib/federation-transport';
 import type { ErrorAnswer } from '../../lib/graphql-http';
 import { createRequestVerifier } from '../../lib/http-signatures';
 import type { Logger } from '../../lib/logger';
-import { secondsUntilExpiry, watchTlsMaterial, type TlsMaterial } from '../../lib/tls-files';
+import { watchTlsMaterial, type TlsMaterial } from '../../lib/tls-files';
 import { watchTrustList } from '../../lib/trust-list';
 import { departmentPurposePlugin } from './purpose-guard';
 
@@ -26,8 +26,7 @@ export interface DepartmentSecurityConfig extends FederationTransport {
    * directly. A name ending in `-*` allows that prefix (`gateway-*` for numbered instances).
    */
   clientNames: string[];
-  /** PROOFLESS_TLS_EXPIRY_WARNING_DAYS, default 21: from how many days before the certificate expires the log warns, every PROOFLESS_TLS_EXPIRY_CHECK_HOURS (default 6). */
-  expiryWarningDays: number;
+  /** PROOFLESS_TLS_EXPIRY_CHECK_HOURS, default 6: how often the log is told again of a certificate within its warning period (expiryWarningDays). */
   expiryCheckHours: number;
 }
 
@@ -42,7 +41,6 @@ export function departmentSecurityFromEnv(env: NodeJS.ProcessEnv, name: string):
     trustListFile: path.resolve(trustListFile ?? path.join(transport.pkiDir, 'gateway-keys.json')),
     catalogFile: path.resolve(stringFromEnv(env, 'PROOFLESS_CATALOG', CATALOG_FILE)),
     clientNames: clientNamesFromEnv(env),
-    expiryWarningDays: integerFromEnv(env, 'PROOFLESS_TLS_EXPIRY_WARNING_DAYS', 21, { min: 1, max: 365 }),
     expiryCheckHours: integerFromEnv(env, 'PROOFLESS_TLS_EXPIRY_CHECK_HOURS', 6, { min: 1, max: 168 }),
   };
 }
@@ -111,10 +109,9 @@ export function openDepartmentSecurity(name: string, config: DepartmentSecurityC
   if (config.tlsFiles) {
     const listeners: Array<(material: TlsMaterial) => void> = [];
     const warnIfExpiring = (material: TlsMaterial) => {
-      const seconds = secondsUntilExpiry(material, new Date(now()));
-      if (seconds < config.expiryWarningDays * 86400) {
-        logger.warn({ certificate: material.files.certFile, notAfter: material.notAfter.toISOString(), daysLeft: Math.floor(seconds / 86400) }, `${name}: the TLS certificate ${seconds <= 0 ? 'has expired' : `expires in ${Math.floor(seconds / 86400)} days`}: issue a new one`);
-      }
+      const { daysLeft, isExpiringSoon } = certificateExpiry(material.notAfter, now(), config.expiryWarningDays);
+      if (!isExpiringSoon) return;
+      logger.warn({ certificate: material.files.certFile, notAfter: material.notAfter.toISOString(), daysLeft }, `${name}: ${expiryWarningWords(undefined, daysLeft, material.notAfter.getTime() <= now())}`);
     };
     const watched = watchTlsMaterial(config.tlsFiles, {
       onReload: (material) => {

@@ -14,7 +14,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { memoisedIn } from '../lib/memoised';
-import { fragmentsOf } from './operation-analysis';
+import { fragmentsOf } from '../lib/selections';
 import { RESERVED_PREFIX } from './reserved-names';
 
 /**

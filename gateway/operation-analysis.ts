@@ -3,13 +3,13 @@ import {
   isCompositeType,
   Kind,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { memoisedIn } from '../lib/memoised';
+import { fragmentsOf, isExcludedByLiteral } from '../lib/selections';
 
 /**
  * What one operation can ask for, computed from its document alone: the field
@@ -46,15 +46,6 @@ const cache = new WeakMap<DocumentNode, Map<string, OperationAnalysis>>();
 export function analyseOperation(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): OperationAnalysis {
   const byOperation = memoisedIn(cache, document, () => new Map<string, OperationAnalysis>());
   return memoisedIn(byOperation, operation.name?.value ?? '', () => analyse(schema, document, operation));
-}
-
-/** The document's fragment definitions by name. */
-export function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  return fragments;
 }
 
 function analyse(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): OperationAnalysis {
@@ -95,14 +86,4 @@ function analyse(schema: GraphQLSchema, document: DocumentNode, operation: Opera
   };
   visit(operation.selectionSet, rootType, 1, []);
   return analysis;
-}
-
-function isExcludedByLiteral(directives: readonly { name: { value: string }; arguments?: readonly { name: { value: string }; value: { kind: string; value?: unknown } }[] }[] | undefined): boolean {
-  for (const directive of directives ?? []) {
-    const condition = directive.arguments?.find((argument) => argument.name.value === 'if')?.value;
-    if (condition?.kind !== Kind.BOOLEAN) continue;
-    if (directive.name.value === 'skip' && condition.value === true) return true;
-    if (directive.name.value === 'include' && condition.value === false) return true;
-  }
-  return false;
 }

@@ -23,7 +23,7 @@ import {
 } from 'graphql';
 import { isIdentifierArgument } from '../lib/identifier-arguments';
 import { memoisedIn } from '../lib/memoised';
-import { fragmentsOf } from './operation-analysis';
+import { fragmentsOf } from '../lib/selections';
 
 /** What a department declares about one list field with `@listSize` (https://specs.apollo.dev/cost/v0.1). */
 export interface ListSize {

@@ -9,9 +9,7 @@ import {
   Kind,
   parse,
   type ConstDirectiveNode,
-  type DirectiveNode,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -23,6 +21,7 @@ import { checkArgumentsProblem } from '../../lib/check-arguments';
 import { beforeExecution, forbidden, unauthenticated } from '../../lib/error-codes';
 import { fieldsWithArguments } from '../../lib/field-arguments';
 import { memoisedIn } from '../../lib/memoised';
+import { fragmentsOf, isExcludedByLiteral } from '../../lib/selections';
 
 export interface DepartmentPurposeOptions {
   /** This department's name, as the gateway names it in `X-Proofless-Department` ('household', 'audit', ...). */
@@ -299,10 +298,7 @@ const coordinatesByOperation = new WeakMap<OperationDefinitionNode, string[]>();
  */
 function selectedCoordinates(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): string[] {
   return memoisedIn(coordinatesByOperation, operation, () => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
+    const fragments = fragmentsOf(document);
     const coordinates = new Set<string>();
     const walked = new Set<string>();
     const walk = (selectionSet: SelectionSetNode, parentType: GraphQLCompositeType) => {
@@ -330,14 +326,4 @@ function selectedCoordinates(schema: GraphQLSchema, document: DocumentNode, oper
     walk(operation.selectionSet, schema.getRootType(operation.operation) as GraphQLCompositeType);
     return [...coordinates];
   });
-}
-
-function isExcludedByLiteral(directives: readonly DirectiveNode[] | undefined): boolean {
-  for (const directive of directives ?? []) {
-    const condition = directive.arguments?.find((argument) => argument.name.value === 'if')?.value;
-    if (condition?.kind !== Kind.BOOLEAN) continue;
-    if (directive.name.value === 'skip' && condition.value === true) return true;
-    if (directive.name.value === 'include' && condition.value === false) return true;
-  }
-  return false;
 }

@@ -43,9 +43,11 @@ test('a non-2xx answer is an answer, not an error: the data source decides', asy
 });
 
 test('the deadline holds for a request still waiting for a connection, not only for one being answered', async () => {
-  server.next().replyAfter(2000, 200, { data: null });
-  // One connection: the second request queues behind the first, which hangs.
-  const fetch = departmentFetcher({ timeoutMs: 200, maxSockets: 1 });
+  server.next().replyAfter(10_000, 200, { data: null });
+  // One connection: the second request queues behind the first, which hangs. The deadline is
+  // generous because the third request below must meet it on a fresh connection on a loaded
+  // CI machine (at 200 ms it once did not, with every jest worker busy).
+  const fetch = departmentFetcher({ timeoutMs: 1500, maxSockets: 1 });
 
   const outcomes = await Promise.allSettled([
     fetch(server.url, { method: 'POST', body: BODY }),
@@ -53,7 +55,7 @@ test('the deadline holds for a request still waiting for a connection, not only 
   ]);
 
   expect(outcomes.map((outcome) => outcome.status === 'rejected' && outcome.reason instanceof DepartmentTimeoutError && outcome.reason.message))
-    .toEqual(['no answer within 200 ms', 'no answer within 200 ms']);
+    .toEqual(['no answer within 1500 ms', 'no answer within 1500 ms']);
   // A request after them, on the same single connection, is sent after anything still queued: by its answer, the abandoned one would have reached the server.
   server.next().reply(200, { data: null });
   expect((await fetch(server.url, { method: 'POST', body: BODY })).status).toBe(200);

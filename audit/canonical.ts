@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson, type CanonicalValue } from './canonical-json';
 import { LIST_FIELDS, type StoredRecord } from './entry';
 
 /**
@@ -12,8 +13,8 @@ import { LIST_FIELDS, type StoredRecord } from './entry';
  *   serviceItem, caseNumber, operationName, documentHash, coordinates, citizens,
  *   departments, outcome, errorCodes, latencyMs
  *
- * and a 19th, `requests`, only when it is more than 1 (every StoredRecord field except
- * `hash` itself), where
+ * and a 19th, `requests`, only when it is more than 1, and a 20th, `exchange`, only when
+ * it is not null (every StoredRecord field except `hash` itself), where
  *   - sequence, latencyMs and requests are integers (latencyMs is rounded to whole
  *     milliseconds; requests, how many requests the record stands for, is 1 or more);
  *   - `requests` is left out when it is 1: records written before it existed (every one
@@ -21,6 +22,9 @@ import { LIST_FIELDS, type StoredRecord } from './entry';
  *     and an ordinary record is encoded as it always was. A record standing for several
  *     requests (refusals recorded in aggregate) includes it, so changing the count, to 1
  *     or to any other number, changes the hash;
+ *   - `exchange` (exchange.ts) is left out when null, for the same reason: every record
+ *     written before it existed keeps its hash. When present it is an object of text,
+ *     whole numbers, null, lists and objects, encoded by RFC 8785 like the rest;
  *   - time is the instant as `Date#toISOString()` writes it: `2024-06-01T09:30:00.000Z`;
  *   - application ... documentHash are a string or null;
  *   - coordinates, citizens, departments and errorCodes are arrays of strings sorted by
@@ -40,29 +44,17 @@ import { LIST_FIELDS, type StoredRecord } from './entry';
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
-export type CanonicalValue = string | number | null | CanonicalValue[] | { [member: string]: CanonicalValue };
-
-/** RFC 8785 for the value types audit data uses; any other number is refused rather than encoded ambiguously. */
-export function canonicalJson(value: CanonicalValue): string {
-  if (value === null || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new TypeError(`canonical JSON holds whole numbers only, got ${value}`);
-    return String(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const members = Object.keys(value).sort().map((name) => `${JSON.stringify(name)}:${canonicalJson(value[name])}`);
-  return `{${members.join(',')}}`;
-}
+export { canonicalJson, type CanonicalValue } from './canonical-json';
 
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** The 19 members, in the order RFC 8785 writes them (sorted by name), each with its `"name":` prefix. */
+/** The 20 members, in the order RFC 8785 writes them (sorted by name), each with its `"name":` prefix. */
 const RECORD_MEMBERS = ([
   'chainId', 'sequence', 'previousHash', 'time', 'requestId', 'application', 'officer', 'role', 'serviceItem',
   'caseNumber', 'operationName', 'documentHash', 'coordinates', 'citizens', 'departments', 'outcome', 'errorCodes', 'latencyMs',
-  'requests',
+  'requests', 'exchange',
 ] as const).slice().sort().map((name) => ({ name, prefix: `${JSON.stringify(name)}:`, isList: (LIST_FIELDS as readonly string[]).includes(name) }));
 
 /**
@@ -76,6 +68,7 @@ export function canonicalRecord(record: Omit<StoredRecord, 'hash'>): string {
   for (const { name, prefix, isList } of RECORD_MEMBERS) {
     const value = record[name];
     if (name === 'requests' && value === 1) continue;
+    if (name === 'exchange' && (value === null || value === undefined)) continue;
     // A list of strings sorted: JSON.stringify writes it as canonicalJson would.
     text += `${text.length > 1 ? ',' : ''}${prefix}${isList ? JSON.stringify([...(value as string[])].sort()) : canonicalJson(value as CanonicalValue)}`;
   }

@@ -1,4 +1,6 @@
+import { canonicalJson, type CanonicalValue } from './canonical-json';
 import { CorruptRecordError } from './errors';
+import type { ExchangeEvidence } from './exchange';
 import { printable } from './printable';
 
 export type Outcome = 'ok' | 'partial' | 'refused' | 'error';
@@ -39,6 +41,12 @@ export interface AuditEntry {
    * than 1 only for refusals recorded in aggregate (many alike, one record).
    */
   requests?: number;
+  /**
+   * What the record adds about an exchange between the gateway and a department
+   * (exchange.ts): the gateway's calls with their receipts, or a department's view of
+   * one request; default null, nothing to add.
+   */
+  exchange?: ExchangeEvidence | null;
 }
 
 /** The fields that are lists of text: stored sorted and without duplicates, hashed sorted, kept as JSON arrays in SQLite. */
@@ -48,6 +56,8 @@ export const LIST_FIELDS = ['coordinates', 'citizens', 'departments', 'errorCode
 export interface StoredRecord extends AuditEntry {
   /** Always present once stored: 1 for an ordinary record. */
   requests: number;
+  /** Always present once stored: null when the record adds nothing about an exchange. */
+  exchange: ExchangeEvidence | null;
   chainId: string;
   /** 1, 2, 3... per chain, without gaps. */
   sequence: number;
@@ -125,7 +135,20 @@ export function normaliseEntry(entry: AuditEntry): Required<AuditEntry> {
     errorCodes: stringSet(entry.errorCodes, 'errorCodes'),
     latencyMs: Math.round(entry.latencyMs),
     requests,
+    exchange: exchangeOf(entry.exchange),
   };
+}
+
+/** The exchange evidence as it will be hashed: an object of the types canonical JSON encodes, or null. */
+function exchangeOf(exchange: ExchangeEvidence | null | undefined): ExchangeEvidence | null {
+  if (exchange === undefined || exchange === null) return null;
+  if (typeof exchange !== 'object' || Array.isArray(exchange) || typeof exchange.kind !== 'string') throw new TypeError('entry.exchange must be an object with a kind, or null');
+  try {
+    // Round-tripped through its canonical form: what is stored is exactly what is hashed.
+    return JSON.parse(canonicalJson(exchange as unknown as CanonicalValue)) as ExchangeEvidence;
+  } catch {
+    throw new TypeError('entry.exchange must hold only text, whole numbers, null, lists and objects');
+  }
 }
 
 const NOT_STORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -174,6 +197,7 @@ export function checkStoredRecord(row: Record<string, unknown>): StoredRecord {
   // Archive files written before records carried `requests` lack it: those records stood for one request each.
   const requests = row.requests === undefined ? 1 : row.requests;
   if (!Number.isSafeInteger(requests) || (requests as number) < 1) fail('requests is not a whole number from 1');
+  const exchange = exchangeFromRow(row.exchange, fail);
   const fields = row as unknown as StoredRecord;
   return {
     chainId,
@@ -196,5 +220,21 @@ export function checkStoredRecord(row: Record<string, unknown>): StoredRecord {
     errorCodes: fields.errorCodes,
     latencyMs: fields.latencyMs,
     requests: requests as number,
+    exchange,
   };
+}
+
+/** The exchange column as stored (canonical JSON text, or the object an archive line holds), or null; anything else is corrupt. */
+function exchangeFromRow(value: unknown, fail: (what: string) => never): ExchangeEvidence | null {
+  if (value === undefined || value === null) return null;
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      fail('exchange is not JSON');
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof (parsed as { kind?: unknown }).kind !== 'string') fail('exchange is not an object with a kind');
+  return parsed as ExchangeEvidence;
 }

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { checkStoredRecord, type StoredRecord } from './entry';
-import { EQUALITY_FILTER_COLUMNS, probeRecord, RECORD_COLUMNS } from './record-columns';
+import { columnValueOf, EQUALITY_FILTER_COLUMNS, probeRecord, RECORD_COLUMNS } from './record-columns';
 import type { AuditStore, CitizenIndexEntry, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
 
 export interface PostgresAuditStoreOptions {
@@ -79,7 +79,7 @@ export async function openPostgresAuditStore(pool: Pool, options: PostgresAuditS
     const params: unknown[] = [];
     const rows = records.map((record) => {
       const placeholders = RECORD_COLUMNS.map(([, field]) => {
-        params.push(record[field]);
+        params.push(columnValueOf(record, field));
         return `$${params.length}`;
       });
       return `(${placeholders.join(', ')})`;
@@ -209,10 +209,13 @@ function schemaSql(schema: string): string {
       error_codes text[] NOT NULL,
       latency_ms integer NOT NULL,
       request_count integer NOT NULL DEFAULT 1,
+      exchange text,
       PRIMARY KEY (chain_id, sequence)
     );
     -- Stores made before records carried a request count (each of those records stood for one request).
     ALTER TABLE ${table('audit_record')} ADD COLUMN IF NOT EXISTS request_count integer NOT NULL DEFAULT 1;
+    -- Stores made before records could carry exchange evidence (issue 18).
+    ALTER TABLE ${table('audit_record')} ADD COLUMN IF NOT EXISTS exchange text;
     CREATE INDEX IF NOT EXISTS audit_record_time ON ${table('audit_record')} (time, chain_id, sequence);
     CREATE INDEX IF NOT EXISTS audit_record_application ON ${table('audit_record')} (application, time);
     CREATE INDEX IF NOT EXISTS audit_record_officer ON ${table('audit_record')} (officer, time);

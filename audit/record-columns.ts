@@ -1,3 +1,4 @@
+import { canonicalJson, type CanonicalValue } from './canonical-json';
 import type { StoredRecord } from './entry';
 
 /** The record table's columns and the StoredRecord field each holds, in table order (both stores). */
@@ -22,7 +23,14 @@ export const RECORD_COLUMNS: ReadonlyArray<readonly [column: string, field: keyo
   ['error_codes', 'errorCodes'],
   ['latency_ms', 'latencyMs'],
   ['request_count', 'requests'],
+  ['exchange', 'exchange'],
 ];
+
+/** A record's field as its column holds it: lists as they are (each store encodes them), the exchange as its canonical JSON text. */
+export function columnValueOf(record: StoredRecord, field: keyof StoredRecord): StoredRecord[keyof StoredRecord] | string {
+  if (field === 'exchange') return record.exchange === null ? null : canonicalJson(record.exchange as unknown as CanonicalValue);
+  return record[field];
+}
 
 /** Review filters that are one column equal to the value asked for. */
 export const EQUALITY_FILTER_COLUMNS = [
@@ -43,6 +51,6 @@ export function probeRecord(writerId: string, time: string): StoredRecord {
   return {
     chainId: writerId, sequence: 0, previousHash: '0'.repeat(64), hash: '0'.repeat(64), time, requestId: 'readiness-probe',
     application: null, officer: null, role: null, serviceItem: null, caseNumber: null, operationName: null, documentHash: null,
-    coordinates: [], citizens: ['readiness-probe'], departments: [], outcome: 'ok', errorCodes: [], latencyMs: 0, requests: 1,
+    coordinates: [], citizens: ['readiness-probe'], departments: [], outcome: 'ok', errorCodes: [], latencyMs: 0, requests: 1, exchange: null,
   };
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { checkStoredRecord, LIST_FIELDS, type StoredRecord } from './entry';
 import { CorruptRecordError } from './errors';
-import { EQUALITY_FILTER_COLUMNS, probeRecord, RECORD_COLUMNS } from './record-columns';
+import { columnValueOf, EQUALITY_FILTER_COLUMNS, probeRecord, RECORD_COLUMNS } from './record-columns';
 import { startSqliteWriter, type SqliteWriter, type Statement } from './sqlite-writer';
 import type { AuditStore, CitizenIndexEntry, RecordQuery, SignedAnchor, SignedCheckpoint } from './store';
 
@@ -153,6 +153,7 @@ const SCHEMA = `
     error_codes TEXT NOT NULL,
     latency_ms INTEGER NOT NULL,
     request_count INTEGER NOT NULL DEFAULT 1,
+    exchange TEXT,
     PRIMARY KEY (chain_id, sequence)
   );
   CREATE INDEX IF NOT EXISTS audit_record_time ON audit_record (time, chain_id, sequence);
@@ -203,6 +204,7 @@ const SCHEMA = `
  */
 const ADDED_COLUMNS = [
   ['audit_record', 'request_count', 'INTEGER NOT NULL DEFAULT 1'],
+  ['audit_record', 'exchange', 'TEXT'],
   ['audit_checkpoint', 'is_linked', 'INTEGER NOT NULL DEFAULT 0'],
   ['audit_checkpoint', 'previous_sequence', 'INTEGER'],
   ['audit_checkpoint', 'previous_digest', 'TEXT'],
@@ -260,7 +262,7 @@ const CITIZENS_COLUMN = RECORD_COLUMNS.findIndex(([, field]) => field === 'citiz
 
 /** The writer's statements for one record: the row, and its citizen index rows. */
 function recordStatements(record: StoredRecord): Statement[] {
-  const columns = RECORD_COLUMNS.map(([, field]) => toColumn(record[field]));
+  const columns = RECORD_COLUMNS.map(([, field]) => toColumn(columnValueOf(record, field)));
   if (record.citizens.length === 0) return [['record', columns]];
   // The index rows are read out of the citizens column's own JSON: one statement per record, not one per citizen.
   return [['record', columns], ['citizens', [record.time, record.chainId, record.sequence, columns[CITIZENS_COLUMN]]]];
@@ -270,8 +272,9 @@ const SELECT_RECORD = (alias: string) => RECORD_COLUMNS.map(([column, field]) =>
 
 type RecordRow = Record<string, unknown>;
 
-function toColumn(value: StoredRecord[keyof StoredRecord]): string | number | null {
-  return Array.isArray(value) ? JSON.stringify(value) : value;
+function toColumn(value: ReturnType<typeof columnValueOf>): string | number | null {
+  // columnValueOf gives the exchange as its JSON text already: what is left are lists, text, numbers and null.
+  return Array.isArray(value) ? JSON.stringify(value) : (value as string | number | null);
 }
 
 function fromRow(row: RecordRow): StoredRecord {

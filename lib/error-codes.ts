@@ -39,6 +39,10 @@ export enum ErrorCode {
   DEPARTMENT_UNAVAILABLE = 'DEPARTMENT_UNAVAILABLE',
   /** A department did not answer within its configured timeout; `extensions.department` names it. Its facts are null, the others' are there. */
   DEPARTMENT_TIMEOUT = 'DEPARTMENT_TIMEOUT',
+  /** A department's answer came without its signed receipt, or with one that does not verify (wrong key, wrong department, another request's or another answer's digest); `extensions.department` names it. Its facts are withheld, as for any department failure; the others' are there. */
+  DEPARTMENT_RECEIPT_INVALID = 'DEPARTMENT_RECEIPT_INVALID',
+  /** At a department: its own access log cannot be written, so it releases nothing: HTTP 503. The gateway reports DEPARTMENT_UNAVAILABLE for it. */
+  DEPARTMENT_LOG_UNAVAILABLE = 'DEPARTMENT_LOG_UNAVAILABLE',
   /** The audit log cannot be written, so nothing is released: HTTP 503. Retry later. */
   AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
   /** `auditChains` has no finished verification to answer yet: the audit department started a moment ago and its first is running. Ask again shortly. */

@@ -28,6 +28,7 @@ const WORKED_EXAMPLE: Omit<StoredRecord, 'hash'> = {
   errorCodes: [],
   latencyMs: 12,
   requests: 1,
+  exchange: null,
 };
 
 test('the worked example encodes with sorted members, sorted lists and no whitespace, and hashes to its published value', () => {
@@ -55,6 +56,35 @@ test('a record standing for several requests includes `requests`, in its sorted 
   expect(recordHash({ ...WORKED_EXAMPLE, requests: 2 })).not.toBe(recordHash(aggregate));
 });
 
+test('a department access-log record includes `exchange` (issue 18), hashed as Python hashes the same record; without it the member is left out, so older hashes hold', () => {
+  const departmentRecord: Omit<StoredRecord, 'hash'> = {
+    chainId: 'household:host-1', sequence: 7, previousHash: GENESIS_HASH, time: '2024-06-01T09:30:00.000Z', requestId: 'req-1',
+    application: 'hz-social-security', officer: 'officer-007', role: 'service', serviceItem: '330100-ZJ-0001', caseNumber: 'CASE-2024-0001',
+    operationName: null, documentHash: 'a'.repeat(64), coordinates: ['Citizen.household'], citizens: ['330106199001011234'],
+    departments: ['household'], outcome: 'ok', errorCodes: [], latencyMs: 3, requests: 1,
+    exchange: {
+      kind: 'department-answer', department: 'household', gatewayKeyId: 'gateway-1a2b3c4d',
+      requestDigest: 'b'.repeat(64), bodyDigest: 'c'.repeat(64), answerDigest: 'd'.repeat(64), status: 200,
+    },
+  };
+  // python3: json.dumps(record, sort_keys=True, separators=(',', ':'), ensure_ascii=False), then hashlib.sha256.
+  expect(canonicalRecord(departmentRecord)).toBe(
+    '{"application":"hz-social-security","caseNumber":"CASE-2024-0001","chainId":"household:host-1","citizens":["330106199001011234"],' +
+      '"coordinates":["Citizen.household"],"departments":["household"],"documentHash":"' + 'a'.repeat(64) + '","errorCodes":[],' +
+      '"exchange":{"answerDigest":"' + 'd'.repeat(64) + '","bodyDigest":"' + 'c'.repeat(64) + '","department":"household",' +
+      '"gatewayKeyId":"gateway-1a2b3c4d","kind":"department-answer","requestDigest":"' + 'b'.repeat(64) + '","status":200},' +
+      '"latencyMs":3,"officer":"officer-007","operationName":null,"outcome":"ok","previousHash":"' + GENESIS_HASH + '","requestId":"req-1",' +
+      '"role":"service","sequence":7,"serviceItem":"330100-ZJ-0001","time":"2024-06-01T09:30:00.000Z"}',
+  );
+  expect(recordHash(departmentRecord)).toBe('69b62b5223bfcd339a80af88cc19229bb1a4a0ad2604607f51469cbc29ee8118');
+  expect(canonicalRecord(WORKED_EXAMPLE)).not.toContain('exchange');
+  expect(recordHash({ ...departmentRecord, exchange: { ...departmentRecord.exchange, status: 500 } as StoredRecord['exchange'] })).not.toBe(recordHash(departmentRecord));
+});
+
+test('canonicalJson refuses a boolean rather than writing it as {}', () => {
+  expect(() => canonicalJson(true as unknown as string)).toThrow(new TypeError('canonical JSON holds text, whole numbers, null, lists and objects only, got a boolean'));
+});
+
 test('every field is covered by the hash', () => {
   const base = recordHash(WORKED_EXAMPLE);
   const changed: Array<Partial<StoredRecord>> = [
@@ -62,9 +92,9 @@ test('every field is covered by the hash', () => {
     { requestId: 'req-2' }, { application: null }, { officer: 'officer-008' }, { role: 'auditor' }, { serviceItem: null },
     { caseNumber: 'CASE-2024-0002' }, { operationName: null }, { documentHash: 'b'.repeat(64) }, { coordinates: [] },
     { citizens: ['330106199001011234'] }, { departments: ['household'] }, { outcome: 'ok' }, { errorCodes: ['DEPARTMENT_UNAVAILABLE'] },
-    { latencyMs: 13 }, { requests: 2 },
+    { latencyMs: 13 }, { requests: 2 }, { exchange: { kind: 'gateway-calls', calls: [], departmentCheckpoints: [] } },
   ];
-  expect(changed).toHaveLength(19);
+  expect(changed).toHaveLength(20);
   for (const change of changed) expect(recordHash({ ...WORKED_EXAMPLE, ...change })).not.toBe(base);
 });
 

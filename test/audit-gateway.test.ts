@@ -72,6 +72,7 @@ test('an answered operation: caller, purpose, document, what could be seen, of w
     departments: ['household'],
     outcome: 'ok',
     errorCodes: [],
+    exchange: null,
     latencyMs: expect.any(Number),
     requests: 1,
   });

@@ -114,7 +114,7 @@ describe.each(KINDS)('a $name store made by an earlier version', (kind) => {
   let folder: string;
   let old: OldStore;
   let keyFile: string;
-  let records: Omit<StoredRecord, 'requests'>[];
+  let records: Omit<StoredRecord, 'requests' | 'exchange'>[];
   let checkpoints: SignedCheckpoint[];
 
   /** Records 1 to 3 of chain gw-old and unlinked checkpoints at 2 and 3, written as the earlier version wrote them. */
@@ -125,10 +125,10 @@ describe.each(KINDS)('a $name store made by an earlier version', (kind) => {
     records = [];
     let previousHash = GENESIS_HASH;
     for (let sequence = 1; sequence <= 3; sequence += 1) {
-      const { requests, ...entry } = auditEntry({ requestId: `req-${sequence}` });
+      const { requests, exchange, ...entry } = auditEntry({ requestId: `req-${sequence}` });
       const record = { chainId: 'gw-old', sequence, previousHash, hash: '', ...entry };
       // The earlier version hashed the 18 members: a record standing for one request encodes the same way now.
-      record.hash = recordHash({ ...record, requests: 1 });
+      record.hash = recordHash({ ...record, requests: 1, exchange: null });
       records.push(record);
       previousHash = record.hash;
       const values = OLD_COLUMNS.map((column) => {
@@ -155,7 +155,7 @@ describe.each(KINDS)('a $name store made by an earlier version', (kind) => {
     const store = await old.open();
     expect(await old.columns('audit_record')).toContain('request_count');
     expect(await old.columns('audit_checkpoint')).toEqual(expect.arrayContaining(['is_linked', 'previous_sequence', 'previous_digest']));
-    expect(await store.readChain('gw-old', 0, 10)).toEqual(records.map((record) => ({ ...record, requests: 1 })));
+    expect(await store.readChain('gw-old', 0, 10)).toEqual(records.map((record) => ({ ...record, requests: 1, exchange: null })));
     expect(await store.readCheckpoints('gw-old')).toEqual(checkpoints);
     expect(await verifyChains(store, [loadPublicKey(keyFile)])).toEqual([{ chainId: 'gw-old', ok: true, records: 3, lastSequence: 3, lastCheckpoint: 3 }]);
   });

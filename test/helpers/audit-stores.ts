@@ -170,6 +170,7 @@ export function auditEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
     outcome: 'ok',
     errorCodes: [],
     latencyMs: 12,
+    exchange: null,
     ...overrides,
   };
 }

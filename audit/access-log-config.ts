@@ -31,10 +31,10 @@ export interface AccessLogConfig {
    * PROOFLESS_DEPARTMENT_KEY_FILE: the department's Ed25519 private key (PKCS#8 PEM) that
    * signs its receipts and its log's checkpoints; development: `<pki>/<department>-signing-key.pem`,
    * listed in `<pki>/department-keys.json` (lib/trust-list.ts). Required in production.
+   * Its ID, in receipts, checkpoints and the trust list, is the SHA-256 hex of its public
+   * key (SPKI DER), as for the gateway's audit key (audit/signing.ts keyIdOf).
    */
   keyFile: string;
-  /** PROOFLESS_DEPARTMENT_KEY_ID: the key's ID in the departments' trust list; required with the key file. Development: `<department>-<8 hex>`. */
-  keyId: string | null;
   /** PROOFLESS_ACCESS_LOG_GROUP_COMMIT_MS, default 2. */
   groupCommitWindowMs: number;
   /** PROOFLESS_ACCESS_LOG_GROUP_COMMIT_MAX, default 100. */
@@ -59,9 +59,8 @@ export const DEPARTMENT_KEYS_FILE_NAME = 'department-keys.json';
 
 export function accessLogConfigFromEnv(env: NodeJS.ProcessEnv, department: string): AccessLogConfig {
   const keyFile = env.PROOFLESS_DEPARTMENT_KEY_FILE;
-  const keyId = env.PROOFLESS_DEPARTMENT_KEY_ID;
-  if ((keyFile || keyId || env.NODE_ENV === 'production') && (!keyFile || !keyId)) {
-    throw new ConfigError('PROOFLESS_DEPARTMENT_KEY_FILE and PROOFLESS_DEPARTMENT_KEY_ID are required together (and in production): the key this department signs its receipts and access-log checkpoints with, and its ID in the departments\' trust list');
+  if (!keyFile && env.NODE_ENV === 'production') {
+    throw new ConfigError('PROOFLESS_DEPARTMENT_KEY_FILE is required in production: the key this department signs its receipts and access-log checkpoints with');
   }
   const schema = stringFromEnv(env, 'PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA', `proofless_access_${department.replace(/-/g, '_')}`);
   if (!isSchemaName(schema)) throw new ConfigError(`PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
@@ -72,7 +71,6 @@ export function accessLogConfigFromEnv(env: NodeJS.ProcessEnv, department: strin
     postgresSchema: schema,
     chainId: chainIdOf(env, department),
     keyFile: path.resolve(keyFile || path.join(pkiDirFromEnv(env), `${department}-signing-key.pem`)),
-    keyId: keyId || null,
     groupCommitWindowMs: integerFromEnv(env, 'PROOFLESS_ACCESS_LOG_GROUP_COMMIT_MS', 2, { min: 0, max: 1000 }),
     maxGroupSize: integerFromEnv(env, 'PROOFLESS_ACCESS_LOG_GROUP_COMMIT_MAX', 100, { min: 1, max: MAX_GROUP_SIZE }),
     checkpointIntervalMs: integerFromEnv(env, 'PROOFLESS_ACCESS_LOG_CHECKPOINT_SECONDS', 60, { min: 0, max: 86400 }) * 1000,

@@ -170,8 +170,24 @@ function statSignatureOf(file: string): string {
  * valid from now for 365 days. Idempotent: a second call changes nothing.
  */
 export function ensureDevelopmentSigningKey(dir: string, holder = 'gateway'): { keyFile: string; keyId: string; trustListFile: string } {
+  return ensureDevelopmentKey(dir, holder, 'gateway-keys.json', (spkiHex) => `${holder}-${spkiHex.slice(0, 8)}`);
+}
+
+/**
+ * Development: makes (once) department `department`'s Ed25519 key, which signs its
+ * receipts and its access log's checkpoints, at <dir>/<department>-signing-key.pem and
+ * lists it in <dir>/department-keys.json (holder the department, keyId the SHA-256 hex of
+ * the public key, as audit keys are named). Idempotent. Not safe to run from several
+ * processes at once on the same list (each rewrites it): `npm start` and the tests make
+ * every department's key before starting any.
+ */
+export function ensureDevelopmentDepartmentKey(dir: string, department: string): { keyFile: string; keyId: string; trustListFile: string } {
+  return ensureDevelopmentKey(dir, department, 'department-keys.json', (spkiHex) => spkiHex);
+}
+
+function ensureDevelopmentKey(dir: string, holder: string, listName: string, keyIdFor: (spkiHex: string) => string): { keyFile: string; keyId: string; trustListFile: string } {
   const keyFile = path.join(dir, `${holder}-signing-key.pem`);
-  const trustListFile = path.join(dir, 'gateway-keys.json');
+  const trustListFile = path.join(dir, listName);
   mkdirSync(dir, { recursive: true });
   if (!existsSync(keyFile)) {
     const { privateKey } = generateKeyPairSync('ed25519');
@@ -183,7 +199,7 @@ export function ensureDevelopmentSigningKey(dir: string, holder = 'gateway'): { 
     }
   }
   const publicKey = createPublicKey(loadSigningKey(keyFile));
-  const keyId = `${holder}-${createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 8)}`;
+  const keyId = keyIdFor(createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex'));
   const listed = existsSync(trustListFile) ? loadTrustList(trustListFile) : undefined;
   if (!listed?.keys.has(keyId)) {
     const entries: TrustListEntry[] = listed ? JSON.parse(readFileSync(trustListFile, 'utf8')).keys : [];

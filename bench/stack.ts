@@ -6,7 +6,7 @@ import { listDepartments, SUPERGRAPH_FILE } from '../lib/composition';
 import { REPO_ROOT } from '../lib/paths';
 import { ensureDevelopmentPki } from '../lib/pki';
 import { TLS_VARIABLE_NAMES } from '../lib/tls-files';
-import { ensureDevelopmentSigningKey } from '../lib/trust-list';
+import { ensureDevelopmentDepartmentKey, ensureDevelopmentSigningKey } from '../lib/trust-list';
 import type { DepartmentName } from '../subgraphs/shared/provenance';
 import { GATEWAY_NODE_FLAGS } from '../gateway/config';
 import { loadSupergraph } from '../gateway/supergraph';
@@ -118,6 +118,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const pkiDir = path.join(options.runDir, 'pki');
     await ensureDevelopmentPki(pkiDir, ['gateway', ...departments]);
     const signing = ensureDevelopmentSigningKey(pkiDir);
+    for (const department of departments) ensureDevelopmentDepartmentKey(pkiDir, department);
     const tlsEnv = (name: string): NodeJS.ProcessEnv => ({
       [TLS_VARIABLE_NAMES.ca]: path.join(pkiDir, 'ca.pem'),
       [TLS_VARIABLE_NAMES.cert]: path.join(pkiDir, `${name}.pem`),

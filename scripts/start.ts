@@ -12,7 +12,7 @@ import { integerFromEnv } from '../lib/env';
 import { pkiDirFromEnv } from '../lib/federation-transport';
 import { maskIdNumbers } from '../lib/logger';
 import { ensureDevelopmentPki } from '../lib/pki';
-import { ensureDevelopmentSigningKey } from '../lib/trust-list';
+import { ensureDevelopmentDepartmentKey, ensureDevelopmentSigningKey } from '../lib/trust-list';
 import { dataDirFromEnv, REPO_ROOT } from '../lib/paths';
 import { ensureSeeded, sampleIdNumbers, seedingOf } from '../synthetic/seed';
 
@@ -150,6 +150,8 @@ async function main(): Promise<void> {
   const pkiDir = pkiDirFromEnv(process.env);
   await ensureDevelopmentPki(pkiDir, ['gateway', ...DEPARTMENTS]);
   ensureDevelopmentSigningKey(pkiDir);
+  // Every department's receipt and access-log key, made here, one after another: each rewrites the departments' trust list.
+  for (const department of DEPARTMENTS) ensureDevelopmentDepartmentKey(pkiDir, department);
   const env = { ...process.env, PROOFLESS_DATA_DIR: dataDir };
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });

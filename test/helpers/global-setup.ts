@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { listDepartments } from '../../lib/composition';
 import { ensureDevelopmentPki, issueCertificate } from '../../lib/pki';
-import { ensureDevelopmentSigningKey } from '../../lib/trust-list';
+import { ensureDevelopmentDepartmentKey, ensureDevelopmentSigningKey } from '../../lib/trust-list';
 import { TEST_PKI_NAMES } from './federation-security';
 
 /**
@@ -31,5 +31,6 @@ export default async function globalSetup(): Promise<void> {
   // For test/helpers/fault-server.ts, which stands in for any department.
   await issueCertificate(pkiDir, 'fault-department', { extraDnsNames: listDepartments().map((department) => department.name) });
   ensureDevelopmentSigningKey(pkiDir);
+  for (const department of listDepartments()) ensureDevelopmentDepartmentKey(pkiDir, department.name);
   process.env.PROOFLESS_TEST_PKI_DIR = pkiDir;
 }

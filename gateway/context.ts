@@ -1,5 +1,7 @@
 import type { GraphQLRequestContext } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
+import type { DepartmentCallEvidence } from '../audit/exchange';
+import type { SignedCheckpoint } from '../audit/store';
 import { beforeExecution } from '../lib/error-codes';
 import type { Caller } from './auth';
 import type { Outcome } from './outcome';
@@ -14,6 +16,14 @@ export interface GatewayContext {
   startedAt: number;
   /** Departments the gateway called for this request, filled in by the data sources. */
   departmentsCalled: Set<string>;
+  /**
+   * What the audit record adds about the calls (audit/exchange.ts GatewayCallsEvidence),
+   * filled in by the data sources: every call in the order it was signed, with the
+   * department's receipt or the code it failed with, and every department log checkpoint
+   * that came with an answer and verified. Shared by reference, like `ending`. Answers
+   * from the gateway's cache are not calls and add nothing.
+   */
+  exchange?: { calls: DepartmentCallEvidence[]; departmentCheckpoints: SignedCheckpoint[] };
   /** The purpose headers, once the purpose plugin has accepted them. */
   purpose?: { serviceItem: string; caseNumber: string };
   /** Normalised ID numbers the operation names in its arguments. */

@@ -3,8 +3,12 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayCachePolicy, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
+import { WITNESS_PATH, type DepartmentCallEvidence } from '../audit/exchange';
+import type { SignedCheckpoint } from '../audit/store';
 import { CALLER_HEADER, encodeAssertedCaller } from '../lib/asserted-caller';
 import { ErrorCode } from '../lib/error-codes';
+import type { SignedRequest } from '../lib/http-signatures';
+import type { Logger } from '../lib/logger';
 import { memoisedIn } from '../lib/memoised';
 import type { Caller } from './auth';
 import { isQuery, type DepartmentAnswer, type DepartmentCache } from './cache/department-cache';
@@ -12,6 +16,7 @@ import type { DepartmentCallOutcome } from './metrics';
 import { CircuitBreaker } from './circuit-breaker';
 import type { GatewayContext } from './context';
 import { departmentFetcher, DepartmentTimeoutError } from './department-fetch';
+import type { ReceiptChecker, ReceivedAnswer } from './receipts';
 
 /** Headers passed on to every department: why, and the request's ID. Who asks goes as the caller the gateway verified (CALLER_HEADER), never as the caller's token. */
 const FORWARDED_HEADERS = ['x-service-item', 'x-case-number', 'x-request-id'];
@@ -22,8 +27,16 @@ export const DEPARTMENT_HEADER = 'x-proofless-department';
 /** Each caller's header, encoded once: a request calls several departments, and the authenticator hands back the same caller for the same token. */
 const encodedCallers = new WeakMap<Caller, string>();
 
-/** Signs one request to a department (lib/http-signatures.ts): the headers to add. */
-export type RequestSigner = (request: { method: string; targetUri: string; headers: Record<string, string>; body: string }) => Record<string, string>;
+/** Signs one request to a department (lib/http-signatures.ts): the headers to add, and the signature base signed, which the department's receipt names. */
+export type RequestSigner = (request: { method: string; targetUri: string; headers: Record<string, string>; body: string }) => SignedRequest;
+
+/** The department's answer came without a receipt that verifies: the call failed, and is not tried again. */
+class ReceiptInvalidError extends Error {
+  constructor(readonly problem: string) {
+    super(problem);
+    this.name = 'ReceiptInvalidError';
+  }
+}
 
 /**
  * Failures of the connection itself, before or while the department answered: safe to try
@@ -43,6 +56,12 @@ export interface DepartmentDataSourceOptions {
   observeCall?: (outcome: DepartmentCallOutcome, seconds: number) => void;
   /** Signs every request (RFC 9421, Ed25519); departments refuse unsigned ones. */
   sign: RequestSigner;
+  /** Checks the department's signed receipt on every answer (receipts.ts): an answer without a valid one is a failed call. */
+  receipts: ReceiptChecker;
+  /** Told of every call made to the department, failed or not (the checkpoint witnesses: it is sent the gateway's next checkpoint); default nothing. */
+  onCalled?: (department: string) => void;
+  /** Where refused receipts and unusable department checkpoints are logged; default nowhere. */
+  log?: Logger;
   /**
    * Whether the caller's bearer token goes to this department too: only to one that calls
    * the gateway back on the caller's behalf (the service bureau reads proofs through the
@@ -82,8 +101,12 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly cache?: DepartmentCache;
   private readonly observeCall: (outcome: DepartmentCallOutcome, seconds: number) => void;
   private readonly sign: RequestSigner;
+  private readonly receipts: ReceiptChecker;
+  private readonly onCalled: (department: string) => void;
+  private readonly log?: Logger;
   private readonly forwardsToken: boolean;
   private readonly signedUrl: string;
+  private readonly witnessUrl: string;
 
   constructor(readonly department: string, readonly url: string, options: DepartmentDataSourceOptions) {
     this.fetcher = options.fetcher ?? departmentFetcher({ timeoutMs: 3000 });
@@ -91,8 +114,12 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
     this.cache = options.cache;
     this.observeCall = options.observeCall ?? (() => undefined);
     this.sign = options.sign;
+    this.receipts = options.receipts;
+    this.onCalled = options.onCalled ?? (() => undefined);
+    this.log = options.log;
     this.forwardsToken = options.forwardsToken ?? false;
     this.signedUrl = url === '' ? url : new URL(url).href;
+    this.witnessUrl = url === '' ? url : new URL(WITNESS_PATH, url).href;
   }
 
   /** The headers of one call: JSON, the department meant, and the caller's who and why (a call made for an incoming operation only). */
@@ -112,20 +139,53 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
     return headers;
   }
 
-  /** One signed POST of `body` with `headers` (a new signature, and nonce, each time: a retry is a new request). */
-  private post(headers: Record<string, string>, body: string): Promise<FetcherResponse> {
+  /**
+   * One signed POST of `body` with `headers` to `url` (a new signature, and nonce, each
+   * time: a retry is a new request), once it is signed handed to `signed` (the evidence
+   * is kept before the request leaves, so a call that fails is recorded too).
+   */
+  private post(headers: Record<string, string>, body: string, signed: (request: SignedRequest) => void = () => undefined, url = this.url): Promise<FetcherResponse> {
     // The department rebuilds @target-uri from its scheme, the Host header and the path: the URL as undici sends it, normalised.
-    const signed = { ...headers, ...this.sign({ method: 'POST', targetUri: this.signedUrl, headers, body }) };
-    return this.fetcher(this.url, { method: 'POST', headers: signed, body });
+    const signing = this.sign({ method: 'POST', targetUri: url === this.url ? this.signedUrl : url, headers, body });
+    signed(signing);
+    return this.fetcher(url, { method: 'POST', headers: { ...headers, ...signing.headers }, body });
   }
 
   /**
    * Whether the department answers the smallest GraphQL request, `{ __typename }`, signed
-   * like every call and over the same connection pool, TLS and deadline (`/readyz`).
+   * like every call and over the same connection pool, TLS and deadline, with a receipt
+   * that verifies (`/readyz`): a department whose receipts the gateway refuses is not
+   * ready, whatever else it answers.
    */
   async answersReadinessProbe(): Promise<boolean> {
-    const response = await this.post({ 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department, 'x-request-id': randomUUID() }, '{"query":"{ __typename }"}');
-    return response.ok && ((await response.json()) as { data?: { __typename?: unknown } } | null)?.data?.__typename === 'Query';
+    let signatureBase = '';
+    const response = await this.post({ 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department, 'x-request-id': randomUUID() }, '{"query":"{ __typename }"}', (signing) => {
+      signatureBase = signing.signatureBase;
+    });
+    if (!response.ok) return false;
+    const body = await bodyBytesOf(response);
+    if (!this.receipts.receiptOf(this.receivedAnswer(signatureBase, response, body)).receipt) return false;
+    return (JSON.parse(body.toString('utf8')) as { data?: { __typename?: unknown } } | null)?.data?.__typename === 'Query';
+  }
+
+  /**
+   * Sends a checkpoint of the gateway's own audit chain for the department to witness
+   * (exchange.ts WITNESS_PATH): signed like every call, its JSON the body. Rejects, saying
+   * why, unless the department answers 200 with a receipt that verifies for it.
+   */
+  async witnessCheckpoint(checkpoint: SignedCheckpoint): Promise<void> {
+    let signatureBase = '';
+    const headers = { 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department, 'x-request-id': randomUUID() };
+    const response = await this.post(headers, JSON.stringify(checkpoint), (signing) => {
+      signatureBase = signing.signatureBase;
+    }, this.witnessUrl);
+    if (response.status !== 200) throw new Error(`the ${this.department} department answered HTTP ${response.status}`);
+    const verdict = this.receipts.receiptOf(this.receivedAnswer(signatureBase, response, await bodyBytesOf(response)));
+    if (!verdict.receipt) throw new Error(`the ${this.department} department's answer has no valid receipt: ${verdict.problem}`);
+  }
+
+  private receivedAnswer(signatureBase: string, response: FetcherResponse, body: Buffer): ReceivedAnswer {
+    return { department: this.department, signatureBase, status: response.status, body, header: (name) => response.headers.get(name) };
   }
 
   /**
@@ -179,23 +239,65 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
       return response;
     } catch (error) {
       this.breaker.recordFailure();
+      if (error instanceof ReceiptInvalidError) {
+        this.observeCall('receipt_invalid', seconds());
+        throw this.receiptInvalid(error.problem);
+      }
       const isTimeout = error instanceof DepartmentTimeoutError;
       this.observeCall(isTimeout ? 'timeout' : 'error', seconds());
       throw isTimeout ? this.timedOut(error.timeoutMs) : this.unavailable();
     }
   }
 
-  /** One POST to the department; any answer but a JSON object, 2xx or the caller's bad input (isCallersBadInput), is a failure. */
+  /**
+   * One POST to the department; any answer but a JSON object, 2xx or the caller's bad input
+   * (isCallersBadInput), with the department's receipt for it, is a failure. The receipt
+   * is checked over the body's bytes as they arrived, before they are parsed: the
+   * department vouches for the bytes, not for what JSON.parse makes of them. The call
+   * goes into the request's exchange evidence (context.ts) as it is signed, and how it
+   * ended once it has.
+   */
   private async exchange(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const { query, variables, operationName, extensions } = options.request;
-    const response = await this.post(this.headersFor(options), JSON.stringify({ query, variables, operationName, extensions }));
-    if (!response.ok && response.status !== 400) throw new Error(`the department answered HTTP ${response.status}`);
-    if (!/^application\/(graphql-response\+)?json\b/.test(response.headers.get('content-type') ?? '')) throw new Error('the department did not answer JSON');
-    const body: unknown = await response.json();
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('the department did not answer a JSON object');
-    if (!response.ok && !isCallersBadInput(body)) throw new Error('the department answered HTTP 400 with errors other than the caller\'s bad input');
-    if ('incomingRequestContext' in options) restrictCachePolicy(options.incomingRequestContext.overallCachePolicy, response);
-    return { ...(body as GatewayGraphQLResponse), http: response } as GatewayGraphQLResponse;
+    const headers = this.headersFor(options);
+    const evidence = 'incomingRequestContext' in options ? options.incomingRequestContext.context.exchange : undefined;
+    let call: DepartmentCallEvidence | undefined;
+    let signatureBase = '';
+    try {
+      const response = await this.post(headers, JSON.stringify({ query, variables, operationName, extensions }), (signing) => {
+        signatureBase = signing.signatureBase;
+        call = { department: this.department, signatureBase, signatureInput: signing.headers['signature-input'], signature: signing.headers.signature, receipt: null, failure: null };
+        evidence?.calls.push(call);
+      });
+      this.onCalled(this.department);
+      if (!response.ok && response.status !== 400) throw new Error(`the department answered HTTP ${response.status}`);
+      const bytes = await bodyBytesOf(response);
+      const answer = this.receivedAnswer(signatureBase, response, bytes);
+      const verdict = this.receipts.receiptOf(answer);
+      if (!verdict.receipt) {
+        this.log?.warn({ department: this.department, requestId: headers['x-request-id'], reason: verdict.problem }, `the ${this.department} department's answer was refused: ${verdict.problem}`);
+        throw new ReceiptInvalidError(verdict.problem);
+      }
+      if (call) call.receipt = verdict.receipt;
+      const departmentCheckpoint = this.receipts.checkpointOf(answer, verdict.receipt);
+      if (departmentCheckpoint.checkpoint) evidence?.departmentCheckpoints.push(departmentCheckpoint.checkpoint);
+      if (departmentCheckpoint.problem) this.log?.warn({ department: this.department, requestId: headers['x-request-id'], reason: departmentCheckpoint.problem }, `ignored the ${this.department} department's log checkpoint: ${departmentCheckpoint.problem}`);
+      if (!/^application\/(graphql-response\+)?json\b/.test(response.headers.get('content-type') ?? '')) throw new Error('the department did not answer JSON');
+      const body: unknown = JSON.parse(bytes.toString('utf8'));
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('the department did not answer a JSON object');
+      if (!response.ok && !isCallersBadInput(body)) throw new Error('the department answered HTTP 400 with errors other than the caller\'s bad input');
+      if ('incomingRequestContext' in options) restrictCachePolicy(options.incomingRequestContext.overallCachePolicy, response);
+      return { ...(body as GatewayGraphQLResponse), http: response } as GatewayGraphQLResponse;
+    } catch (error) {
+      if (call) call.failure = failureCodeOf(error);
+      throw error;
+    }
+  }
+
+  private receiptInvalid(problem: string): GraphQLError {
+    return new GraphQLError(`the ${this.department} department's answer has no valid receipt: ${problem}`, {
+      extensions: { code: ErrorCode.DEPARTMENT_RECEIPT_INVALID, department: this.department },
+    });
   }
 
   private unavailable(): GraphQLError {
@@ -240,6 +342,18 @@ function isCallersBadInput(body: object): boolean {
     errors.length > 0 &&
     errors.every((error) => (error as { extensions?: { code?: unknown } } | null)?.extensions?.code === ErrorCode.BAD_USER_INPUT)
   );
+}
+
+/** The code a failed call is recorded with in the exchange evidence: the one the caller is given for it. */
+function failureCodeOf(error: unknown): string {
+  if (error instanceof ReceiptInvalidError) return ErrorCode.DEPARTMENT_RECEIPT_INVALID;
+  if (error instanceof DepartmentTimeoutError) return ErrorCode.DEPARTMENT_TIMEOUT;
+  return ErrorCode.DEPARTMENT_UNAVAILABLE;
+}
+
+/** The answer's body as the exact bytes received: what its receipt's digest is of. */
+async function bodyBytesOf(response: FetcherResponse): Promise<Buffer> {
+  return Buffer.from(await response.arrayBuffer());
 }
 
 /** By its code alone: an error Node raised may come from another realm than `Error` here (jest runs each test file in its own, jestjs/jest#2549). */

@@ -8,6 +8,7 @@ import {
 import { ApolloGateway } from '@apollo/gateway';
 import { isObjectType, type GraphQLError } from 'graphql';
 import type { AuditLog } from '../audit/log';
+import type { SignedCheckpoint } from '../audit/store';
 import { catalogProblems, loadCatalog } from '../lib/catalog';
 import { ConfigError } from '../lib/env';
 import { ErrorCode } from '../lib/error-codes';
@@ -17,6 +18,7 @@ import type { DepartmentCache } from './cache/department-cache';
 import { inProcessDepartmentCache } from './cache/open';
 import type { Config } from './config';
 import type { GatewayContext } from './context';
+import { checkpointWitnesses } from './checkpoint-witnesses';
 import { CircuitBreaker } from './circuit-breaker';
 import { DepartmentDataSource } from './data-source';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
@@ -75,7 +77,12 @@ export interface Gateway {
    * answers 503 AUDIT_UNAVAILABLE instead when the record cannot be written.
    */
   refusedBeforeGraphQL(refusal: RefusalBeforeGraphQL<GatewayContext>): Promise<ErrorAnswer | undefined>;
-  /** Writes what the gateway still holds for the audit log (the aggregates of refused anonymous requests); before the log closes. */
+  /**
+   * Sends a checkpoint of the gateway's audit chain to every department called since the
+   * last one, to witness (checkpoint-witnesses.ts): the audit log's onCheckpoint. Never rejects.
+   */
+  witnessCheckpoint(checkpoint: SignedCheckpoint): Promise<void>;
+  /** Writes what the gateway still holds for the audit log (the aggregates of refused anonymous requests) and waits for checkpoint pushes under way; before the log closes. */
   close(): Promise<void>;
 }
 
@@ -115,6 +122,15 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
     ...(cache ? { cacheCounters: () => cache.counters } : {}),
   });
   const log = dependencies.log;
+  const witnesses = checkpointWitnesses({
+    send: async (name, checkpoint) => {
+      const department = departments.get(name);
+      if (!department) throw new Error(`the gateway has no ${name} department`);
+      await department.witnessCheckpoint(checkpoint);
+    },
+    observe: metrics.countWitnessPush,
+    log,
+  });
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.gatewaySdl,
     buildService: ({ name, url }) => {
@@ -126,6 +142,9 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       const department = new DepartmentDataSource(name, departmentUrl, {
         fetcher: departmentFetcher({ timeoutMs: calls.timeoutMs[name] ?? 3000, maxSockets: calls.maxSockets, tls: transport.tlsFor(name) }),
         sign: transport.sign,
+        receipts: transport.receipts,
+        onCalled: witnesses.noteCalled,
+        log,
         forwardsToken: callsGateway.has(name),
         breaker: new CircuitBreaker({
           failureThreshold: calls.breakerFailures,
@@ -194,7 +213,7 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
       log?.info(requestLogLine(context, requestId, status, outcome, seconds, refusalCode), 'answered');
     },
     async context(req, { requestId }) {
-      const context: GatewayContext = { caller: null, requestId, startedAt: Date.now(), departmentsCalled: new Set(), ending: {} };
+      const context: GatewayContext = { caller: null, requestId, startedAt: Date.now(), departmentsCalled: new Set(), exchange: { calls: [], departmentCheckpoints: [] }, ending: {} };
       try {
         context.caller = await authenticate(req.headers.authorization);
       } catch (error) {
@@ -225,7 +244,11 @@ export function createGateway(config: Config, dependencies: GatewayDependencies)
         return { status: 503, code: ErrorCode.AUDIT_UNAVAILABLE, message: AUDIT_UNAVAILABLE.message };
       }
     },
-    close: () => anonymous.close(),
+    witnessCheckpoint: (checkpoint) => witnesses.witness(checkpoint),
+    async close() {
+      await anonymous.close();
+      await witnesses.settled();
+    },
   };
 }
 

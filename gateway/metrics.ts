@@ -5,7 +5,7 @@ import type { CircuitState } from './circuit-breaker';
 import type { Outcome } from './outcome';
 
 /** How one call to a department ended, as the metrics label it. */
-export type DepartmentCallOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open' | 'cache_hit';
+export type DepartmentCallOutcome = 'ok' | 'error' | 'timeout' | 'receipt_invalid' | 'circuit_open' | 'cache_hit';
 
 export interface GatewayMetricsOptions {
   /** Each department's circuit, read at every scrape. */
@@ -21,6 +21,8 @@ export interface GatewayMetrics {
   observeRequest(outcome: Outcome, seconds: number): void;
   /** Times one call to a department (a query-plan fetch), however it ended. */
   observeDepartmentCall(department: string, outcome: DepartmentCallOutcome, seconds: number): void;
+  /** Counts one push of the gateway's checkpoint to a department to witness (checkpoint-witnesses.ts), delivered or not. */
+  countWitnessPush(department: string, isDelivered: boolean): void;
   /** Times one audit record from handing it to the log to its being durable. */
   observeAuditWrite(seconds: number, isDurable: boolean): void;
   /** `/metrics` in the Prometheus text format. */
@@ -44,9 +46,15 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   const requestSeconds = new Histogram({ name: 'proofless_request_duration_seconds', help: 'Time from a request\'s arrival to its answer, by outcome', labelNames: ['outcome'], buckets: BUCKETS, registers: [registry] });
   const departmentSeconds = new Histogram({
     name: 'proofless_department_request_duration_seconds',
-    help: 'Calls to each department (query-plan fetches), by how they ended: ok, error, timeout, circuit_open, cache_hit',
+    help: 'Calls to each department (query-plan fetches), by how they ended: ok, error, timeout, receipt_invalid (no valid receipt), circuit_open, cache_hit',
     labelNames: ['department', 'outcome'],
     buckets: BUCKETS,
+    registers: [registry],
+  });
+  const witnessPushes = new Counter({
+    name: 'proofless_checkpoint_witness_pushes_total',
+    help: 'Checkpoints of the gateway\'s audit chain sent to a department to witness, by department and whether it took them (delivered=false: it is sent the next one)',
+    labelNames: ['department', 'delivered'],
     registers: [registry],
   });
   const auditSeconds = new Histogram({ name: 'proofless_audit_write_duration_seconds', help: 'Time for an audit record to become durable (group commit included); durable=false when it was not', labelNames: ['durable'], buckets: BUCKETS, registers: [registry] });
@@ -97,6 +105,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     },
     observeDepartmentCall(department, outcome, seconds) {
       departmentSeconds.observe({ department, outcome }, seconds);
+    },
+    countWitnessPush(department, isDelivered) {
+      witnessPushes.inc({ department, delivered: String(isDelivered) });
     },
     observeAuditWrite(seconds, isDurable) {
       auditSeconds.observe({ durable: String(isDurable) }, seconds);

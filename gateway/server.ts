@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { openAuditLog, type AuditLog } from '../audit/log';
 import { openAuditStore } from '../audit/open-store';
 import { ensureSigningKeyFile } from '../audit/signing';
-import type { AuditStore } from '../audit/store';
+import type { AuditStore, SignedCheckpoint } from '../audit/store';
 import { ConfigError } from '../lib/env';
 import { serveGraphQL, type RouteHandler } from '../lib/graphql-http';
 import type { Logger } from '../lib/logger';
@@ -39,13 +39,15 @@ export async function startGateway(config: Config, options: { logger?: Logger; n
   };
   // Before the audit log: a certificate or key that cannot be read refuses the start with nothing yet opened.
   const transport = openDepartmentTransport(config.departmentTransport, logger);
-  const { store, log } = await openConfiguredAuditLog(config, logger).catch((error: unknown) => {
+  let gateway: Gateway | undefined;
+  // Checkpoints signed before the gateway is built (the opening one) follow no department call: there is no one to send them to.
+  const onCheckpoint = (checkpoint: SignedCheckpoint) => void gateway?.witnessCheckpoint(checkpoint);
+  const { store, log } = await openConfiguredAuditLog(config, logger, onCheckpoint).catch((error: unknown) => {
     transport.close();
     throw error;
   });
   let redis: Redis | undefined;
   let sharedCache: Awaited<ReturnType<typeof openRedisDepartmentCache>> | undefined;
-  let gateway: Gateway | undefined;
   const closeInfrastructure = async () => {
     transport.close();
     await log.close();
@@ -80,6 +82,8 @@ export async function startGateway(config: Config, options: { logger?: Logger; n
         // Load balancers see 503 from now on, while requests already in flight are answered.
         readiness.startDraining();
         await served.stop();
+        // The last records' checkpoint, witnessed by the departments they called while the connections to them are still open.
+        await log.checkpoint().catch(() => null);
         await gateway?.close();
         await closeInfrastructure();
       },
@@ -102,7 +106,7 @@ const NO_WITNESS = 'PROOFLESS_AUDIT_WITNESS_FILE is not set: audit records and c
  * while this instance was down) is logged as an error at start; the gateway still starts
  * (audit/log.ts says why), and its next checkpoint names what was lost.
  */
-async function openConfiguredAuditLog(config: Config, logger: Logger | undefined): Promise<{ store: AuditStore; log: AuditLog }> {
+async function openConfiguredAuditLog(config: Config, logger: Logger | undefined, onCheckpoint: (checkpoint: SignedCheckpoint) => void): Promise<{ store: AuditStore; log: AuditLog }> {
   const { audit } = config;
   if (config.isDevelopment) ensureSigningKeyFile(audit.signingKeyFile);
   else if (!existsSync(audit.signingKeyFile)) throw new ConfigError(`PROOFLESS_AUDIT_KEY_FILE names ${audit.signingKeyFile}, which does not exist; production gateways sign audit checkpoints with their own Ed25519 key`);
@@ -118,6 +122,7 @@ async function openConfiguredAuditLog(config: Config, logger: Logger | undefined
       checkpointIntervalMs: audit.checkpointIntervalMs,
       witnessFile: audit.witnessFile,
       onStoreDisagrees: logger ? (message) => logger.error({ chainId: audit.chainId }, message) : undefined,
+      onCheckpoint,
     });
     return { store, log };
   } catch (error) {

@@ -96,6 +96,14 @@ export interface RequestSignerOptions {
   now?: () => number;
 }
 
+/** What signing one request gives: the headers to add, and the signature base signed (RFC 9421 2.5), which a department's receipt names by its SHA-256. */
+export interface SignedRequest {
+  /** content-digest, signature-input and signature. */
+  headers: Record<string, string>;
+  /** The lines signed, joined by "\n", exactly as a department rebuilds them to verify. */
+  signatureBase: string;
+}
+
 /**
  * Returns the headers to add to a request: content-digest (sha-256 of body), signature-input and
  * signature under label SIGNATURE_LABEL, with parameters created, expires, nonce (16 random bytes
@@ -104,6 +112,17 @@ export interface RequestSignerOptions {
 export function createRequestSigner(
   options: RequestSignerOptions,
 ): (request: { method: string; targetUri: string; headers: Record<string, string>; body: string | Buffer }) => Record<string, string> {
+  const signer = createBaseKeepingSigner(options);
+  return (request) => signer(request).headers;
+}
+
+/**
+ * As createRequestSigner, also handing back the signature base it signed: the gateway keeps
+ * it in its audit record beside the department's receipt, which names its digest (issue 18).
+ */
+export function createBaseKeepingSigner(
+  options: RequestSignerOptions,
+): (request: { method: string; targetUri: string; headers: Record<string, string>; body: string | Buffer }) => SignedRequest {
   const { keyId, privateKey } = options;
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
     throw new ConfigError(`the request-signing key must be an Ed25519 private key, got ${privateKey.type} ${privateKey.asymmetricKeyType ?? 'secret'} key`);
@@ -129,11 +148,15 @@ export function createRequestSigner(
         ['tag', SIGNATURE_TAG],
       ]),
     ]);
-    const signature = sign(null, Buffer.from(signatureBase(message, covered, signatureParams)), privateKey);
+    const base = signatureBase(message, covered, signatureParams);
+    const signature = sign(null, Buffer.from(base), privateKey);
     return {
-      'content-digest': contentDigest,
-      'signature-input': `${SIGNATURE_LABEL}=${signatureParams}`,
-      signature: `${SIGNATURE_LABEL}=:${signature.toString('base64')}:`,
+      headers: {
+        'content-digest': contentDigest,
+        'signature-input': `${SIGNATURE_LABEL}=${signatureParams}`,
+        signature: `${SIGNATURE_LABEL}=:${signature.toString('base64')}:`,
+      },
+      signatureBase: base,
     };
   };
 }

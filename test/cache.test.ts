@@ -8,6 +8,7 @@ import { createDepartmentCache, type DepartmentCache } from '../gateway/cache/de
 import { memoryAnswerStore } from '../gateway/cache/memory-store';
 import { CircuitBreaker } from '../gateway/circuit-breaker';
 import type { GatewayContext } from '../gateway/context';
+import type { ReceiptChecker } from '../gateway/receipts';
 import { DepartmentDataSource } from '../gateway/data-source';
 import { ConfigError } from '../lib/env';
 import { pseudonym } from '../lib/pseudonym';
@@ -202,11 +203,15 @@ describe('the data source with a cache', () => {
     return { options, departmentsCalled };
   }
 
-  /** These tests are of the cache alone, against a plain test server: signatures are tested in test/attack-departments.test.ts. */
-  const noSignature = () => ({});
+  /** These tests are of the cache alone, against a plain test server: signatures are tested in test/attack-departments.test.ts, receipts in test/attack-receipts.test.ts. */
+  const noSignature = () => ({ headers: {}, signatureBase: '' });
+  const anyReceipt: ReceiptChecker = {
+    receiptOf: () => ({ receipt: { department: 'household', requestDigest: '0'.repeat(64), answerDigest: '0'.repeat(64), status: 200, chainId: 'household:test', sequence: 1, time: new Date().toISOString(), keyId: 'k', signature: '' }, problem: null }),
+    checkpointOf: () => ({ checkpoint: null, problem: null }),
+  };
 
   test('a repeated query is answered once by the department; the kept answer still counts as a call to it', async () => {
-    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), sign: noSignature });
+    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), sign: noSignature, receipts: anyReceipt });
     const first = fetchOf(PERSON_QUERY);
     expect((await department.process(first.options)).data).toEqual({ citizen: { identity: { name: '张伟' } } });
     const second = fetchOf(PERSON_QUERY);
@@ -217,7 +222,7 @@ describe('the data source with a cache', () => {
 
   test('a mutation goes to the department every time', async () => {
     const mutation = 'mutation Change__household__0($id:ID!){change(idNumber:$id){identity{name}}}';
-    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), sign: noSignature });
+    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), sign: noSignature, receipts: anyReceipt });
     await department.process(fetchOf(mutation).options);
     await department.process(fetchOf(mutation).options);
     expect(requests).toEqual([mutation, mutation]);
@@ -225,7 +230,7 @@ describe('the data source with a cache', () => {
 
   test.each(['max-age=0', 'max-age=60, private'])('a department answering cache-control: %s is asked every time', async (header) => {
     cacheControl = header;
-    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), sign: noSignature });
+    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), sign: noSignature, receipts: anyReceipt });
     await department.process(fetchOf(PERSON_QUERY).options);
     await department.process(fetchOf(PERSON_QUERY).options);
     expect(requests).toEqual([PERSON_QUERY, PERSON_QUERY]);
@@ -233,7 +238,7 @@ describe('the data source with a cache', () => {
 
   test("a kept answer is served while the department's circuit is open", async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1, openMs: 60_000 });
-    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), breaker, sign: noSignature });
+    const department = new DepartmentDataSource('household', url, { cache: memoryCache(), breaker, sign: noSignature, receipts: anyReceipt });
     await department.process(fetchOf(PERSON_QUERY).options);
     breaker.recordFailure();
     expect(breaker.state).toBe('open');

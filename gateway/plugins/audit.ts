@@ -140,6 +140,9 @@ function auditEntryFor(
     outcome,
     errorCodes: [...new Set(errors.map((error) => String(error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR)))],
     latencyMs: Date.now() - context.startedAt,
+    exchange: context.exchange && context.exchange.calls.length > 0
+      ? { kind: 'gateway-calls', calls: context.exchange.calls, departmentCheckpoints: context.exchange.departmentCheckpoints }
+      : null,
   };
 }
 

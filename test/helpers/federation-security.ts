@@ -33,6 +33,9 @@ export function transportEnv(name = 'gateway'): Record<string, string> {
     PROOFLESS_REQUEST_SIGNING_KEY_FILE: key.keyFile,
     PROOFLESS_REQUEST_SIGNING_KEY_ID: key.keyId,
     PROOFLESS_GATEWAY_KEYS_FILE: key.trustListFile,
+    // Made for every department by global-setup.ts: a department signs its receipts with its own, the gateway checks them against the list.
+    ...(name === 'gateway' ? {} : { PROOFLESS_DEPARTMENT_KEY_FILE: path.join(dir, `${name}-signing-key.pem`) }),
+    PROOFLESS_DEPARTMENT_KEYS_FILE: path.join(dir, 'department-keys.json'),
   };
 }
 

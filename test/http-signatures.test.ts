@@ -7,6 +7,7 @@ import { contentDigestOf } from '../lib/content-digest';
 import { ConfigError } from '../lib/env';
 import { ErrorCode } from '../lib/error-codes';
 import {
+  createBaseKeepingSigner,
   createRequestSigner,
   createRequestVerifier,
   REQUIRED_COMPONENTS,
@@ -149,6 +150,15 @@ describe('HTTP Message Signatures (RFC 9421) with Ed25519', () => {
         `proofless=(${ALL_COVERED.map((name) => `"${name}"`).join(' ')});created=${CREATED};expires=${CREATED + 30};nonce="${nonce}";keyid="gateway-1";alg="ed25519";tag="proofless"`,
       );
       expect(added.signature).toMatch(/^proofless=:[A-Za-z0-9+/]{86}==:$/);
+    });
+
+    it('hands back, beside the headers, the signature base it signed: the one the signature verifies over', () => {
+      const { headers, signatureBase: base } = createBaseKeepingSigner({ keyId: 'gateway-1', privateKey: gatewayKey.privateKey, now: () => NOW })({ method: 'POST', targetUri: TARGET, headers: HEADERS, body: BODY });
+      const signatureInput = headers['signature-input'].slice('proofless='.length);
+      const withDigest: Record<string, string> = { ...HEADERS, 'content-digest': contentDigestOf(BODY) };
+      expect(base).toBe(signatureBase({ method: 'POST', targetUri: TARGET, header: (name) => withDigest[name] }, ALL_COVERED, signatureInput));
+      const signature = Buffer.from(/^proofless=:(.*):$/.exec(headers.signature)?.[1] ?? '', 'base64');
+      expect(verify(null, Buffer.from(base), gatewayKey.publicKey, signature)).toBe(true);
     });
 
     it('makes a new nonce for every request', () => {

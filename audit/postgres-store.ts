@@ -222,6 +222,7 @@ function schemaSql(schema: string): string {
     CREATE INDEX IF NOT EXISTS audit_record_service_item ON ${table('audit_record')} (service_item, time);
     CREATE INDEX IF NOT EXISTS audit_record_case_number ON ${table('audit_record')} (case_number, time);
     CREATE INDEX IF NOT EXISTS audit_record_outcome ON ${table('audit_record')} (outcome, time);
+    CREATE INDEX IF NOT EXISTS audit_record_request_id ON ${table('audit_record')} (request_id);
     CREATE INDEX IF NOT EXISTS audit_record_citizens ON ${table('audit_record')} USING gin (citizens);
     CREATE TABLE IF NOT EXISTS ${table('audit_checkpoint')} (
       chain_id text COLLATE "C" NOT NULL,

@@ -52,6 +52,16 @@ export async function reviewRecords(store: AuditStore, query: ReviewQuery): Prom
   return { records, endCursor: last ? encodeCursor(last) : null, hasNextPage: found.length > first };
 }
 
+/**
+ * Every record of the request with this ID, oldest first, at most MAX_REVIEW_PAGE (a
+ * caller may send its own `x-request-id`, so one ID can name several requests): what
+ * `auditReceipt` answers, each record with the evidence of its department calls.
+ */
+export async function recordsOfRequest(store: AuditStore, requestId: unknown): Promise<StoredRecord[]> {
+  if (typeof requestId !== 'string' || requestId === '' || requestId.length > 128) throw new AuditQueryError(`requestId must be text of 1 to 128 characters, got ${arrived(requestId)}`);
+  return store.queryRecords({ filter: { requestId }, order: 'oldest-first', after: null, limit: MAX_REVIEW_PAGE });
+}
+
 function checkFilter(query: ReviewQuery): RecordFilter {
   const filter: RecordFilter = {};
   for (const name of ['citizen', 'application', 'officer', 'serviceItem', 'caseNumber'] as const) {

@@ -162,6 +162,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS audit_record_service_item ON audit_record (service_item, time);
   CREATE INDEX IF NOT EXISTS audit_record_case_number ON audit_record (case_number, time);
   CREATE INDEX IF NOT EXISTS audit_record_outcome ON audit_record (outcome, time);
+  CREATE INDEX IF NOT EXISTS audit_record_request_id ON audit_record (request_id);
   CREATE TABLE IF NOT EXISTS audit_record_citizen (
     id_number TEXT NOT NULL,
     time TEXT NOT NULL,

@@ -64,6 +64,8 @@ export interface RecordKey {
 
 /** Review filters, already checked (review.ts); every one given must match. */
 export interface RecordFilter {
+  /** The request's ID (`x-request-id`), exactly: what `auditReceipt` looks a request up by. */
+  requestId?: string;
   citizen?: string;
   application?: string;
   officer?: string;

@@ -2,7 +2,7 @@ import type { StoredRecord } from '../audit/entry';
 import { AuditQueryError } from '../audit/errors';
 import { exportRecords } from '../audit/export';
 import { openAuditLog, type AuditLog } from '../audit/log';
-import { reviewRecords, type ReviewQuery } from '../audit/review';
+import { recordsOfRequest, reviewRecords, type ReviewQuery } from '../audit/review';
 import { AUDIT_STORE_KINDS, auditEntry, signingKeyFileIn, type AuditStoreTarget } from './helpers/audit-stores';
 
 const CITIZENS = ['110101199003077777', '330106199001011234', '330102198512120011', '330104197706060022', '330105200001010033'];
@@ -143,5 +143,24 @@ describe.each(AUDIT_STORE_KINDS)('reviewing a $name store', (kind) => {
     const review = reviewRecords(target.store, query as ReviewQuery);
     await expect(review).rejects.toBeInstanceOf(AuditQueryError);
     await expect(review).rejects.toThrow(message);
+  });
+});
+
+describe.each(AUDIT_STORE_KINDS)('a request\'s records in a $name store', (kind) => {
+  test('by its ID, in every chain, oldest first; none for an ID no record has; an empty ID refused', async () => {
+    const target = await kind.create();
+    const signingKeyFile = signingKeyFileIn(target.folder);
+    const logs = [await openAuditLog({ store: target.store, chainId: 'gw-1', signingKeyFile }), await openAuditLog({ store: target.store, chainId: 'gw-2', signingKeyFile })];
+    try {
+      const first = await logs[0].record(auditEntry({ requestId: 'req-twice', time: '2024-06-01T09:00:00.000Z' }));
+      await logs[0].record(auditEntry({ requestId: 'req-other', time: '2024-06-01T09:10:00.000Z' }));
+      const second = await logs[1].record(auditEntry({ requestId: 'req-twice', time: '2024-06-01T09:20:00.000Z' }));
+      expect(await recordsOfRequest(target.store, 'req-twice')).toEqual([first, second]);
+      expect(await recordsOfRequest(target.store, 'req-none')).toEqual([]);
+      await expect(recordsOfRequest(target.store, '')).rejects.toThrow(new AuditQueryError('requestId must be text of 1 to 128 characters, got ""'));
+    } finally {
+      for (const log of logs) await log.close();
+      await target.remove();
+    }
   });
 });

@@ -131,6 +131,7 @@ describe('the estimate', () => {
     expect(Object.fromEntries(model.listSizes)).toEqual({
       'Business.licences': { assumedSize: 10, slicingArguments: [], sizedFields: [] },
       'Citizen.licences': { assumedSize: 10, slicingArguments: [], sizedFields: [] },
+      'AuditReceipt.records': { assumedSize: 1, slicingArguments: [], sizedFields: [] },
       'Citizen.residenceHistory': { assumedSize: 10, slicingArguments: [], sizedFields: [] },
       'Household.members': { assumedSize: 10, slicingArguments: [], sizedFields: [] },
       'ProofChecklist.proofs': { assumedSize: 10, slicingArguments: [], sizedFields: [] },

@@ -3,7 +3,8 @@ import { GraphQLError, GraphQLScalarType, valueFromASTUntyped } from 'graphql';
 import type { StoredRecord } from '../../audit/entry';
 import { AuditQueryError, VerificationPendingError } from '../../audit/errors';
 import { INSTANT_EXAMPLE } from '../../audit/instant';
-import { reviewRecords } from '../../audit/review';
+import { recordsOfRequest, reviewRecords } from '../../audit/review';
+import type { SignedCheckpoint } from '../../audit/store';
 import { badUserInput, ErrorCode } from '../../lib/error-codes';
 import { DateTimeScalar } from '../shared/scalars';
 import type { AuditContext } from './index';
@@ -61,6 +62,15 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
         throw error;
       }
     },
+    auditReceipt: async (_: unknown, { requestId }: { requestId: string }, { store }: AuditContext) => {
+      try {
+        const records = await recordsOfRequest(store, requestId);
+        return records.length === 0 ? null : { requestId, records };
+      } catch (error) {
+        if (error instanceof AuditQueryError) throw badUserInput(error.message);
+        throw error;
+      }
+    },
     auditChains: async (_: unknown, __: unknown, { verifier }: AuditContext) => {
       try {
         const { verifiedAt, results } = await verifier.latest();
@@ -75,6 +85,12 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
   },
   AuditRecord: {
     outcome: (record: StoredRecord) => record.outcome.toUpperCase(),
+    // The gateway's record of its calls; a department's access-log evidence is not served here.
+    exchange: (record: StoredRecord) => (record.exchange?.kind === 'gateway-calls' ? record.exchange : null),
+  },
+  AuditLogCheckpoint: {
+    previousSequence: (checkpoint: SignedCheckpoint) => checkpoint.previous?.sequence ?? null,
+    previousDigest: (checkpoint: SignedCheckpoint) => checkpoint.previous?.digest ?? null,
   },
 };
 

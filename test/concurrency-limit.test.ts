@@ -1,9 +1,12 @@
 import { EventEmitter, once } from 'node:events';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { RECEIPT_HEADER } from '../audit/exchange';
+import { encodeHeaderValue } from '../audit/receipt';
 import { idNumberCheckCharacter } from '../lib/id-number';
 import { writeFixtureRegistries, ZHANG_WEI } from './fixtures/registries';
 import { departmentStandInTlsOptions } from './helpers/federation-security';
+import { receiptFor, signatureBaseOfRequest } from './helpers/receipts';
 import { startStack, type Stack } from './helpers/stack';
 
 /**
@@ -26,8 +29,11 @@ async function startHoldingDepartment() {
     req.once('end', () => {
       const held: HeldRequest = {
         answer(body, status = 200) {
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(body));
+          const text = JSON.stringify(body);
+          // Signed as the department would sign it: the gateway refuses an answer without its receipt.
+          const receipt = receiptFor({ department: String(req.headers['x-proofless-department']), signatureBase: signatureBaseOfRequest(req, 'https'), status, body: text });
+          res.writeHead(status, { 'content-type': 'application/json', [RECEIPT_HEADER]: encodeHeaderValue(receipt) });
+          res.end(text);
         },
       };
       events.emit('request', held);

@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import { parse, print } from 'graphql';
 import { recordHash } from '../audit/canonical';
 import type { StoredRecord } from '../audit/entry';
+import type { GatewayCallsEvidence } from '../audit/exchange';
+import { sha256Hex } from '../audit/receipt';
 import { loadPublicKey } from '../audit/signing';
 import { openSqliteAuditStore } from '../audit/sqlite-store';
 import { verifyChains } from '../audit/verify';
@@ -12,6 +14,7 @@ import { readWitnesses } from '../audit/witness';
 import { createLogger } from '../lib/logger';
 import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
 import { writeFixtureRegistries } from './fixtures/registries';
+import { testDepartmentKey } from './helpers/receipts';
 import { startStack, useFixtureStack } from './helpers/stack';
 
 /**
@@ -52,7 +55,9 @@ test('an answered operation: caller, purpose, document, what could be seen, of w
   // The caller gets exactly what it asked for: the ID numbers the audit added are gone.
   expect(JSON.stringify(response.body)).not.toContain('proofless_audit');
   expect(response.body.data.citizen.household.members[0]).toEqual({ relation: 'HEAD', citizen: { identity: { name: '张伟' } } });
-  const record = await recordOf(response.headers.get('x-request-id'));
+  const requestId = response.headers.get('x-request-id');
+  const record = await recordOf(requestId);
+  const [call] = (record.exchange as GatewayCallsEvidence).calls;
   expect(record).toEqual({
     chainId: expect.stringMatching(/^test-/),
     sequence: expect.any(Number),
@@ -72,10 +77,37 @@ test('an answered operation: caller, purpose, document, what could be seen, of w
     departments: ['household'],
     outcome: 'ok',
     errorCodes: [],
-    exchange: null,
+    exchange: {
+      kind: 'gateway-calls',
+      // One call, as signed: its base names this request and purpose; the household department's receipt for it.
+      calls: [{
+        department: 'household',
+        signatureBase: expect.stringMatching(new RegExp(`^"@method": POST\n"@target-uri": https://127\\.0\\.0\\.1:\\d+/graphql\n"content-digest": sha-256=:[A-Za-z0-9+/=]+:\n"content-type": application/json\n"x-request-id": ${requestId}\n"x-service-item": ${ENROLMENT}\n"x-case-number": JY-2026-000777\n"x-proofless-caller": [A-Za-z0-9_-]+\n"x-proofless-department": household\n"@signature-params": \\(.*\\);created=\\d+;expires=\\d+;nonce="[A-Za-z0-9_-]+";keyid="[^"]+";alg="ed25519";tag="proofless"$`)),
+        signatureInput: expect.stringMatching(/^proofless=\("@method" "@target-uri" .*;tag="proofless"$/),
+        signature: expect.stringMatching(/^proofless=:[A-Za-z0-9+/]{86}==:$/),
+        receipt: {
+          department: 'household',
+          requestDigest: sha256Hex(call.signatureBase),
+          answerDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+          status: 200,
+          chainId: expect.any(String),
+          sequence: expect.any(Number),
+          time: expect.any(String),
+          keyId: testDepartmentKey('household').keyId,
+          signature: expect.any(String),
+        },
+        failure: null,
+      }],
+      // Whether a checkpoint came with this answer depends on when the household last signed one: checked below.
+      departmentCheckpoints: expect.any(Array),
+    },
     latencyMs: expect.any(Number),
     requests: 1,
   });
+  // The signature base kept is the one signed: it names exactly what the Signature-Input does.
+  expect(call.signatureBase.endsWith(`"@signature-params": ${call.signatureInput.slice('proofless='.length)}`)).toBe(true);
+  // Every department checkpoint kept is the household's, of the chain its receipt names.
+  expect((record.exchange as GatewayCallsEvidence).departmentCheckpoints.every((checkpoint) => checkpoint.chainId === call.receipt?.chainId)).toBe(true);
 });
 
 test('citizens reached through aliases, inline and named fragments (one spread again below itself) are recorded, and no audit alias is left in the answer', async () => {

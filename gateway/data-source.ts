@@ -140,15 +140,14 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   /**
-   * One signed POST of `body` with `headers` to `url` (a new signature, and nonce, each
-   * time: a retry is a new request), once it is signed handed to `signed` (the evidence
-   * is kept before the request leaves, so a call that fails is recorded too).
+   * One POST of `body` with `headers` to `url`, signed (a new signature, and nonce, each
+   * time: a retry is a new request), and how to send it: what was signed is known before
+   * the request leaves, so a call that fails is in the evidence too.
    */
-  private post(headers: Record<string, string>, body: string, signed: (request: SignedRequest) => void = () => undefined, url = this.url): Promise<FetcherResponse> {
+  private signedPost(headers: Record<string, string>, body: string, url = this.url): { signing: SignedRequest; send: () => Promise<FetcherResponse> } {
     // The department rebuilds @target-uri from its scheme, the Host header and the path: the URL as undici sends it, normalised.
     const signing = this.sign({ method: 'POST', targetUri: url === this.url ? this.signedUrl : url, headers, body });
-    signed(signing);
-    return this.fetcher(url, { method: 'POST', headers: { ...headers, ...signing.headers }, body });
+    return { signing, send: () => this.fetcher(url, { method: 'POST', headers: { ...headers, ...signing.headers }, body }) };
   }
 
   /**
@@ -158,13 +157,11 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
    * ready, whatever else it answers.
    */
   async answersReadinessProbe(): Promise<boolean> {
-    let signatureBase = '';
-    const response = await this.post({ 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department, 'x-request-id': randomUUID() }, '{"query":"{ __typename }"}', (signing) => {
-      signatureBase = signing.signatureBase;
-    });
+    const post = this.signedPost({ 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department, 'x-request-id': randomUUID() }, '{"query":"{ __typename }"}');
+    const response = await post.send();
     if (!response.ok) return false;
     const body = await bodyBytesOf(response);
-    if (!this.receipts.receiptOf(this.receivedAnswer(signatureBase, response, body)).receipt) return false;
+    if (!this.receipts.receiptOf(this.receivedAnswer(post.signing.signatureBase, response, body)).receipt) return false;
     return (JSON.parse(body.toString('utf8')) as { data?: { __typename?: unknown } } | null)?.data?.__typename === 'Query';
   }
 
@@ -174,13 +171,11 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
    * why, unless the department answers 200 with a receipt that verifies for it.
    */
   async witnessCheckpoint(checkpoint: SignedCheckpoint): Promise<void> {
-    let signatureBase = '';
     const headers = { 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department, 'x-request-id': randomUUID() };
-    const response = await this.post(headers, JSON.stringify(checkpoint), (signing) => {
-      signatureBase = signing.signatureBase;
-    }, this.witnessUrl);
+    const post = this.signedPost(headers, JSON.stringify(checkpoint), this.witnessUrl);
+    const response = await post.send();
     if (response.status !== 200) throw new Error(`the ${this.department} department answered HTTP ${response.status}`);
-    const verdict = this.receipts.receiptOf(this.receivedAnswer(signatureBase, response, await bodyBytesOf(response)));
+    const verdict = this.receipts.receiptOf(this.receivedAnswer(post.signing.signatureBase, response, await bodyBytesOf(response)));
     if (!verdict.receipt) throw new Error(`the ${this.department} department's answer has no valid receipt: ${verdict.problem}`);
   }
 
@@ -261,15 +256,13 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
     const { query, variables, operationName, extensions } = options.request;
     const headers = this.headersFor(options);
     const evidence = 'incomingRequestContext' in options ? options.incomingRequestContext.context.exchange : undefined;
-    let call: DepartmentCallEvidence | undefined;
-    let signatureBase = '';
+    const post = this.signedPost(headers, JSON.stringify({ query, variables, operationName, extensions }));
+    const { signatureBase, headers: signed } = post.signing;
+    const call: DepartmentCallEvidence = { department: this.department, signatureBase, signatureInput: signed['signature-input'], signature: signed.signature, receipt: null, failure: null };
+    evidence?.calls.push(call);
+    this.onCalled(this.department);
     try {
-      const response = await this.post(headers, JSON.stringify({ query, variables, operationName, extensions }), (signing) => {
-        signatureBase = signing.signatureBase;
-        call = { department: this.department, signatureBase, signatureInput: signing.headers['signature-input'], signature: signing.headers.signature, receipt: null, failure: null };
-        evidence?.calls.push(call);
-      });
-      this.onCalled(this.department);
+      const response = await post.send();
       if (!response.ok && response.status !== 400) throw new Error(`the department answered HTTP ${response.status}`);
       const bytes = await bodyBytesOf(response);
       const answer = this.receivedAnswer(signatureBase, response, bytes);
@@ -278,7 +271,7 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
         this.log?.warn({ department: this.department, requestId: headers['x-request-id'], reason: verdict.problem }, `the ${this.department} department's answer was refused: ${verdict.problem}`);
         throw new ReceiptInvalidError(verdict.problem);
       }
-      if (call) call.receipt = verdict.receipt;
+      call.receipt = verdict.receipt;
       const departmentCheckpoint = this.receipts.checkpointOf(answer, verdict.receipt);
       if (departmentCheckpoint.checkpoint) evidence?.departmentCheckpoints.push(departmentCheckpoint.checkpoint);
       if (departmentCheckpoint.problem) this.log?.warn({ department: this.department, requestId: headers['x-request-id'], reason: departmentCheckpoint.problem }, `ignored the ${this.department} department's log checkpoint: ${departmentCheckpoint.problem}`);
@@ -289,7 +282,7 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
       if ('incomingRequestContext' in options) restrictCachePolicy(options.incomingRequestContext.overallCachePolicy, response);
       return { ...(body as GatewayGraphQLResponse), http: response } as GatewayGraphQLResponse;
     } catch (error) {
-      if (call) call.failure = failureCodeOf(error);
+      call.failure = failureCodeOf(error);
       throw error;
     }
   }

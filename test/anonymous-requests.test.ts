@@ -72,6 +72,7 @@ test('past the limit, requests without a valid token from one address are refuse
     departments: [],
     outcome: 'refused',
     errorCodes: ['RATE_LIMITED'],
+    exchange: null,
     latencyMs: 0,
     requests: 6,
   }]);

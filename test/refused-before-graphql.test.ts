@@ -77,6 +77,8 @@ describe.each(refusals)('%s', (_what, send, status, code, message) => {
       departments: [],
       outcome: 'refused',
       errorCodes: [code],
+      // Refused before any department was called: nothing to add about an exchange.
+      exchange: null,
       latencyMs: expect.any(Number),
       requests: 1,
     });

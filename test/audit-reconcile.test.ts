@@ -1,18 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import { Pool } from 'pg';
 import type { StoredRecord } from '../audit/entry';
 import type { DepartmentAnswerEvidence, GatewayCallsEvidence } from '../audit/exchange';
-import { openPostgresAuditStore } from '../audit/postgres-store';
 import { reconcile } from '../audit/reconcile';
-import { openSqliteAuditStore } from '../audit/sqlite-store';
-import type { AuditStore } from '../audit/store';
-import { REPO_ROOT } from '../lib/paths';
-import { auditEntry, signingKeyFileIn, TEST_DATABASE_URL } from './helpers/audit-stores';
-import { openExchangeWorld, pkiDirIn, type ExchangeWorld } from './helpers/exchanges';
+import { auditEntry } from './helpers/audit-stores';
+import { openWorld, postgresStores, runScript, sqliteStores, type Stores } from './helpers/exchange-stores';
 
 /**
  * audit:reconcile: the departments' access logs against the gateway's records, on both
@@ -21,84 +11,9 @@ import { openExchangeWorld, pkiDirIn, type ExchangeWorld } from './helpers/excha
 
 const PERIOD = { from: '2024-06-01T00:00:00.000Z', to: '2024-06-02T00:00:00.000Z' };
 
-/** The stores of one test: the gateway's and each department's, files or schemas, and the environment pointing the commands at them. */
-interface Stores {
-  dataDir: string;
-  gateway: AuditStore;
-  departments: Record<string, AuditStore>;
-  env: NodeJS.ProcessEnv;
-  /** Runs SQL on a side's database: `gateway` or a department's name. */
-  sql(side: string, text: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function sqliteStores(departments: string[]): Promise<Stores> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-reconcile-'));
-  mkdirSync(path.join(dataDir, 'access-log'));
-  const fileOf = (side: string) => (side === 'gateway' ? path.join(dataDir, 'audit.sqlite') : path.join(dataDir, 'access-log', `${side}.sqlite`));
-  const gateway = await openSqliteAuditStore(fileOf('gateway'));
-  const opened: Record<string, AuditStore> = {};
-  for (const department of departments) opened[department] = await openSqliteAuditStore(fileOf(department));
-  return {
-    dataDir, gateway, departments: opened, env: {},
-    async sql(side, text) {
-      const db = new Database(fileOf(side));
-      db.exec(text);
-      db.close();
-    },
-    async close() {
-      await gateway.close().catch(() => undefined);
-      for (const store of Object.values(opened)) await store.close().catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-let schemas = 0;
-
-/** PostgreSQL: one schema for the gateway, one for the department (PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA names one for every department, so one department). */
-async function postgresStores(department: string): Promise<Stores> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-reconcile-'));
-  schemas += 1;
-  const suffix = `${process.pid}_${schemas}_${Math.random().toString(36).slice(2, 8)}`;
-  const schemaOf = (side: string) => (side === 'gateway' ? `reconcile_gw_${suffix}` : `reconcile_dept_${suffix}`);
-  const open = (side: string) => openPostgresAuditStore(new Pool({ connectionString: TEST_DATABASE_URL, max: 2 }), { schema: schemaOf(side) });
-  const gateway = await open('gateway');
-  const store = await open(department);
-  const direct = new Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
-  return {
-    dataDir, gateway, departments: { [department]: store },
-    env: {
-      PROOFLESS_AUDIT_DATABASE_URL: TEST_DATABASE_URL, PROOFLESS_AUDIT_DATABASE_SCHEMA: schemaOf('gateway'),
-      PROOFLESS_ACCESS_LOG_DATABASE_URL: TEST_DATABASE_URL, PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA: schemaOf(department),
-    },
-    async sql(side, text) {
-      await direct.query(`SET search_path TO "${schemaOf(side)}"; ${text}`);
-    },
-    async close() {
-      await gateway.close().catch(() => undefined);
-      await store.close().catch(() => undefined);
-      for (const side of ['gateway', department]) await direct.query(`DROP SCHEMA IF EXISTS "${schemaOf(side)}" CASCADE`);
-      await direct.end();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-function openWorld(stores: Stores): Promise<ExchangeWorld> {
-  return openExchangeWorld({ pkiDir: pkiDirIn(stores.dataDir), auditKeyFile: signingKeyFileIn(stores.dataDir), gateway: stores.gateway, departments: stores.departments });
-}
-
 function run(stores: Stores, args: string[]) {
   // PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA names one schema for every department: the department must be named.
-  if (stores.env.PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA && !args.includes('--department')) args = [...args, '--department', 'household'];
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PROOFLESS_')));
-  const result = spawnSync(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['scripts/audit-reconcile.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...clean, PROOFLESS_DATA_DIR: stores.dataDir, PROOFLESS_AUDIT_CHAIN_ID: 'gw-1', ...stores.env },
-    encoding: 'utf8',
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runScript('audit-reconcile', stores, stores.env.PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA && !args.includes('--department') ? [...args, '--department', 'household'] : args);
 }
 
 /** A department's refusal of a request whose signature it never verified: its record alone. */

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openAuditLog, type AuditLog } from '../../audit/log';
 import type { AuditEntry, StoredRecord } from '../../audit/entry';
@@ -56,14 +57,23 @@ export interface ExchangeStores {
   departments: Record<string, AuditStore>;
 }
 
+/** The development keys are valid from when they were made; the exchanges here are dated 2024: the trust lists' windows are opened to 2000. */
+function validSince2000(file: string): void {
+  const list = JSON.parse(readFileSync(file, 'utf8')) as { keys: { validFrom: string }[] };
+  for (const key of list.keys) key.validFrom = '2000-01-01T00:00:00.000Z';
+  writeFileSync(file, `${JSON.stringify(list, null, 2)}\n`);
+}
+
 export async function openExchangeWorld(stores: ExchangeStores): Promise<ExchangeWorld> {
   const gatewayKey = ensureDevelopmentSigningKey(stores.pkiDir);
+  validSince2000(gatewayKey.trustListFile);
   const signRequest = createRequestSigner({ keyId: gatewayKey.keyId, privateKey: loadSigningKey(gatewayKey.keyFile), now: () => Date.parse('2024-06-01T09:30:00.000Z') });
   const gateway = await openAuditLog({ store: stores.gateway, chainId: stores.gatewayChainId ?? 'gw-1', signingKeyFile: stores.auditKeyFile, checkpointIntervalMs: 0 });
   const departments = new Map<string, AuditLog>();
   const keys = new Map<string, SigningKey>();
   for (const [department, store] of Object.entries(stores.departments)) {
-    const { keyFile } = ensureDevelopmentDepartmentKey(stores.pkiDir, department);
+    const { keyFile, trustListFile } = ensureDevelopmentDepartmentKey(stores.pkiDir, department);
+    validSince2000(trustListFile);
     keys.set(department, loadAuditSigningKey(keyFile));
     departments.set(department, await openAuditLog({ store, chainId: `${department}:host-1`, signingKeyFile: keyFile, checkpointIntervalMs: 0 }));
   }

@@ -1,5 +1,5 @@
 import { allRecords, type DepartmentLog } from './department-logs';
-import type { SignedCheckpoint } from './store';
+import type { AuditStore, SignedCheckpoint } from './store';
 import type { WitnessedCheckpoint } from './witness';
 
 /**
@@ -33,4 +33,29 @@ export function mergeWitnesses(...sources: ReadonlyMap<string, readonly Witnesse
   const merged = new Map<string, WitnessedCheckpoint[]>();
   for (const source of sources) for (const [chainId, seen] of source) merged.set(chainId, [...(merged.get(chainId) ?? []), ...seen]);
   return merged;
+}
+
+/** How reports name the gateway's store as a witness of a department's checkpoints. */
+export const GATEWAY_STORE_LABEL = 'the gateway\'s audit store';
+
+/**
+ * The department's checkpoints the gateway witnessed: those that came with the
+ * department's answers and that the gateway recorded in its own records
+ * (GatewayCallsEvidence.departmentCheckpoints), signed by one of `keyIds` (the
+ * department's keys in the departments' trust list). `audit:verify -- --department`
+ * checks the department's log against them, so its tail cannot be cut past a checkpoint
+ * the gateway holds.
+ */
+export async function readGatewayWitnesses(gateway: AuditStore, keyIds: ReadonlySet<string>): Promise<Map<string, WitnessedCheckpoint[]>> {
+  const byChain = new Map<string, WitnessedCheckpoint[]>();
+  for await (const record of allRecords(gateway)) {
+    if (record.exchange?.kind !== 'gateway-calls') continue;
+    for (const checkpoint of record.exchange.departmentCheckpoints ?? []) {
+      if (!keyIds.has(checkpoint.keyId)) continue;
+      const ofChain = byChain.get(checkpoint.chainId) ?? [];
+      ofChain.push({ checkpoint, file: `${GATEWAY_STORE_LABEL}, record ${record.sequence} of chain ${record.chainId}`, line: record.sequence });
+      byChain.set(checkpoint.chainId, ofChain);
+    }
+  }
+  return byChain;
 }

@@ -2,7 +2,8 @@ import { verifyArchive } from '../audit/archive';
 import { UsageError, parseOptions, runCommand } from '../audit/command';
 import { configuredWitnessFiles, defaultExpectedChains, loadAuditConfig, loadTrustedPublicKeys, parseChainList, type AuditConfig } from '../audit/config';
 import { closeDepartmentLogs, departmentPublicKeys, openDepartmentLog, openDepartmentLogs, type DepartmentLog } from '../audit/department-logs';
-import { mergeWitnesses, readDepartmentWitnesses } from '../audit/department-witnesses';
+import { GATEWAY_STORE_LABEL, mergeWitnesses, readDepartmentWitnesses, readGatewayWitnesses } from '../audit/department-witnesses';
+import { keyIdOf } from '../audit/signing';
 import { openAuditStore } from '../audit/open-store';
 import { printable } from '../audit/printable';
 import { verifyChains, type ChainVerification } from '../audit/verify';
@@ -78,13 +79,34 @@ function departmentNames(values: readonly string[], flag: string): string[] {
   return names;
 }
 
-/** `--department NAME`: the department's own access log, verified with the keys the departments' trust list holds for it. */
+/**
+ * `--department NAME`: the department's own access log, verified with the keys the
+ * departments' trust list holds for it, and against every checkpoint of it the gateway
+ * recorded when the gateway's store exists (department-witnesses.ts).
+ */
 async function verifyDepartmentLog(department: string): Promise<number> {
   const publicKeys = departmentPublicKeys(process.env, department);
   if (publicKeys.length === 0) throw new UsageError(`the departments' trust list holds no key of ${department}: its log's checkpoints cannot be verified`);
+  const config = loadAuditConfig();
+  let witnessed = new Map<string, WitnessedCheckpoint[]>();
+  const gateway = await openAuditStore(config, { mustExist: true }).catch((error: Error) => {
+    // A department's operator may have no gateway store at hand: the log is then verified on its own.
+    if (error.message.startsWith('no audit log')) return null;
+    throw error;
+  });
+  if (gateway) {
+    try {
+      witnessed = await readGatewayWitnesses(gateway, new Set(publicKeys.map(keyIdOf)));
+    } finally {
+      await gateway.close();
+    }
+    print(describeWitnessCount(GATEWAY_STORE_LABEL, witnessed, () => true));
+  } else {
+    print(`no gateway audit store at ${config.databaseUrl === null ? config.sqliteFile : 'the configured database'}: the log is verified without the checkpoints the gateway witnessed`);
+  }
   const log = await openDepartmentLog(process.env, department);
   try {
-    const results = await verifyChains(log.store, publicKeys);
+    const results = await verifyChains(log.store, publicKeys, { witnessed });
     if (results.length === 0) print(`no chains in ${log.label} (${log.store.location})`);
     for (const result of results) print(describe(result, `${log.label}: chain ${result.chainId}`));
     return results.every((result) => result.ok) ? 0 : 1;

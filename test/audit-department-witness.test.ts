@@ -33,7 +33,7 @@ describe.each([
     await world.gateway.record(auditEntry({ requestId: 'r-2', departments: [] }));
     await world.gateway.record(auditEntry({ requestId: 'r-3', departments: [] }));
     await witness(world.gateway, household, 'witness-1');
-    await world.exchange({ requestId: 'r-4', department: 'household' });
+    await world.exchange({ requestId: 'r-4', department: 'household', isCheckpointSent: true });
     await world.gateway.record(auditEntry({ requestId: 'r-5', departments: [] }));
     await witness(world.gateway, household, 'witness-2');
     await world.close();
@@ -41,11 +41,12 @@ describe.each([
   afterEach(() => stores.close());
 
   const witnessLine = "witness the household department's access log: 2 checkpoints of 1 chain\n";
+  const gatewayWitnessLine = "witness the gateway's audit store: 1 checkpoint of 1 chain\n";
 
   test('both stores as written: the gateway\'s verifies against the department\'s witness, the department\'s with its key, exit 0', () => {
     expect(verify()).toEqual({ status: 0, stdout: `${witnessLine}chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n`, stderr: '' });
     expect(runScript('audit-verify', stores, ['--department', 'household'])).toEqual({
-      status: 0, stdout: "the household department's access log: chain household:host-1: ok, 4 records, last sequence 4, last checkpoint 4\n", stderr: '',
+      status: 0, stdout: `${gatewayWitnessLine}the household department's access log: chain household:host-1: ok, 4 records, last sequence 4, last checkpoint 4\n`, stderr: '',
     });
   });
 
@@ -75,7 +76,18 @@ describe.each([
     await stores.sql('household', "UPDATE audit_record SET case_number = 'CASE-OTHER' WHERE sequence = 2");
     expect(runScript('audit-verify', stores, ['--department', 'household'])).toEqual({
       status: 1,
-      stdout: "the household department's access log: chain household:host-1: BAD at record 2: record 2: hash does not match its contents (4 records, last sequence 4, last checkpoint 4)\n",
+      stdout: `${gatewayWitnessLine}the household department's access log: chain household:host-1: BAD at record 2: record 2: hash does not match its contents (4 records, last sequence 4, last checkpoint 4)\n`,
+      stderr: '',
+    });
+  });
+
+  test('the department\'s tail cut with its checkpoints: the checkpoint its answer sent the gateway names the cut, exit 1', async () => {
+    const index = stores.env.PROOFLESS_AUDIT_DATABASE_URL ? '' : 'DELETE FROM audit_record_citizen WHERE sequence >= 3;';
+    await stores.sql('household', `DELETE FROM audit_record WHERE sequence >= 3; ${index} DELETE FROM audit_checkpoint WHERE sequence >= 3`);
+    expect(runScript('audit-verify', stores, ['--department', 'household'])).toEqual({
+      status: 1,
+      stdout: `${gatewayWitnessLine}the household department's access log: chain household:host-1: BAD at record 3: checkpoint at 3 is missing from the store: ` +
+        'witness the gateway\'s audit store, record 4 of chain gw-1 saw it (2 records, last sequence 2, no checkpoint)\n',
       stderr: '',
     });
   });

@@ -39,6 +39,8 @@ export interface ExchangeOptions {
   departmentEntry?: Partial<AuditEntry>;
   /** Members of the gateway's record. */
   gatewayEntry?: Partial<AuditEntry>;
+  /** The department checkpoints its log after the answer and sends the checkpoint with it: the gateway records it. */
+  isCheckpointSent?: boolean;
 }
 
 export interface Exchange {
@@ -115,9 +117,10 @@ export async function openExchangeWorld(stores: ExchangeStores): Promise<Exchang
         department: options.department, signatureBase: base, signatureInput: signed['signature-input'], signature: signed.signature,
         receipt: options.failure ? null : receipt, failure: options.failure ?? null,
       };
+      const departmentCheckpoint = options.isCheckpointSent ? await log.checkpoint() : null;
       const gatewayRecord = options.isGatewayRecordMissing ? null : await gateway.record({
         ...gatewayEntry, outcome: options.failure ? 'partial' : gatewayEntry.outcome, errorCodes: options.failure ? [options.failure] : gatewayEntry.errorCodes,
-        exchange: { kind: 'gateway-calls', calls: [call], departmentCheckpoints: [] },
+        exchange: { kind: 'gateway-calls', calls: [call], departmentCheckpoints: departmentCheckpoint ? [departmentCheckpoint] : [] },
       });
       return { department, gateway: gatewayRecord, receipt, call };
     },

@@ -102,6 +102,10 @@ export function reconcile(input: ReconcileInput): Reconciliation {
         mismatch(`department ${department}'s ${at(record)} (request ${record.requestId}) holds no evidence of an answer: it is not a record a department writes`);
         continue;
       }
+      if (evidence.department !== department) {
+        mismatch(`department ${department}'s ${at(record)} (request ${record.requestId}) is an answer of another department: it was written into the wrong log`);
+        continue;
+      }
       if (evidence.gatewayKeyId === null || evidence.requestDigest === null) {
         result.refusedBeforeVerification += 1;
         continue;

@@ -181,6 +181,13 @@ describe('reconcile(): what each side can hold that the other does not', () => {
     ]);
   });
 
+  test('an answer of another department in household\'s log', () => {
+    expect(texts(gateway, [{ ...household[0], exchange: { ...answer(household[0]), department: 'residence' } }])).toEqual([
+      "department household's record 1 of chain household:host-1 (request r-1) is an answer of another department: it was written into the wrong log",
+      "the gateway's record 1 of chain gw-1 holds department household's receipt for request r-1 at its record 1 of chain household:host-1, but that record differs in department",
+    ]);
+  });
+
   test('a gateway record without the call: the department\'s answer is unexplained', () => {
     expect(texts([{ ...gateway[0], exchange: null }], household)).toEqual([
       "department household answered request r-1 (its record 1 of chain household:host-1); the gateway's record 1 of chain gw-1 of r-1 names no call to household",

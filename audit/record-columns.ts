@@ -34,6 +34,7 @@ export function columnValueOf(record: StoredRecord, field: keyof StoredRecord): 
 
 /** Review filters that are one column equal to the value asked for. */
 export const EQUALITY_FILTER_COLUMNS = [
+  ['requestId', 'request_id'],
   ['application', 'application'],
   ['officer', 'officer'],
   ['serviceItem', 'service_item'],

@@ -65,6 +65,8 @@ export interface RecordKey {
 /** Review filters, already checked (review.ts); every one given must match. */
 export interface RecordFilter {
   citizen?: string;
+  /** One request's records (a receipt's export, audit/receipt-export.ts). */
+  requestId?: string;
   application?: string;
   officer?: string;
   serviceItem?: string;

@@ -217,12 +217,12 @@ function schemaSql(schema: string): string {
     -- Stores made before records could carry exchange evidence (issue 18).
     ALTER TABLE ${table('audit_record')} ADD COLUMN IF NOT EXISTS exchange text;
     CREATE INDEX IF NOT EXISTS audit_record_time ON ${table('audit_record')} (time, chain_id, sequence);
+    CREATE INDEX IF NOT EXISTS audit_record_request_id ON ${table('audit_record')} (request_id, time);
     CREATE INDEX IF NOT EXISTS audit_record_application ON ${table('audit_record')} (application, time);
     CREATE INDEX IF NOT EXISTS audit_record_officer ON ${table('audit_record')} (officer, time);
     CREATE INDEX IF NOT EXISTS audit_record_service_item ON ${table('audit_record')} (service_item, time);
     CREATE INDEX IF NOT EXISTS audit_record_case_number ON ${table('audit_record')} (case_number, time);
     CREATE INDEX IF NOT EXISTS audit_record_outcome ON ${table('audit_record')} (outcome, time);
-    CREATE INDEX IF NOT EXISTS audit_record_request_id ON ${table('audit_record')} (request_id);
     CREATE INDEX IF NOT EXISTS audit_record_citizens ON ${table('audit_record')} USING gin (citizens);
     CREATE TABLE IF NOT EXISTS ${table('audit_checkpoint')} (
       chain_id text COLLATE "C" NOT NULL,

@@ -93,7 +93,9 @@ export function checkReceipt(receipt: DepartmentReceipt, expected: ReceiptExpect
   if (expected.now !== undefined && Math.abs(expected.now - time) > (expected.maxSkewMs ?? 300_000)) return { ok: false, reason: `the receipt's time ${receipt.time} is too far from now` };
   let isValid = false;
   try {
-    isValid = verify(null, receiptPayload(receipt), trusted.publicKey, Buffer.from(receipt.signature, 'base64'));
+    // Only the one canonical base64 spelling: Node's decoder ignores the last character's spare bits, so other spellings of the same bytes would verify too.
+    isValid = Buffer.from(receipt.signature, 'base64').toString('base64') === receipt.signature
+      && verify(null, receiptPayload(receipt), trusted.publicKey, Buffer.from(receipt.signature, 'base64'));
   } catch {
     isValid = false;
   }

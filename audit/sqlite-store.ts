@@ -157,12 +157,12 @@ const SCHEMA = `
     PRIMARY KEY (chain_id, sequence)
   );
   CREATE INDEX IF NOT EXISTS audit_record_time ON audit_record (time, chain_id, sequence);
+  CREATE INDEX IF NOT EXISTS audit_record_request_id ON audit_record (request_id, time);
   CREATE INDEX IF NOT EXISTS audit_record_application ON audit_record (application, time);
   CREATE INDEX IF NOT EXISTS audit_record_officer ON audit_record (officer, time);
   CREATE INDEX IF NOT EXISTS audit_record_service_item ON audit_record (service_item, time);
   CREATE INDEX IF NOT EXISTS audit_record_case_number ON audit_record (case_number, time);
   CREATE INDEX IF NOT EXISTS audit_record_outcome ON audit_record (outcome, time);
-  CREATE INDEX IF NOT EXISTS audit_record_request_id ON audit_record (request_id);
   CREATE TABLE IF NOT EXISTS audit_record_citizen (
     id_number TEXT NOT NULL,
     time TEXT NOT NULL,

@@ -64,9 +64,9 @@ export interface RecordKey {
 
 /** Review filters, already checked (review.ts); every one given must match. */
 export interface RecordFilter {
-  /** The request's ID (`x-request-id`), exactly: what `auditReceipt` looks a request up by. */
-  requestId?: string;
   citizen?: string;
+  /** One request's records (a receipt's export, audit/receipt-export.ts). */
+  requestId?: string;
   application?: string;
   officer?: string;
   serviceItem?: string;

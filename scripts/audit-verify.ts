@@ -1,25 +1,34 @@
 import { verifyArchive } from '../audit/archive';
 import { UsageError, parseOptions, runCommand } from '../audit/command';
 import { configuredWitnessFiles, defaultExpectedChains, loadAuditConfig, loadTrustedPublicKeys, parseChainList, type AuditConfig } from '../audit/config';
+import { closeDepartmentLogs, departmentPublicKeys, openDepartmentLog, openDepartmentLogs, type DepartmentLog } from '../audit/department-logs';
+import { GATEWAY_STORE_LABEL, mergeWitnesses, readDepartmentWitnesses, readGatewayWitnesses } from '../audit/department-witnesses';
+import { keyIdOf } from '../audit/signing';
 import { openAuditStore } from '../audit/open-store';
 import { printable } from '../audit/printable';
 import { verifyChains, type ChainVerification } from '../audit/verify';
 import { readWitnesses, type WitnessedCheckpoint } from '../audit/witness';
+import { listDepartments } from '../lib/composition';
 
 /**
- * `npm run audit:verify -- [--chains ID,...] [--witness FILE]...`: checks every chain in
- * the audit store and prints one line per chain; with `--archive FILE`, checks an archive
- * file against the store's anchors instead. Exits 0 when all verify, 1 when one does not
+ * `npm run audit:verify -- [--chains ID,...] [--witness FILE]... [--department-log NAME]...`:
+ * checks every chain in the audit store and prints one line per chain; with
+ * `--archive FILE`, checks an archive file against the store's anchors instead; with
+ * `--department NAME`, checks that department's own access log instead, with the keys the
+ * departments' trust list holds for it. Exits 0 when all verify, 1 when one does not
  * (its line names the first bad sequence and what is wrong there), 2 for a bad argument or
  * configuration. The store is the one the gateway's environment names.
  *
  * Chains that must exist: `--chains`, else PROOFLESS_AUDIT_EXPECTED_CHAINS, else this
  * instance's own chain (PROOFLESS_AUDIT_CHAIN_ID) when the store is its SQLite file; and
  * every chain a witness saw. Witnesses: each `--witness` (repeatable, or comma-separated),
- * else PROOFLESS_AUDIT_WITNESS_FILE when that file exists.
+ * else PROOFLESS_AUDIT_WITNESS_FILE when that file exists; and the departments' access
+ * logs (issue 18): every gateway checkpoint a department recorded is a witnessed one
+ * (department-witnesses.ts). Each `--department-log` (repeatable, or comma-separated),
+ * else every department in schema/departments.json whose log exists.
  */
 
-const USAGE = 'usage: npm run audit:verify -- [--chains ID,...] [--witness FILE]... | --archive FILE';
+const USAGE = 'usage: npm run audit:verify -- [--chains ID,...] [--witness FILE]... [--department-log NAME]... | --archive FILE | --department NAME';
 
 /**
  * Prints a line of the report. Chain IDs and problems come printable from verify.ts
@@ -51,20 +60,71 @@ function expectedChains(config: AuditConfig, chains: string | undefined): Map<st
 
 /** One line per witness file read: how much it saw, so an operator knows it was checked. */
 function describeWitnesses(files: readonly string[], witnessed: ReadonlyMap<string, readonly WitnessedCheckpoint[]>): string[] {
-  return files.map((file) => {
-    const seen = [...witnessed.values()].map((ofChain) => ofChain.filter((entry) => entry.file === file).length).filter((count) => count > 0);
-    const checkpoints = seen.reduce((sum, count) => sum + count, 0);
-    return `witness ${file}: ${checkpoints} checkpoint${checkpoints === 1 ? '' : 's'} of ${seen.length} chain${seen.length === 1 ? '' : 's'}`;
+  return files.map((file) => describeWitnessCount(file, witnessed, (seenIn) => seenIn === file));
+}
+
+function describeWitnessCount(label: string, witnessed: ReadonlyMap<string, readonly WitnessedCheckpoint[]>, isFrom: (file: string) => boolean): string {
+  const seen = [...witnessed.values()].map((ofChain) => ofChain.filter((entry) => isFrom(entry.file)).length).filter((count) => count > 0);
+  const checkpoints = seen.reduce((sum, count) => sum + count, 0);
+  return `witness ${label}: ${checkpoints} checkpoint${checkpoints === 1 ? '' : 's'} of ${seen.length} chain${seen.length === 1 ? '' : 's'}`;
+}
+
+/** The department named on the command line, checked against schema/departments.json. */
+function departmentNames(values: readonly string[], flag: string): string[] {
+  const known = listDepartments().map((department) => department.name);
+  const names = values.flatMap((value) => value.split(',')).map((name) => name.trim());
+  for (const name of names) {
+    if (!known.includes(name)) throw new UsageError(`${flag} must be one of ${known.join(', ')} (schema/departments.json), got "${name}"\n${USAGE}`);
+  }
+  return names;
+}
+
+/**
+ * `--department NAME`: the department's own access log, verified with the keys the
+ * departments' trust list holds for it, and against every checkpoint of it the gateway
+ * recorded when the gateway's store exists (department-witnesses.ts).
+ */
+async function verifyDepartmentLog(department: string): Promise<number> {
+  const publicKeys = departmentPublicKeys(process.env, department);
+  if (publicKeys.length === 0) throw new UsageError(`the departments' trust list holds no key of ${department}: its log's checkpoints cannot be verified`);
+  const config = loadAuditConfig();
+  let witnessed = new Map<string, WitnessedCheckpoint[]>();
+  const gateway = await openAuditStore(config, { mustExist: true }).catch((error: Error) => {
+    // A department's operator may have no gateway store at hand: the log is then verified on its own.
+    if (error.message.startsWith('no audit log')) return null;
+    throw error;
   });
+  if (gateway) {
+    try {
+      witnessed = await readGatewayWitnesses(gateway, new Set(publicKeys.map(keyIdOf)));
+    } finally {
+      await gateway.close();
+    }
+    print(describeWitnessCount(GATEWAY_STORE_LABEL, witnessed, () => true));
+  } else {
+    print(`no gateway audit store at ${config.databaseUrl === null ? config.sqliteFile : 'the configured database'}: the log is verified without the checkpoints the gateway witnessed`);
+  }
+  const log = await openDepartmentLog(process.env, department);
+  try {
+    const results = await verifyChains(log.store, publicKeys, { witnessed });
+    if (results.length === 0) print(`no chains in ${log.label} (${log.store.location})`);
+    for (const result of results) print(describe(result, `${log.label}: chain ${result.chainId}`));
+    return results.every((result) => result.ok) ? 0 : 1;
+  } finally {
+    await log.store.close();
+  }
 }
 
 runCommand('audit-verify', async () => {
-  const options = parseOptions(process.argv.slice(2), ['archive', 'chains'], USAGE, ['witness']);
+  const options = parseOptions(process.argv.slice(2), ['archive', 'chains', 'department'], USAGE, ['witness', 'department-log']);
   const { archive } = options;
   if (archive === '') throw new UsageError(`--archive must name a file, got ""\n${USAGE}`);
-  if (archive !== undefined && (options.chains !== undefined || options.witness !== undefined)) {
-    throw new UsageError(`--archive checks an archive file; --chains and --witness check the store: give one or the other\n${USAGE}`);
+  const modes = [archive !== undefined, options.department !== undefined].filter(Boolean).length;
+  const storeOptions = options.chains !== undefined || options.witness !== undefined || options['department-log'] !== undefined;
+  if (modes > 1 || (modes === 1 && storeOptions)) {
+    throw new UsageError(`--archive checks an archive file, --department a department's access log; --chains, --witness and --department-log check the store: give one of them\n${USAGE}`);
   }
+  if (options.department !== undefined) return verifyDepartmentLog(departmentNames([options.department], '--department')[0]);
   const given = options.witness?.flatMap((value) => value.split(',')).map((file) => file.trim());
   if (given?.some((file) => file === '')) throw new UsageError(`--witness must name a file, got ""\n${USAGE}`);
   const config = loadAuditConfig();
@@ -79,8 +139,19 @@ runCommand('audit-verify', async () => {
       return results.every((result) => result.ok) ? 0 : 1;
     }
     const witnessFiles = given ?? configuredWitnessFiles(config);
-    const witnessed = await readWitnesses(witnessFiles);
-    for (const line of describeWitnesses(witnessFiles, witnessed)) print(line);
+    const fromFiles = await readWitnesses(witnessFiles);
+    for (const line of describeWitnesses(witnessFiles, fromFiles)) print(line);
+    const named = options['department-log'] === undefined ? undefined : departmentNames(options['department-log'], '--department-log');
+    let logs: DepartmentLog[] = [];
+    let fromDepartments: Map<string, WitnessedCheckpoint[]>;
+    try {
+      logs = await openDepartmentLogs(process.env, listDepartments().map((department) => department.name), named);
+      fromDepartments = await readDepartmentWitnesses(logs);
+    } finally {
+      await closeDepartmentLogs(logs);
+    }
+    for (const log of logs) print(describeWitnessCount(log.label, fromDepartments, (file) => file.startsWith(`${log.label},`)));
+    const witnessed = mergeWitnesses(fromFiles, fromDepartments);
     const results = await verifyChains(store, publicKeys, { expectedChains: expected, witnessed });
     if (results.length === 0) print(`no audit chains in ${store.location}`);
     for (const result of results) print(describe(result, `chain ${result.chainId}`));

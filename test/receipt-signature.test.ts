@@ -70,6 +70,14 @@ test('every signed member is covered: changing any one breaks the signature', ()
   for (const change of changes) expect(checkReceipt({ ...receipt, ...change }, SEEN, list)).toEqual({ ok: false, reason: 'the receipt\'s signature does not verify' });
 });
 
+test('a signature spelt another way in base64 (the same bytes, other spare bits) is refused: one receipt, one spelling', () => {
+  const receipt = signReceipt(UNSIGNED, key);
+  // 64 bytes in base64 end with two characters of which the last carries 4 spare bits: 'A' and 'B' decode alike.
+  const respelt = `${receipt.signature.slice(0, -3)}${receipt.signature.at(-3) === 'A' ? 'B' : 'A'}==`;
+  expect(Buffer.from(respelt, 'base64')).toEqual(Buffer.from(receipt.signature, 'base64'));
+  expect(checkReceipt({ ...receipt, signature: respelt }, SEEN, trusted('household'))).toEqual({ ok: false, reason: 'the receipt\'s signature does not verify' });
+});
+
 test('a checkpoint signature by the same key cannot be passed off as a receipt: the signed kinds differ', () => {
   const checkpoint = signCheckpoint({ chainId: 'household:host-1', sequence: 42, hash: 'b'.repeat(64), time: UNSIGNED.time, previous: null }, key);
   expect(checkReceipt({ ...signReceipt(UNSIGNED, key), signature: checkpoint.signature }, SEEN, trusted('household')))

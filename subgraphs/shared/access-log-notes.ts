@@ -48,13 +48,40 @@ const REFUSED_BEFORE_EXECUTION = new Set<string>([
   ErrorCode.UNAUTHENTICATED,
 ]);
 
-/** The notes, and the plugin that takes them; the plugin must come before any that may refuse in didResolveOperation, so the citizens asked are noted first. */
-export function accessLogNotes(): { plugin: ApolloServerPlugin<BaseContext>; notesOf(context: object | undefined): RequestNotes | undefined } {
-  const notes = new WeakMap<object, RequestNotes>();
+/**
+ * Where a request's notes are kept: a member of its context. Apollo Server runs each
+ * operation on a shallow copy of the context it was given (`cloneObject` in
+ * ApolloServer.js internalExecuteOperation, @apollo/server 4), so the context the HTTP
+ * layer built and the one plugins see are different objects sharing their members: the
+ * notes are one such member. test/department-access-log.test.ts finds a record without
+ * its coordinates and citizens if a version stops copying it.
+ */
+const NOTES = Symbol('proofless access-log notes');
+
+type Noted = { [NOTES]?: RequestNotes };
+
+/** A fresh request's notes, before anything ran. */
+function freshNotes(): RequestNotes {
+  return { operationName: null, documentHash: null, selected: [], asked: [], returned: [], outcome: 'error', errorCodes: [] };
+}
+
+/**
+ * The plugin that takes the notes, `withNotes` to give each request's context its own
+ * (before Apollo Server sees it), and `notesOf` to read them back from that context;
+ * undefined when GraphQL never ran for it. The plugin must come before any that may
+ * refuse in didResolveOperation, so the citizens asked are noted first.
+ */
+export function accessLogNotes(): {
+  plugin: ApolloServerPlugin<BaseContext>;
+  withNotes<Context extends object>(context: Context): Context;
+  notesOf(context: object | undefined): RequestNotes | undefined;
+} {
+  const started = new WeakSet<RequestNotes>();
   const plugin: ApolloServerPlugin<BaseContext> = {
     async requestDidStart({ contextValue }) {
-      const noted: RequestNotes = { operationName: null, documentHash: null, selected: [], asked: [], returned: [], outcome: 'error', errorCodes: [] };
-      notes.set(contextValue, noted);
+      const noted = (contextValue as Noted)[NOTES];
+      if (!noted) return {};
+      started.add(noted);
       let document: DocumentNode | undefined;
       return {
         async didResolveOperation({ schema, document: resolved, operation, operationName, request }) {
@@ -90,7 +117,15 @@ export function accessLogNotes(): { plugin: ApolloServerPlugin<BaseContext>; not
       };
     },
   };
-  return { plugin, notesOf: (context) => (context ? notes.get(context) : undefined) };
+  return {
+    plugin,
+    withNotes: (context) => Object.assign(context, { [NOTES]: freshNotes() }),
+    // Only notes the plugin began: a context whose request never reached the pipeline has nothing noted.
+    notesOf: (context) => {
+      const noted = (context as Noted | undefined)?.[NOTES];
+      return noted && started.has(noted) ? noted : undefined;
+    },
+  };
 }
 
 /** How the request ended, as the gateway says it (gateway/outcome.ts): refused, answered whole, in part, or not at all. */

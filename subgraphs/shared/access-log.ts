@@ -41,6 +41,8 @@ export interface DepartmentAccessLog {
   readonly chainId: string;
   /** Notes each request's operation, coordinates, citizens and outcome as Apollo Server runs it; first among the department's plugins. */
   plugin: ApolloServerPlugin<BaseContext>;
+  /** Gives a request's context (as the department built it, before Apollo Server sees it) a place for the plugin's notes. */
+  withNotes<Context extends object>(context: Context): Context;
   /** graphql-http's `seal` for `/graphql`: records the answer, then adds its receipt, or replaces it by the 503. */
   seal(answer: SealedAnswer<BaseContext>): Promise<SealDecision>;
   /** Records an answer given outside `/graphql` (the witness route): the entry, then the receipt for `answerBody` when the request verified. */
@@ -92,6 +94,8 @@ export async function openDepartmentAccessLog(config: AccessLogConfig, options: 
         sentLatestTo.clear();
       },
     });
+    // A restarted department sends the checkpoint it closed its log with, until it signs another.
+    latest ??= await store.lastCheckpoint(log.chainId);
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;
@@ -127,6 +131,7 @@ export async function openDepartmentAccessLog(config: AccessLogConfig, options: 
   return {
     chainId: log.chainId,
     plugin: notes.plugin,
+    withNotes: notes.withNotes,
     recordAnswer,
     seal(answer) {
       const verified = options.verifiedRequest(answer.req);

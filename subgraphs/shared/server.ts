@@ -103,7 +103,7 @@ export async function startSubgraph<Context extends BaseContext>(
   const { tls } = security;
   const served = await serveGraphQL(server, {
     ...listen,
-    context: async (request) => definition.createContext(request),
+    context: async (request) => (accessLog ? accessLog.withNotes(definition.createContext(request)) : definition.createContext(request)),
     admit: security.admit,
     ...(accessLog ? { seal: accessLog.seal as (answer: SealedAnswer<Context>) => Promise<SealDecision>, routes: { [WITNESS_PATH]: witnessRoute(definition.name, security, accessLog) } } : {}),
     ...(tls ? { tls: { ...tls.current(), requireClientCertificate: true, onHandshakeFailure: tls.onHandshakeFailure } } : {}),

@@ -115,9 +115,8 @@ export interface SignedCallAnswer {
   signatureBase: string;
 }
 
-/** POSTs `body` to `url` with `headers` (lower-case), signed with the gateway's test key as the gateway signs, over mutual TLS. */
-export async function sendSignedAsGateway(url: string, headers: Record<string, string>, body: string, agent: Agent): Promise<SignedCallAnswer> {
-  const key = testSigningKey();
+/** POSTs `body` to `url` with `headers` (lower-case), signed as the gateway signs (with the gateway's test key unless `key` names another), over mutual TLS. */
+export async function sendSignedAsGateway(url: string, headers: Record<string, string>, body: string, agent: Agent, key: { keyId: string; keyFile: string } = testSigningKey()): Promise<SignedCallAnswer> {
   const sign = createRequestSigner({ keyId: key.keyId, privateKey: loadSigningKey(key.keyFile) });
   const signed = { ...headers, ...sign({ method: 'POST', targetUri: url, headers, body }) };
   const response = await request(url, { method: 'POST', dispatcher: agent, headers: signed, body });

@@ -1,9 +1,10 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { parse, print } from 'graphql';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { CHECKPOINT_HEADER, RECEIPT_HEADER, WITNESS_PATH } from '../audit/exchange';
 import type { StoredRecord } from '../audit/entry';
 import { asReceipt, checkReceipt, decodeHeaderValue, sha256Hex } from '../audit/receipt';
@@ -13,12 +14,13 @@ import type { SignedCheckpoint } from '../audit/store';
 import { verifyChains } from '../audit/verify';
 import type { AssertedCaller } from '../lib/asserted-caller';
 import { encodeAssertedCaller } from '../lib/asserted-caller';
-import { loadTrustList } from '../lib/trust-list';
+import { ensureDevelopmentSigningKey, loadTrustList } from '../lib/trust-list';
 import { LI_NA, WANG_XIUYING, writeFixtureRegistries, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
 import { spawnDepartment, type DepartmentProcess } from './helpers/department-process';
 import {
   callDepartmentAsGateway,
   mutualTlsAgent,
+  mutualTlsAgentOptions,
   sendSignedAsGateway,
   testDepartmentKeyFile,
   testDepartmentKeysFile,
@@ -62,8 +64,8 @@ async function verifiedChains(dataDir: string) {
   }
 }
 
-function call(department: DepartmentProcess, query: string, requestId: string, caller: AssertedCaller | undefined = officer): Promise<SignedCallAnswer> {
-  return callDepartmentAsGateway(department.url, 'household', { query, caller, headers: { ...purpose, 'x-request-id': requestId } });
+function call(department: DepartmentProcess, query: string, requestId: string, agent?: Agent): Promise<SignedCallAnswer> {
+  return callDepartmentAsGateway(department.url, 'household', { query, caller: officer, headers: { ...purpose, 'x-request-id': requestId } }, agent);
 }
 
 /** An unsigned POST, as whoever reached the port with the gateway's certificate but not its key. */
@@ -327,5 +329,106 @@ describe('one record per request, with every field, and a receipt that verifies'
     const records = await recordsOf(city.dataDir);
     expect(records.map((record) => record.requestId)).toEqual(['req-answered-0001', 'req-refused-0001', 'req-unsigned-0001', 'req-witness-unsigned', 'req-witness-signed', 'req-witness-garbage']);
     expect(await verifiedChains(city.dataDir)).toEqual([{ chainId: CHAIN_ID, ok: true, records: 6, lastSequence: 6, lastCheckpoint: null }]);
+  });
+});
+
+describe('the latest checkpoint travels once to each gateway key', () => {
+  let city: ReturnType<typeof writeFixtureRegistries>;
+  let keysDir: string;
+  let household: DepartmentProcess | undefined;
+  let keyA: { keyId: string; keyFile: string };
+  let keyB: { keyId: string; keyFile: string };
+  const departmentKeys = () => trustedKeys([loadPublicKey(testDepartmentKeyFile('household'))]);
+
+  beforeAll(() => {
+    city = writeFixtureRegistries();
+    // Two gateway keys this department trusts, in a trust list of its own: two gateway instances.
+    keysDir = mkdtempSync(path.join(os.tmpdir(), 'proofless-two-gateways-'));
+    keyA = ensureDevelopmentSigningKey(keysDir, 'gateway');
+    keyB = ensureDevelopmentSigningKey(keysDir, 'gateway-b');
+  });
+
+  afterAll(async () => {
+    await household?.stop();
+    city?.remove();
+    rmSync(keysDir, { recursive: true, force: true });
+  });
+
+  const start = () => spawnDepartment('household', city.dataDir, { PROOFLESS_GATEWAY_KEYS_FILE: path.join(keysDir, 'gateway-keys.json') });
+  const ask = (key: { keyId: string; keyFile: string }, requestId: string) => sendSignedAsGateway(
+    household!.url,
+    { 'content-type': 'application/json', 'x-proofless-department': 'household', 'x-request-id': requestId, 'x-proofless-caller': encodeAssertedCaller(officer), ...purpose },
+    JSON.stringify({ query: ANSWERED }),
+    mutualTlsAgent('household'),
+    key,
+  );
+  const checkpointOf = (answer: SignedCallAnswer) => decodeHeaderValue(answer.headers[CHECKPOINT_HEADER] as string | undefined) as SignedCheckpoint | null;
+
+  test('the opening checkpoint goes with the first answer to each key, and with no other', async () => {
+    household = await start();
+    const firstToA = checkpointOf(await ask(keyA, 'req-key-a-0001'));
+    expect(firstToA).toEqual({ chainId: CHAIN_ID, sequence: 0, hash: '0'.repeat(64), time: expect.any(String), previous: null, keyId: keyIdOf(loadPublicKey(testDepartmentKeyFile('household'))), signature: expect.any(String) });
+    expect(checkCheckpointSignature(firstToA!, departmentKeys())).toBe('valid');
+    expect(checkpointOf(await ask(keyA, 'req-key-a-0002'))).toBeNull();
+    expect(checkpointOf(await ask(keyB, 'req-key-b-0001'))).toEqual(firstToA);
+    expect(checkpointOf(await ask(keyB, 'req-key-b-0002'))).toBeNull();
+  });
+
+  test('after the next checkpoint (the one a stop signs), its first answer to each key carries that one', async () => {
+    await household!.stop();
+    household = await start();
+    const firstToB = checkpointOf(await ask(keyB, 'req-key-b-0003'));
+    expect(firstToB).toEqual(expect.objectContaining({ chainId: CHAIN_ID, sequence: 4 }));
+    expect(checkCheckpointSignature(firstToB!, departmentKeys())).toBe('valid');
+    expect(checkpointOf(await ask(keyB, 'req-key-b-0004'))).toBeNull();
+    expect(checkpointOf(await ask(keyA, 'req-key-a-0003'))).toEqual(firstToB);
+    await household.stop();
+    household = undefined;
+    expect(await verifiedChains(city.dataDir)).toEqual([{ chainId: CHAIN_ID, ok: true, records: 7, lastSequence: 7, lastCheckpoint: 7 }]);
+  });
+});
+
+describe('a department killed (SIGKILL) under load', () => {
+  let city: ReturnType<typeof writeFixtureRegistries>;
+
+  beforeAll(() => {
+    city = writeFixtureRegistries();
+  });
+
+  afterAll(() => city?.remove());
+
+  test('every record its log holds verifies after restart, and every answer that left with a receipt is in the log where the receipt says', async () => {
+    const household = await spawnDepartment('household', city.dataDir);
+    const killed = once(household.child, 'exit');
+    const receipted: SignedCallAnswer[] = [];
+    const KILL_AFTER = 40;
+    // Sixteen connections, as a loaded gateway keeps them, so records are written in groups when it dies.
+    const agent = new Agent({ connect: mutualTlsAgentOptions('household'), connections: 16 });
+    const calls = Array.from({ length: 400 }, (_, index) => call(household, ANSWERED, `req-load-${String(index).padStart(4, '0')}`, agent).then((answer) => {
+      if (receiptOf(answer)) receipted.push(answer);
+      if (receipted.length === KILL_AFTER) household.child.kill('SIGKILL');
+      return answer;
+    }));
+    const settled = await Promise.allSettled(calls);
+    await killed;
+    await agent.close();
+    // Some calls were still in flight when it died: they got no answer at all.
+    expect(settled.some((result) => result.status === 'rejected')).toBe(true);
+
+    const restarted = await spawnDepartment('household', city.dataDir);
+    expect((await call(restarted, ANSWERED, 'req-after-restart')).status).toBe(200);
+    await restarted.stop();
+
+    const [verification] = await verifiedChains(city.dataDir);
+    expect(verification).toEqual({ chainId: CHAIN_ID, ok: true, records: expect.any(Number), lastSequence: expect.any(Number), lastCheckpoint: expect.any(Number) });
+    const records = await recordsOf(city.dataDir);
+    const bySequence = new Map(records.map((record) => [record.sequence, record]));
+    const missing = receipted.filter((answer) => {
+      const receipt = receiptOf(answer)!;
+      const record = bySequence.get(receipt.sequence);
+      return !(record && receipt.chainId === CHAIN_ID && record.exchange?.kind === 'department-answer' && record.exchange.answerDigest === receipt.answerDigest
+        && record.exchange.requestDigest === sha256Hex(answer.signatureBase) && receipt.answerDigest === sha256Hex(answer.text));
+    });
+    expect({ receipted: receipted.length >= KILL_AFTER, missing }).toEqual({ receipted: true, missing: [] });
   });
 });

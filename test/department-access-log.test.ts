@@ -267,6 +267,20 @@ describe('one record per request, with every field, and a receipt that verifies'
     }]);
   });
 
+  test('a body too large to read: recorded as refused, with no body digest (it was never read whole)', async () => {
+    const answer = await unsigned(household.url, JSON.stringify({ query: `{ __typename }`, padding: 'x'.repeat(200_000) }), 'req-too-large-0001');
+    expect({ status: answer.status, body: answer.body }).toEqual({
+      status: 413,
+      body: { errors: [{ message: 'request body must be at most 102400 bytes, got 200039 or more', extensions: { code: 'REQUEST_TOO_LARGE' } }] },
+    });
+    expect(theRecord(await recordsOf(city.dataDir), 'req-too-large-0001')).toEqual([expect.objectContaining({
+      outcome: 'refused',
+      errorCodes: ['REQUEST_TOO_LARGE'],
+      application: null,
+      exchange: { kind: 'department-answer', department: 'household', gatewayKeyId: null, requestDigest: null, bodyDigest: null, answerDigest: sha256Hex(answer.text), status: 413 },
+    })]);
+  });
+
   test('the witness route: an unsigned checkpoint is refused, recorded as a refusal, and nothing is witnessed', async () => {
     const witnessUrl = household.url.replace('/graphql', WITNESS_PATH);
     const body = JSON.stringify(gatewayCheckpoint());
@@ -327,8 +341,8 @@ describe('one record per request, with every field, and a receipt that verifies'
 
   test('the department\'s store verifies with its public key alone, one record per request', async () => {
     const records = await recordsOf(city.dataDir);
-    expect(records.map((record) => record.requestId)).toEqual(['req-answered-0001', 'req-refused-0001', 'req-unsigned-0001', 'req-witness-unsigned', 'req-witness-signed', 'req-witness-garbage']);
-    expect(await verifiedChains(city.dataDir)).toEqual([{ chainId: CHAIN_ID, ok: true, records: 6, lastSequence: 6, lastCheckpoint: null }]);
+    expect(records.map((record) => record.requestId)).toEqual(['req-answered-0001', 'req-refused-0001', 'req-unsigned-0001', 'req-too-large-0001', 'req-witness-unsigned', 'req-witness-signed', 'req-witness-garbage']);
+    expect(await verifiedChains(city.dataDir)).toEqual([{ chainId: CHAIN_ID, ok: true, records: 7, lastSequence: 7, lastCheckpoint: null }]);
   });
 });
 

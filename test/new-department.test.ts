@@ -16,7 +16,7 @@ import { callDepartmentAsGateway, testPkiDir, transportEnv } from './helpers/fed
 
 /**
  * `npm run new-department` into a scratch copy of what a department builds on (schema/,
- * lib/, subgraphs/shared/, the tests' federation helper; never the repository itself): the
+ * lib/, audit/ (its access log), subgraphs/shared/, the tests' federation helper; never the repository itself): the
  * scaffold composes with the others, its own test passes, and it runs as a department
  * process that trusts no one.
  */
@@ -29,7 +29,7 @@ let scaffolding: { status: number | null; stdout: string; stderr: string };
 /** A scratch copy of what a department builds on, without a data folder. */
 function scratchRepository(): string {
   const copy = mkdtempSync(path.join(os.tmpdir(), 'proofless-new-department-'));
-  for (const folder of ['schema', 'lib', 'subgraphs/shared']) cpSync(path.join(REPO_ROOT, folder), path.join(copy, folder), { recursive: true });
+  for (const folder of ['schema', 'lib', 'audit', 'subgraphs/shared']) cpSync(path.join(REPO_ROOT, folder), path.join(copy, folder), { recursive: true });
   cpSync(path.join(REPO_ROOT, 'test/helpers/federation-security.ts'), path.join(copy, 'test/helpers/federation-security.ts'));
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
   return copy;

@@ -103,7 +103,7 @@ async function start(name: DepartmentName, build: DepartmentBuilder, openSecurit
   } catch (error) {
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
-  logger.info({ url: running.url }, `${name} subgraph listening on ${running.url}`);
+  logger.info({ url: running.url, ...(accessLog ? { accessLogChain: accessLog.chainId } : {}) }, `${name} subgraph listening on ${running.url}`);
   process.send?.({ ready: name, url: running.url });
   stopOnSignals({
     logger,
@@ -130,7 +130,5 @@ async function start(name: DepartmentName, build: DepartmentBuilder, openSecurit
 async function openAccessLog(config: AccessLogConfig, security: DepartmentSecurity, logger: Logger): Promise<DepartmentAccessLog> {
   const isDevelopmentKey = path.basename(config.keyFile) === `${config.department}-signing-key.pem`;
   if (isDevelopmentKey && !existsSync(config.keyFile) && process.env.NODE_ENV !== 'production') ensureDevelopmentDepartmentKey(path.dirname(config.keyFile), config.department);
-  const log = await openDepartmentAccessLog(config, { verifiedRequest: (req) => security.verifiedRequest(req), logger });
-  logger.info({ chainId: log.chainId, store: config.databaseUrl ? 'postgresql' : config.sqliteFile }, `${config.department}: access log open`);
-  return log;
+  return openDepartmentAccessLog(config, { verifiedRequest: (req) => security.verifiedRequest(req), logger });
 }

@@ -2,10 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { CALLER_HEADER, encodeAssertedCaller, type AssertedCaller } from '../../lib/asserted-caller';
-import { DEPARTMENT_KEYS_FILE_NAME } from '../../audit/access-log-config';
+import { randomUUID } from 'node:crypto';
+import { accessLogConfigFromEnv, DEPARTMENT_KEYS_FILE_NAME } from '../../audit/access-log-config';
 import { createRequestSigner, SIGNATURE_LABEL, signatureBase } from '../../lib/http-signatures';
 import { createLogger, type Logger } from '../../lib/logger';
 import { ensureDevelopmentSigningKey, loadSigningKey } from '../../lib/trust-list';
+import { openDepartmentAccessLog, type DepartmentAccessLog } from '../../subgraphs/shared/access-log';
 import { openDepartmentSecurity, type DepartmentSecurity } from '../../subgraphs/shared/security';
 
 /** Every process name the test PKI has a certificate for. */
@@ -62,6 +64,21 @@ export function departmentSecurityForTest(name: string, options: { catalogFile: 
     expiryWarningDays: 21,
     expiryCheckHours: 6,
   }, options.logger ?? createLogger(name, { level: 'silent' }), options.now);
+}
+
+/**
+ * Department `name`'s access log as `npm start` opens it, in `dataDir`, signed with its key
+ * in the test PKI, on a chain of its own (several stacks may share a data folder), with no
+ * group-commit wait (tests make requests one at a time).
+ */
+export function departmentAccessLogForTest(name: string, dataDir: string, security: Pick<DepartmentSecurity, 'verifiedRequest'>, logger?: Logger): Promise<DepartmentAccessLog> {
+  const config = accessLogConfigFromEnv({
+    PROOFLESS_DATA_DIR: dataDir,
+    PROOFLESS_DEPARTMENT_KEY_FILE: testDepartmentKeyFile(name),
+    PROOFLESS_ACCESS_LOG_CHAIN_ID: `${name}:test-${randomUUID()}`,
+    PROOFLESS_ACCESS_LOG_GROUP_COMMIT_MS: '0',
+  }, name);
+  return openDepartmentAccessLog(config, { verifiedRequest: (req) => security.verifiedRequest(req), logger: logger ?? createLogger(name, { level: 'silent' }) });
 }
 
 /** The TLS options of a client as the gateway is one (`as` names whose certificate it presents), expecting `department`'s certificate. */

@@ -16,7 +16,9 @@ const WITNESSED = JSON.stringify({ witnessed: true });
 /**
  * WITNESS_PATH (audit/exchange.ts): the gateway sends each signed checkpoint of its own
  * chain here, signed like every call (RFC 9421; the same checks as `/graphql`,
- * security.ts verifyGatewayRequest), and the department records it in its access log
+ * security.ts verifyGatewayRequest: a client certificate naming the gateway, a signature
+ * covering at least method, target URI, Content-Digest, content-type, x-request-id and
+ * x-proofless-department, which must name this department), and the department records it in its access log
  * (WitnessedCheckpointEvidence), then answers 200 `{"witnessed":true}` with a receipt.
  * The department does not check the checkpoint's own signature: it has no need of the
  * gateway's audit key, it witnesses what it was told; auditors verify it later with the

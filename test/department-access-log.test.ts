@@ -4,10 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { parse, print } from 'graphql';
+import { Pool } from 'pg';
 import { Agent, request } from 'undici';
 import { CHECKPOINT_HEADER, RECEIPT_HEADER, WITNESS_PATH } from '../audit/exchange';
 import type { StoredRecord } from '../audit/entry';
 import { asReceipt, checkReceipt, decodeHeaderValue, sha256Hex } from '../audit/receipt';
+import { openPostgresAuditStore } from '../audit/postgres-store';
 import { checkCheckpointSignature, keyIdOf, loadPublicKey, signCheckpoint, trustedKeys } from '../audit/signing';
 import { openSqliteAuditStore } from '../audit/sqlite-store';
 import type { SignedCheckpoint } from '../audit/store';
@@ -16,6 +18,7 @@ import type { AssertedCaller } from '../lib/asserted-caller';
 import { encodeAssertedCaller } from '../lib/asserted-caller';
 import { ensureDevelopmentSigningKey, loadTrustList } from '../lib/trust-list';
 import { LI_NA, WANG_XIUYING, writeFixtureRegistries, ZHANG_WEI, ZHANG_ZIHAN } from './fixtures/registries';
+import { TEST_DATABASE_URL } from './helpers/audit-stores';
 import { spawnDepartment, type DepartmentProcess } from './helpers/department-process';
 import {
   callDepartmentAsGateway,
@@ -444,5 +447,46 @@ describe('a department killed (SIGKILL) under load', () => {
         && record.exchange.requestDigest === sha256Hex(answer.signatureBase) && receipt.answerDigest === sha256Hex(answer.text));
     });
     expect({ receipted: receipted.length >= KILL_AFTER, missing }).toEqual({ receipted: true, missing: [] });
+  });
+});
+
+describe('an access log in PostgreSQL', () => {
+  const schema = `access_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  let city: ReturnType<typeof writeFixtureRegistries>;
+  let household: DepartmentProcess;
+  const direct = new Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+
+  beforeAll(async () => {
+    city = writeFixtureRegistries();
+    household = await spawnDepartment('household', city.dataDir, { PROOFLESS_ACCESS_LOG_DATABASE_URL: TEST_DATABASE_URL, PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA: schema });
+  });
+
+  afterAll(async () => {
+    await household?.stop();
+    await direct.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await direct.end();
+    city?.remove();
+  });
+
+  test('records each answer in the department\'s own schema, with the receipt\'s sequence; and when the database refuses records, releases nothing', async () => {
+    const answer = await call(household, ANSWERED, 'req-postgres-0001');
+    expect(answer.status).toBe(200);
+    const store = await openPostgresAuditStore(new Pool({ connectionString: TEST_DATABASE_URL, max: 1 }), { schema, mustExist: true });
+    try {
+      const records = await store.readChain(CHAIN_ID, 0, 100);
+      expect(records.map((record) => [record.requestId, record.sequence, record.exchange])).toEqual([['req-postgres-0001', receiptOf(answer)?.sequence, expect.objectContaining({ answerDigest: sha256Hex(answer.text) })]]);
+      expect(await verifyChains(store, [loadPublicKey(testDepartmentKeyFile('household'))])).toEqual([{ chainId: CHAIN_ID, ok: true, records: 1, lastSequence: 1, lastCheckpoint: null }]);
+    } finally {
+      await store.close();
+    }
+
+    await direct.query(`CREATE FUNCTION "${schema}".refuse_records() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$`);
+    await direct.query(`CREATE TRIGGER refuse_records BEFORE INSERT ON "${schema}".audit_record FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse_records()`);
+    const refused = await call(household, ANSWERED, 'req-postgres-0002');
+    expect({ status: refused.status, body: refused.body, receipt: refused.headers[RECEIPT_HEADER] }).toEqual({
+      status: 503,
+      body: { errors: [{ message: 'the department cannot write its access log, so it releases nothing: retry later', extensions: { code: 'DEPARTMENT_LOG_UNAVAILABLE' } }] },
+      receipt: undefined,
+    });
   });
 });

@@ -37,6 +37,12 @@ export interface AuditLogOptions {
    * openAuditLog). The gateway logs it as an error; default: one line on stderr.
    */
   onStoreDisagrees?: (message: string) => void;
+  /**
+   * Told of every checkpoint once the store holds it (interval, `checkpoint()`, close, and
+   * the opening one); default nothing. A department sends its latest one with its next
+   * answer to each gateway key (subgraphs/shared/access-log.ts).
+   */
+  onCheckpoint?: (checkpoint: SignedCheckpoint) => void;
 }
 
 export interface AuditLog {
@@ -299,6 +305,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       try {
         await store.appendCheckpoint(signed);
         places.push('the store');
+        options.onCheckpoint?.(signed);
       } catch (error) {
         // Whether it landed is read back before the next checkpoint, unless the witness has it: then the next names it anyway.
         if (places.length === 0) unconfirmedCheckpoint = signed;
@@ -345,6 +352,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     }
     // The store has it, so the next one names it, whether or not the witness takes it.
     lastCheckpoint = signed;
+    options.onCheckpoint?.(signed);
     try {
       await witness?.append(signed);
     } catch (error) {

@@ -159,7 +159,7 @@ function parseCheckpointLine(text: string): SignedCheckpoint | null {
 }
 
 /** The value as a SignedCheckpoint when it has a checkpoint's members and types; whether it is signed is checked by whoever uses it. */
-function asCheckpoint(value: unknown): SignedCheckpoint | null {
+export function asCheckpoint(value: unknown): SignedCheckpoint | null {
   if (typeof value !== 'object' || value === null) return null;
   const c = value as Record<string, unknown>;
   const isText = (member: unknown) => typeof member === 'string';

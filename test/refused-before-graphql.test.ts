@@ -79,6 +79,7 @@ describe.each(refusals)('%s', (_what, send, status, code, message) => {
       errorCodes: [code],
       latencyMs: expect.any(Number),
       requests: 1,
+      exchange: null,
     });
     expect(city.stack.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
   });

@@ -28,8 +28,8 @@ export interface DepartmentAnswerEvidence {
   gatewayKeyId: string | null;
   /** SHA-256 (lowercase hex) of the RFC 9421 signature base the department verified; null when no signature was verified. */
   requestDigest: string | null;
-  /** SHA-256 (lowercase hex) of the request body as it arrived. */
-  bodyDigest: string;
+  /** SHA-256 (lowercase hex) of the request body as it arrived; null when it was not read (larger than the department accepts, or malformed on the wire). */
+  bodyDigest: string | null;
   /** SHA-256 (lowercase hex) of the answer body as it left. */
   answerDigest: string;
   /** The HTTP status of the answer. */

@@ -38,9 +38,9 @@ export interface AuditLogOptions {
    */
   onStoreDisagrees?: (message: string) => void;
   /**
-   * Told of every checkpoint once the store holds it (the gateway sends it to the
-   * departments to witness, issue 18); default nothing. Called synchronously: whatever it
-   * starts must not throw into the log.
+   * Told of every checkpoint once the store holds it (interval, `checkpoint()`, close, and
+   * the opening one); default nothing. A department sends its latest one with its next
+   * answer to each gateway key (subgraphs/shared/access-log.ts).
    */
   onCheckpoint?: (checkpoint: SignedCheckpoint) => void;
 }
@@ -305,7 +305,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       try {
         await store.appendCheckpoint(signed);
         places.push('the store');
-        announce(signed);
+        options.onCheckpoint?.(signed);
       } catch (error) {
         // Whether it landed is read back before the next checkpoint, unless the witness has it: then the next names it anyway.
         if (places.length === 0) unconfirmedCheckpoint = signed;
@@ -352,22 +352,13 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     }
     // The store has it, so the next one names it, whether or not the witness takes it.
     lastCheckpoint = signed;
-    announce(signed);
+    options.onCheckpoint?.(signed);
     try {
       await witness?.append(signed);
     } catch (error) {
       throw new AuditUnavailableError(`could not write checkpoint ${sequence} of audit chain ${chainId} to the witness ${witness?.file}`, { cause: error });
     }
     return signed;
-  }
-
-  /** Hands a checkpoint the store holds to onCheckpoint; what that does is not the log's concern. */
-  function announce(signed: SignedCheckpoint): void {
-    try {
-      options.onCheckpoint?.(signed);
-    } catch (error) {
-      onCheckpointError(error as Error);
-    }
   }
 
   function checkpoint(): Promise<SignedCheckpoint | null> {

@@ -29,6 +29,8 @@ const PLAIN_DEPARTMENTS = new Map<DepartmentName, DepartmentBuilder>([
  */
 export const openBaselineSecurity: SecurityOpener = () => ({
   admit: () => undefined,
+  verifiedRequest: () => undefined,
+  verifyGatewayRequest: () => ({}),
   plugins: [],
   close() {},
 });
@@ -39,4 +41,5 @@ if (name === undefined || !build) {
   console.error(`plain department: BENCH_DEPARTMENT must be one of ${[...PLAIN_DEPARTMENTS.keys()].join(', ')}, got ${name === undefined ? 'nothing' : `"${name}"`}`);
   process.exit(1);
 }
-runDepartment(name, build, openBaselineSecurity);
+// No access log either: the baseline is Apollo's defaults, which keep none.
+runDepartment(name, build, openBaselineSecurity, { withAccessLog: false });

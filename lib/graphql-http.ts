@@ -4,7 +4,7 @@ import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
 import { ErrorCode } from './error-codes';
 import { httpDrain, type HttpDrainOptions } from './http-drain';
 import { requestIdOf } from './request-id';
@@ -43,7 +43,37 @@ export interface GraphQLHttpOptions<Context extends BaseContext> {
    * every request goes on.
    */
   admit?: (req: IncomingMessage, body: Buffer, requestId: string) => ErrorAnswer | undefined;
+  /**
+   * Sees every answer of `/graphql` before a byte of it is written: GraphQL answers,
+   * admit()'s refusals and every other refusal before GraphQL, with the exact body about
+   * to be sent. It returns headers to add (a department's signed receipt), or an error
+   * answer to send instead, which replaces the answer whole: nothing of the original body
+   * leaves (a department whose access log cannot be written). Awaited. With a seal,
+   * streamed answers are collected into one string first (departments never stream).
+   * Default none: the answer is written as it comes (the gateway).
+   */
+  seal?: (answer: SealedAnswer<Context>) => Promise<SealDecision>;
 }
+
+/** An answer as it is about to leave, for `seal`. */
+export interface SealedAnswer<Context extends BaseContext> {
+  req: IncomingMessage;
+  requestId: string;
+  /** When the request arrived, in ms since the epoch. */
+  arrivedAt: number;
+  /** The request body as it arrived; null when it was not read (too large, malformed). */
+  requestBody: Buffer | null;
+  /** The context, when one was built. */
+  context?: Context;
+  status: number;
+  /** The exact body about to be sent. */
+  body: string;
+  /** The code of a refusal given before Apollo Server's request pipeline ran. */
+  refusalCode?: string;
+}
+
+/** What `seal` decided: headers to add to the answer, or an error answer to send in its place. */
+export type SealDecision = { headers: Record<string, string> } | { instead: ErrorAnswer };
 
 export interface RefusalBeforeGraphQL<Context extends BaseContext> {
   req: IncomingMessage;
@@ -194,18 +224,39 @@ function graphqlHttpHandler<Context extends BaseContext>(
     const arrivedAt = Date.now();
     let context: Context | undefined;
     let refusalCode: string | undefined;
-    const { didAnswer, refusedBeforeGraphQL, admit } = options;
+    let requestBody: Buffer | null = null;
+    const { didAnswer, refusedBeforeGraphQL, admit, seal } = options;
     if (didAnswer) {
       res.once('finish', () => didAnswer({ context, requestId, status: res.statusCode, seconds: (performance.now() - started) / 1000, ...(refusalCode ? { refusalCode } : {}) }));
     }
+    /** Writes an answer whole, after the seal (when there is one) has seen it: with its headers, or its replacement alone. */
+    const sealAndSend = async (status: number, headers: Record<string, string | number>, body: string) => {
+      const decision = seal ? await seal({ req, requestId, arrivedAt, requestBody, context, status, body, ...(refusalCode ? { refusalCode } : {}) }) : { headers: {} };
+      if ('instead' in decision) {
+        // A connection that must close (the body was not read whole) closes after the replacement too.
+        sendError(res, decision.instead.status, decision.instead.code, decision.instead.message, headers.connection === 'close' ? { connection: 'close' } : {});
+        return;
+      }
+      res.writeHead(status, { ...headers, ...decision.headers });
+      res.end(body);
+    };
+    const sendErrorAnswer = (status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) => {
+      if (!seal) {
+        sendError(res, status, code, message, headers);
+        return Promise.resolve();
+      }
+      const body = errorBody(code, message);
+      return sealAndSend(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), ...headers }, body);
+    };
     // The hook hears of a refusal before GraphQL first, and may answer instead (the gateway's 503 when it cannot record it).
     const tellRefusal = (status: number, code: string) => refusedBeforeGraphQL?.({ req, requestId, arrivedAt, context, status, code });
     const refuse = async (status: number, code: ErrorCode, message: string, headers?: Record<string, string>) => {
       refusalCode = code;
       const answer = (await tellRefusal(status, code)) ?? { status, code, message };
-      sendError(res, answer.status, answer.code, answer.message, headers);
+      await sendErrorAnswer(answer.status, answer.code, answer.message, headers);
     };
     const body = await readBody(req, maxBodyBytes);
+    if (body.kind === 'ok') requestBody = body.bytes;
     if (body.kind === 'too-large') {
       await refuse(413, ErrorCode.REQUEST_TOO_LARGE, `request body must be at most ${maxBodyBytes} bytes, got ${body.bytes} or more`, { connection: 'close' });
       return;
@@ -266,9 +317,13 @@ function graphqlHttpHandler<Context extends BaseContext>(
       refusalCode = codeOf(response.body.string);
       const answer = isRefusedByContext ? undefined : await tellRefusal(status, refusalCode);
       if (answer) {
-        sendError(res, answer.status, answer.code, answer.message);
+        await sendErrorAnswer(answer.status, answer.code, answer.message);
         return;
       }
+    }
+    if (seal) {
+      await sealAndSend(status, Object.fromEntries(response.headers), await wholeBodyOf(response.body));
+      return;
     }
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = status;
@@ -279,6 +334,14 @@ function graphqlHttpHandler<Context extends BaseContext>(
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   };
+}
+
+/** An answer Apollo Server wrote, whole: a streamed one's chunks joined. */
+async function wholeBodyOf(body: HTTPGraphQLResponse['body']): Promise<string> {
+  if (body.kind === 'complete') return body.string;
+  let whole = '';
+  for await (const chunk of body.asyncIterator) whole += chunk;
+  return whole;
 }
 
 /** The `extensions.code` of the first error of an answer Apollo Server wrote. */
@@ -298,13 +361,24 @@ function isBrowserPageRequest(req: IncomingMessage): boolean {
 
 /** Writes a GraphQL-shaped error answer for failures that happen before GraphQL runs. */
 export function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] }, headers);
+  sendJsonText(res, status, errorBody(code, message), headers);
 }
+
+/** The body of a coded error answer, as `sendError` writes it. */
+export function errorBody(code: ErrorCode, message: string): string {
+  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Writes `body` as a whole JSON answer, with its length. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** Writes JSON text already encoded as a whole answer, with its length: for an answer whose exact bytes were signed for. */
+export function sendJsonText(res: ServerResponse, status: number, payload: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload), ...headers });
   res.end(payload);
 }
 

@@ -199,7 +199,12 @@ export interface RequestVerifierOptions {
   onNonceEvicted?: () => void;
 }
 
-type Verdict = { ok: true; signature: VerifiedSignature } | { ok: false; code: SignatureRefusalCode; reason: string };
+/**
+ * The verifier's decision. A verified one carries the signature base it verified (lines
+ * joined by "\n"): what a department's receipt names, by its SHA-256, as the request it
+ * answered (audit/exchange.ts DepartmentReceipt.requestDigest).
+ */
+export type Verdict = { ok: true; signature: VerifiedSignature; signatureBase: string } | { ok: false; code: SignatureRefusalCode; reason: string };
 
 /**
  * Checks a request's `proofless` signature, in this order: duplicated fields, signature present,
@@ -287,7 +292,7 @@ export function createRequestVerifier(
     if (nonces.isRemembered(parsed.nonce, nowMs)) return refuse('SIGNATURE_REPLAYED', 'the signature\'s nonce was seen before: the request is a replay');
     // Kept until no clock within the skew could still accept the signature.
     nonces.remember(parsed.nonce, (parsed.expires + clockSkewSeconds) * 1000, nowMs);
-    return { ok: true, signature: { keyId: parsed.keyId, created: parsed.created, expires: parsed.expires, nonce: parsed.nonce, covered: parsed.covered } };
+    return { ok: true, signature: { keyId: parsed.keyId, created: parsed.created, expires: parsed.expires, nonce: parsed.nonce, covered: parsed.covered }, signatureBase: base };
   };
 }
 

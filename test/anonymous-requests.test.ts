@@ -72,9 +72,9 @@ test('past the limit, requests without a valid token from one address are refuse
     departments: [],
     outcome: 'refused',
     errorCodes: ['RATE_LIMITED'],
-    exchange: null,
     latencyMs: 0,
     requests: 6,
+    exchange: null,
   }]);
   // 10 anonymous requests: 4 records of their own, 1 for the other 6.
   expect(records.filter((record) => record.application === null)).toHaveLength(5);

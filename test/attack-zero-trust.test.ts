@@ -32,7 +32,8 @@ beforeAll(async () => {
   city = writeFixtureRegistries();
   [household, secondHousehold, license] = await Promise.all([
     spawnDepartment('household', city.dataDir),
-    spawnDepartment('household', city.dataDir),
+    // A second instance keeps its own access-log chain, as every instance must (PROOFLESS_ACCESS_LOG_CHAIN_ID).
+    spawnDepartment('household', city.dataDir, { PROOFLESS_ACCESS_LOG_CHAIN_ID: 'household:second-instance' }),
     spawnDepartment('license', city.dataDir),
   ]);
   // The federation's CA in a folder of the attacker's own (the test PKI is shared): certificates it would issue if asked.

@@ -236,6 +236,28 @@ describe.each(AUDIT_STORE_KINDS)('audit log on $name', (kind) => {
     checkpoints.slice(1).forEach((c, index) => expect(c.previous).toEqual(linkTo(checkpoints[index])));
   });
 
+  test('onCheckpoint is told of each checkpoint once the store holds it, the opening one included, and of none that failed', async () => {
+    const told: number[] = [];
+    let isFull = false;
+    const store: AuditStore = {
+      ...target.store,
+      async appendCheckpoint(checkpoint) {
+        if (isFull) throw new Error('disk full');
+        await target.store.appendCheckpoint(checkpoint);
+      },
+    };
+    const log = await open(store, { onCheckpoint: (checkpoint) => told.push(checkpoint.sequence) });
+    await log.record(auditEntry());
+    isFull = true;
+    await expect(log.checkpoint()).rejects.toThrow('could not write a checkpoint');
+    isFull = false;
+    await log.record(auditEntry());
+    await log.checkpoint();
+    await log.close();
+    expect(told).toEqual([0, 2]);
+    expect((await target.store.readCheckpoints('gw-1')).map((c) => c.sequence)).toEqual(told);
+  });
+
   test('a checkpoint write that failed but landed is the one the next checkpoint names: the checkpoints do not fork', async () => {
     let isLost = false;
     const store: AuditStore = {

@@ -187,11 +187,23 @@ describe('HTTP Message Signatures (RFC 9421) with Ed25519', () => {
   });
 
   describe('the verifier accepts', () => {
-    it('a request the gateway signed, and says what the signature covered', () => {
+    it('a request the gateway signed, and says what the signature covered and the base it verified (what a receipt names)', () => {
       const headers = signedHeaders();
       expect(verified(headers)).toEqual({
         ok: true,
         signature: { keyId: 'gateway-1', created: CREATED, expires: CREATED + 30, nonce: /nonce="([^"]+)"/.exec(headers['signature-input'])?.[1], covered: ALL_COVERED },
+        signatureBase: [
+          '"@method": POST',
+          `"@target-uri": ${TARGET}`,
+          `"content-digest": ${contentDigestOf(BODY)}`,
+          '"content-type": application/json',
+          '"x-request-id": req-0123456789',
+          '"x-service-item": newborn-registration',
+          '"x-case-number": C-2026-000123',
+          '"x-proofless-caller": clerk-0007',
+          '"x-proofless-department": household',
+          `"@signature-params": ${headers['signature-input'].slice(`${SIGNATURE_LABEL}=`.length)}`,
+        ].join('\n'),
       });
     });
 

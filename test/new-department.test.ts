@@ -5,6 +5,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import os from 'node:os';
 import path from 'node:path';
 import { isObjectType } from 'graphql';
+import { RECEIPT_HEADER } from '../audit/exchange';
+import { asReceipt, decodeHeaderValue } from '../audit/receipt';
 import { composeSupergraph } from '../lib/composition';
 import { scaffoldDepartment } from '../lib/department-scaffold';
 import { REPO_ROOT } from '../lib/paths';
@@ -14,7 +16,7 @@ import { callDepartmentAsGateway, testPkiDir, transportEnv } from './helpers/fed
 
 /**
  * `npm run new-department` into a scratch copy of what a department builds on (schema/,
- * lib/, subgraphs/shared/, the tests' federation helper; never the repository itself): the
+ * lib/, audit/ (its access log), subgraphs/shared/, the tests' federation helper; never the repository itself): the
  * scaffold composes with the others, its own test passes, and it runs as a department
  * process that trusts no one.
  */
@@ -27,7 +29,7 @@ let scaffolding: { status: number | null; stdout: string; stderr: string };
 /** A scratch copy of what a department builds on, without a data folder. */
 function scratchRepository(): string {
   const copy = mkdtempSync(path.join(os.tmpdir(), 'proofless-new-department-'));
-  for (const folder of ['schema', 'lib', 'subgraphs/shared']) cpSync(path.join(REPO_ROOT, folder), path.join(copy, folder), { recursive: true });
+  for (const folder of ['schema', 'lib', 'audit', 'subgraphs/shared']) cpSync(path.join(REPO_ROOT, folder), path.join(copy, folder), { recursive: true });
   cpSync(path.join(REPO_ROOT, 'test/helpers/federation-security.ts'), path.join(copy, 'test/helpers/federation-security.ts'));
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
   return copy;
@@ -181,9 +183,12 @@ test('it runs as a department process, as `npm start` runs departments: HTTPS on
     const [message] = (await once(child, 'message')) as [{ ready: string; url: string }];
     expect(message).toEqual({ ready: 'parking', url: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+\/graphql$/) });
     await expect(fetch(message.url.replace('https:', 'http:'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' })).rejects.toThrow();
-    const { status, body } = await callDepartmentAsGateway(message.url, 'parking', { query: '{ __typename }' });
+    const { status, body, headers } = await callDepartmentAsGateway(message.url, 'parking', { query: '{ __typename }' });
     expect({ status, body }).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
     expect(existsSync(path.join(dataDir, 'parking.sqlite'))).toBe(true);
+    // It keeps its own access log and signs a receipt for each answer, with the key it made for itself in development.
+    expect(existsSync(path.join(dataDir, 'access-log', 'parking.sqlite'))).toBe(true);
+    expect(asReceipt(decodeHeaderValue(headers[RECEIPT_HEADER] as string))).toEqual(expect.objectContaining({ department: 'parking', status: 200, sequence: 1 }));
   } finally {
     const exited = once(child, 'exit');
     child.kill('SIGTERM');

@@ -77,10 +77,9 @@ describe.each(refusals)('%s', (_what, send, status, code, message) => {
       departments: [],
       outcome: 'refused',
       errorCodes: [code],
-      // Refused before any department was called: nothing to add about an exchange.
-      exchange: null,
       latencyMs: expect.any(Number),
       requests: 1,
+      exchange: null,
     });
     expect(city.stack.subgraphRequests).toEqual({ household: 0, residence: 0, license: 0 });
   });

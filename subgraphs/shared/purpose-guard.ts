@@ -296,7 +296,7 @@ const coordinatesByOperation = new WeakMap<OperationDefinitionNode, string[]>();
  * literal condition removes it, so the answer depends on the document alone. Each
  * fragment is walked once: its type condition, not where it is spread, types its fields.
  */
-function selectedCoordinates(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): string[] {
+export function selectedCoordinates(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): string[] {
   return memoisedIn(coordinatesByOperation, operation, () => {
     const fragments = fragmentsOf(document);
     const coordinates = new Set<string>();

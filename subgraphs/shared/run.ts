@@ -1,10 +1,14 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { accessLogConfigFromEnv, type AccessLogConfig } from '../../audit/access-log-config';
 import { ConfigError, integerFromEnv, stringFromEnv } from '../../lib/env';
 import { DEFAULT_MAX_IDENTIFIER_LIST } from '../../lib/identifier-arguments';
 import { dataDirFromEnv } from '../../lib/paths';
 import { listDepartments } from '../../lib/composition';
 import { createLogger, type Logger } from '../../lib/logger';
 import { stopOnSignals } from '../../lib/process-stop';
+import { ensureDevelopmentDepartmentKey } from '../../lib/trust-list';
+import { openDepartmentAccessLog, type DepartmentAccessLog } from './access-log';
 import type { DepartmentName } from './provenance';
 import { departmentSecurityFromEnv, openDepartmentSecurity, type DepartmentSecurity, type DepartmentSecurityConfig } from './security';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './server';
@@ -25,6 +29,8 @@ export interface DepartmentConfig {
   maxCitizensPerRequest: number;
   /** Its TLS files, the gateway keys it trusts, the catalog its purpose check reads (security.ts). */
   security: DepartmentSecurityConfig;
+  /** Its own access log and the key that signs its receipts (audit/access-log-config.ts, access-log.ts). */
+  accessLog: AccessLogConfig;
 }
 
 /** Every environment variable a department reads, parsed once. */
@@ -36,6 +42,7 @@ export function loadDepartmentConfig(name: DepartmentName, env: NodeJS.ProcessEn
     registryFile: path.join(dataDirFromEnv(env), `${name}.sqlite`),
     maxCitizensPerRequest: integerFromEnv(env, 'PROOFLESS_MAX_CITIZENS', DEFAULT_MAX_IDENTIFIER_LIST, { min: 1, max: 10000 }),
     security: departmentSecurityFromEnv(env, name),
+    accessLog: accessLogConfigFromEnv(env, name),
   };
 }
 
@@ -46,8 +53,8 @@ export function loadDepartmentConfig(name: DepartmentName, env: NodeJS.ProcessEn
  * failed. When started by `npm start` it tells the parent where it listens over the IPC
  * channel, so the parent never has to parse log lines.
  */
-export function runDepartment(name: DepartmentName, build: DepartmentBuilder, openSecurity: SecurityOpener = openDepartmentSecurity): void {
-  start(name, build, openSecurity).catch((error: Error) => {
+export function runDepartment(name: DepartmentName, build: DepartmentBuilder, openSecurity: SecurityOpener = openDepartmentSecurity, options: { withAccessLog?: boolean } = {}): void {
+  start(name, build, openSecurity, options.withAccessLog ?? true).catch((error: Error) => {
     console.error(`${name}: ${error.message}`);
     process.exit(1);
   });
@@ -66,7 +73,7 @@ export type DepartmentBuilder = (config: DepartmentConfig) => Department | Promi
 /** How a department process opens its security: openDepartmentSecurity, always, but in the benchmark's plain baseline. */
 export type SecurityOpener = (name: string, config: DepartmentSecurityConfig, logger: Logger) => DepartmentSecurity;
 
-async function start(name: DepartmentName, build: DepartmentBuilder, openSecurity: SecurityOpener) {
+async function start(name: DepartmentName, build: DepartmentBuilder, openSecurity: SecurityOpener, withAccessLog: boolean) {
   const config = loadDepartmentConfig(name);
   let department: Department;
   try {
@@ -81,20 +88,47 @@ async function start(name: DepartmentName, build: DepartmentBuilder, openSecurit
   } catch (error) {
     throw new Error(`cannot start securely: ${(error as Error).message}`);
   }
+  let accessLog: DepartmentAccessLog | undefined;
+  if (withAccessLog) {
+    try {
+      accessLog = await openAccessLog(config.accessLog, security, logger);
+    } catch (error) {
+      security.close();
+      throw new Error(`cannot open its access log: ${(error as Error).message}`);
+    }
+  }
   let running: RunningSubgraph;
   try {
-    running = await startSubgraph(department.definition, config, security);
+    running = await startSubgraph(department.definition, config, security, accessLog);
   } catch (error) {
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
-  logger.info({ url: running.url }, `${name} subgraph listening on ${running.url}`);
+  logger.info({ url: running.url, ...(accessLog ? { accessLogChain: accessLog.chainId } : {}) }, `${name} subgraph listening on ${running.url}`);
   process.send?.({ ready: name, url: running.url });
   stopOnSignals({
     logger,
-    stop: () => running.stop().then(() => {
-      security.close();
-      return department.close();
+    // The log is closed (its last checkpoint signed) only once every answer in flight was recorded and sent.
+    stop: () => running.stop().then(async () => {
+      try {
+        await accessLog?.close();
+      } finally {
+        security.close();
+        await department.close();
+      }
     }),
     drainingMessage: 'draining: no new connections; answering requests in flight',
   });
+}
+
+/**
+ * The department's access log. In development its key is made when missing
+ * (`<pki>/<department>-signing-key.pem`, listed in `<pki>/department-keys.json`); `npm
+ * start` and the tests make every department's before any starts, and making it is not
+ * safe from several processes at once, so only a department started alone ever does.
+ * In production the key file is required (audit/access-log-config.ts).
+ */
+async function openAccessLog(config: AccessLogConfig, security: DepartmentSecurity, logger: Logger): Promise<DepartmentAccessLog> {
+  const isDevelopmentKey = path.basename(config.keyFile) === `${config.department}-signing-key.pem`;
+  if (isDevelopmentKey && !existsSync(config.keyFile) && process.env.NODE_ENV !== 'production') ensureDevelopmentDepartmentKey(path.dirname(config.keyFile), config.department);
+  return openDepartmentAccessLog(config, { verifiedRequest: (req) => security.verifiedRequest(req), logger });
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { sha256Hex } from '../../audit/receipt';
 import { CATALOG_FILE, loadCatalog } from '../../lib/catalog';
 import { ConfigError, integerFromEnv, stringFromEnv } from '../../lib/env';
 import { ErrorCode } from '../../lib/error-codes';
@@ -87,9 +88,33 @@ export interface DepartmentSecurity {
   tls?: DepartmentTls;
   /** The gateway's signature on the request as it arrived (RFC 9421, Ed25519, with its Content-Digest); a refusal is a coded 401 (403 for another department's request). */
   admit(req: IncomingMessage, body: Buffer, requestId: string): ErrorAnswer | undefined;
+  /**
+   * What admit() verified of this request's signature, kept from its signature check on
+   * (even when it then refused the request as another department's); undefined when no
+   * signature verified. The access log records it and the receipt names it.
+   */
+  verifiedRequest(req: IncomingMessage): VerifiedGatewayRequest | undefined;
+  /**
+   * admit()'s checks for any other path the gateway calls (the witness route, WITNESS_PATH):
+   * the client certificate's name, the gateway's signature over the request and `body`,
+   * and the department it was signed for; each refusal logged, as admit() logs it.
+   */
+  verifyGatewayRequest(req: IncomingMessage, body: Buffer, requestId: string): GatewayRequestCheck;
   /** The department's own purpose check (purpose-guard.ts) and the log line of each refusal it makes. */
   plugins: ApolloServerPlugin<BaseContext>[];
   close(): void;
+}
+
+/** A request whose gateway signature verified: the key that signed it and the SHA-256 hex of the signature base verified. */
+export interface VerifiedGatewayRequest {
+  gatewayKeyId: string;
+  requestDigest: string;
+}
+
+/** The checks of one request: the refusal, if any, and what verified (a request signed for another department verified, and is refused). */
+export interface GatewayRequestCheck {
+  refusal?: ErrorAnswer;
+  verified?: VerifiedGatewayRequest;
 }
 
 /**
@@ -135,26 +160,32 @@ export function openDepartmentSecurity(name: string, config: DepartmentSecurityC
   const verify = createRequestVerifier({ trustList: () => trustList.current(), now });
   const scheme = tls ? 'https' : 'http';
   const clientDecisions = new WeakMap<object, boolean>();
+  const verifiedRequests = new WeakMap<IncomingMessage, VerifiedGatewayRequest>();
+  const verifyGatewayRequest = (req: IncomingMessage, body: Buffer, requestId: string): GatewayRequestCheck => {
+    if (tls && !isAllowedClient(req.socket, config.clientNames, clientDecisions)) {
+      logger.warn({ requestId, code: ErrorCode.FORBIDDEN, remoteAddress: req.socket.remoteAddress }, `${name}: refused a client whose certificate does not name the gateway`);
+      return { refusal: { status: 403, code: ErrorCode.FORBIDDEN, message: `only the gateway may call a department: the client certificate must name ${config.clientNames.join(' or ')}` } };
+    }
+    const targetUri = `${scheme}://${req.headers.host ?? ''}${req.url ?? '/'}`;
+    const verdict = verify({ method: req.method ?? 'GET', targetUri, rawHeaders: req.rawHeaders, body });
+    if (!verdict.ok) {
+      logger.warn({ requestId, code: verdict.code, reason: verdict.reason, remoteAddress: req.socket.remoteAddress }, `${name}: refused an unsigned or badly signed request`);
+      return { refusal: { status: 401, code: ErrorCode[verdict.code], message: verdict.reason } };
+    }
+    const verified = { gatewayKeyId: verdict.signature.keyId, requestDigest: sha256Hex(verdict.signatureBase) };
+    verifiedRequests.set(req, verified);
+    const meant = req.headers['x-proofless-department'];
+    if (meant !== name) {
+      logger.warn({ requestId, code: ErrorCode.FORBIDDEN, keyId: verdict.signature.keyId, meant }, `${name}: refused a request signed for another department`);
+      return { refusal: { status: 403, code: ErrorCode.FORBIDDEN, message: `the request was signed for another department, not ${name}` }, verified };
+    }
+    return { verified };
+  };
   return {
     tls,
-    admit(req, body, requestId) {
-      if (tls && !isAllowedClient(req.socket, config.clientNames, clientDecisions)) {
-        logger.warn({ requestId, code: ErrorCode.FORBIDDEN, remoteAddress: req.socket.remoteAddress }, `${name}: refused a client whose certificate does not name the gateway`);
-        return { status: 403, code: ErrorCode.FORBIDDEN, message: `only the gateway may call a department: the client certificate must name ${config.clientNames.join(' or ')}` };
-      }
-      const targetUri = `${scheme}://${req.headers.host ?? ''}${req.url ?? '/'}`;
-      const verdict = verify({ method: req.method ?? 'GET', targetUri, rawHeaders: req.rawHeaders, body });
-      if (!verdict.ok) {
-        logger.warn({ requestId, code: verdict.code, reason: verdict.reason, remoteAddress: req.socket.remoteAddress }, `${name}: refused an unsigned or badly signed request`);
-        return { status: 401, code: ErrorCode[verdict.code], message: verdict.reason };
-      }
-      const meant = req.headers['x-proofless-department'];
-      if (meant !== name) {
-        logger.warn({ requestId, code: ErrorCode.FORBIDDEN, keyId: verdict.signature.keyId, meant }, `${name}: refused a request signed for another department`);
-        return { status: 403, code: ErrorCode.FORBIDDEN, message: `the request was signed for another department, not ${name}` };
-      }
-      return undefined;
-    },
+    admit: (req, body, requestId) => verifyGatewayRequest(req, body, requestId).refusal,
+    verifiedRequest: (req) => verifiedRequests.get(req),
+    verifyGatewayRequest,
     plugins: [departmentPurposePlugin({ department: name, catalog }), refusalLog(name, logger)],
     close() {
       for (const close of closers) close();

@@ -12,12 +12,15 @@ import {
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { parse } from 'graphql';
+import { WITNESS_PATH } from '../../audit/exchange';
 import { SCHEMA_DIR } from '../../lib/composition';
-import { serveGraphQL } from '../../lib/graphql-http';
+import { serveGraphQL, type SealDecision, type SealedAnswer } from '../../lib/graphql-http';
 import { maskUnexpectedErrors } from '../../lib/mask-errors';
+import type { DepartmentAccessLog } from './access-log';
 import type { DepartmentName } from './provenance';
 import { scalarsDeclaredIn } from './scalars';
 import type { DepartmentSecurity } from './security';
+import { witnessRoute } from './witness-route';
 
 /** A department's SDL as committed in `schema/<department>.graphql`: the contract front-end teams read. */
 export function departmentTypeDefs(name: string) {
@@ -61,11 +64,17 @@ export interface RunningSubgraph {
  * purpose check an operation its data may not be read for. Nothing reports to Apollo,
  * traces inline or serves a CDN landing page, whatever the environment says: departments
  * run on a network with no internet.
+ *
+ * With `accessLog` (every department `npm start` runs; shared/access-log.ts), every
+ * answer is recorded in the department's own log before it leaves and carries a signed
+ * receipt, and WITNESS_PATH takes the gateway's checkpoints; without it (tests that need
+ * no log, the benchmark's plain baseline) neither.
  */
 export async function startSubgraph<Context extends BaseContext>(
   definition: SubgraphDefinition<Context>,
   listen: { host: string; port: number },
   security: DepartmentSecurity,
+  accessLog?: DepartmentAccessLog,
 ): Promise<RunningSubgraph> {
   const typeDefs = departmentTypeDefs(definition.name);
   const server = new ApolloServer<Context>({
@@ -80,6 +89,8 @@ export async function startSubgraph<Context extends BaseContext>(
     persistedQueries: false,
     formatError: maskUnexpectedErrors,
     plugins: [
+      // First: it notes the citizens an operation asks for before the purpose check may refuse it.
+      ...(accessLog ? [accessLog.plugin as ApolloServerPlugin<Context>] : []),
       ...(security.plugins as ApolloServerPlugin<Context>[]),
       ApolloServerPluginCacheControlDisabled(),
       answersNotStored,
@@ -92,8 +103,9 @@ export async function startSubgraph<Context extends BaseContext>(
   const { tls } = security;
   const served = await serveGraphQL(server, {
     ...listen,
-    context: async (request) => definition.createContext(request),
+    context: async (request) => (accessLog ? accessLog.withNotes(definition.createContext(request)) : definition.createContext(request)),
     admit: security.admit,
+    ...(accessLog ? { seal: accessLog.seal as (answer: SealedAnswer<Context>) => Promise<SealDecision>, routes: { [WITNESS_PATH]: witnessRoute(definition.name, security, accessLog) } } : {}),
     ...(tls ? { tls: { ...tls.current(), requireClientCertificate: true, onHandshakeFailure: tls.onHandshakeFailure } } : {}),
   });
   tls?.onRotate((material) => served.replaceTls(material));

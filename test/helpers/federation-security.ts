@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { CALLER_HEADER, encodeAssertedCaller, type AssertedCaller } from '../../lib/asserted-caller';
-import { createRequestSigner } from '../../lib/http-signatures';
+import { randomUUID } from 'node:crypto';
+import { accessLogConfigFromEnv, DEPARTMENT_KEYS_FILE_NAME } from '../../audit/access-log-config';
+import { createRequestSigner, SIGNATURE_LABEL, signatureBase } from '../../lib/http-signatures';
 import { createLogger, type Logger } from '../../lib/logger';
 import { ensureDevelopmentSigningKey, loadSigningKey } from '../../lib/trust-list';
+import { openDepartmentAccessLog, type DepartmentAccessLog } from '../../subgraphs/shared/access-log';
 import { openDepartmentSecurity, type DepartmentSecurity } from '../../subgraphs/shared/security';
 
 /** Every process name the test PKI has a certificate for. */
@@ -26,6 +29,8 @@ export function testSigningKey(): { keyFile: string; keyId: string; trustListFil
 export function transportEnv(name = 'gateway'): Record<string, string> {
   const dir = testPkiDir();
   const key = testSigningKey();
+  // A department's receipt key, when the test PKI made one (every department schema/departments.json lists): listed in testDepartmentKeysFile().
+  const departmentKey = testDepartmentKeyFile(name);
   return {
     PROOFLESS_TLS_CA_FILE: path.join(dir, 'ca.pem'),
     PROOFLESS_TLS_CERT_FILE: path.join(dir, `${name}.pem`),
@@ -33,10 +38,20 @@ export function transportEnv(name = 'gateway'): Record<string, string> {
     PROOFLESS_REQUEST_SIGNING_KEY_FILE: key.keyFile,
     PROOFLESS_REQUEST_SIGNING_KEY_ID: key.keyId,
     PROOFLESS_GATEWAY_KEYS_FILE: key.trustListFile,
-    // Made for every department by global-setup.ts: a department signs its receipts with its own, the gateway checks them against the list.
-    ...(name === 'gateway' ? {} : { PROOFLESS_DEPARTMENT_KEY_FILE: path.join(dir, `${name}-signing-key.pem`) }),
-    PROOFLESS_DEPARTMENT_KEYS_FILE: path.join(dir, 'department-keys.json'),
+    // Made for every department by global-setup.ts (a name outside it, such as a scaffolded department, makes its own): a department signs its receipts with its own, the gateway checks them against the list.
+    ...(name !== 'gateway' && existsSync(departmentKey) ? { PROOFLESS_DEPARTMENT_KEY_FILE: departmentKey } : {}),
+    PROOFLESS_DEPARTMENT_KEYS_FILE: path.join(dir, DEPARTMENT_KEYS_FILE_NAME),
   };
+}
+
+/** Department `name`'s receipt and access-log key in the test PKI (test/helpers/global-setup.ts makes one per department). */
+export function testDepartmentKeyFile(name: string): string {
+  return path.join(testPkiDir(), `${name}-signing-key.pem`);
+}
+
+/** The departments' trust list in the test PKI: every department's receipt key. */
+export function testDepartmentKeysFile(): string {
+  return path.join(testPkiDir(), DEPARTMENT_KEYS_FILE_NAME);
 }
 
 /** Department `name`'s security as `npm start` opens it, over the test PKI; `catalogFile` is the catalog its purpose check reads. */
@@ -51,6 +66,21 @@ export function departmentSecurityForTest(name: string, options: { catalogFile: 
     expiryWarningDays: 21,
     expiryCheckHours: 6,
   }, options.logger ?? createLogger(name, { level: 'silent' }), options.now);
+}
+
+/**
+ * Department `name`'s access log as `npm start` opens it, in `dataDir`, signed with its key
+ * in the test PKI, on a chain of its own (several stacks may share a data folder), with no
+ * group-commit wait (tests make requests one at a time).
+ */
+export function departmentAccessLogForTest(name: string, dataDir: string, security: Pick<DepartmentSecurity, 'verifiedRequest'>, logger?: Logger): Promise<DepartmentAccessLog> {
+  const config = accessLogConfigFromEnv({
+    PROOFLESS_DATA_DIR: dataDir,
+    PROOFLESS_DEPARTMENT_KEY_FILE: testDepartmentKeyFile(name),
+    PROOFLESS_ACCESS_LOG_CHAIN_ID: `${name}:test-${randomUUID()}`,
+    PROOFLESS_ACCESS_LOG_GROUP_COMMIT_MS: '0',
+  }, name);
+  return openDepartmentAccessLog(config, { verifiedRequest: (req) => security.verifiedRequest(req), logger: logger ?? createLogger(name, { level: 'silent' }) });
 }
 
 /** The TLS options of a client as the gateway is one (`as` names whose certificate it presents), expecting `department`'s certificate. */
@@ -83,7 +113,7 @@ export interface DepartmentCall {
  * Calls a department as the gateway does: over mutual TLS with the gateway's certificate,
  * signed with the gateway's test key, with the department header and a request ID.
  */
-export async function callDepartmentAsGateway(url: string, department: string, call: DepartmentCall, agent: Agent = mutualTlsAgent(department)): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }> {
+export async function callDepartmentAsGateway(url: string, department: string, call: DepartmentCall, agent: Agent = mutualTlsAgent(department)): Promise<SignedCallAnswer> {
   const body = JSON.stringify({ query: call.query, variables: call.variables });
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -92,11 +122,32 @@ export async function callDepartmentAsGateway(url: string, department: string, c
     ...(call.caller ? { [CALLER_HEADER]: encodeAssertedCaller(call.caller) } : {}),
     ...call.headers,
   };
-  const key = testSigningKey();
+  return sendSignedAsGateway(url, headers, body, agent);
+}
+
+/** A department's answer to a signed call, with the RFC 9421 signature base the call was signed over (what the department's receipt names by its SHA-256) and the exact answer text. */
+export interface SignedCallAnswer {
+  status: number;
+  body: any;
+  text: string;
+  headers: Record<string, string | string[] | undefined>;
+  signatureBase: string;
+}
+
+/** POSTs `body` to `url` with `headers` (lower-case), signed as the gateway signs (with the gateway's test key unless `key` names another), over mutual TLS. */
+export async function sendSignedAsGateway(url: string, headers: Record<string, string>, body: string, agent: Agent, key: { keyId: string; keyFile: string } = testSigningKey()): Promise<SignedCallAnswer> {
   const sign = createRequestSigner({ keyId: key.keyId, privateKey: loadSigningKey(key.keyFile) });
-  const response = await request(url, { method: 'POST', dispatcher: agent, headers: { ...headers, ...sign({ method: 'POST', targetUri: url, headers, body }) }, body });
+  const signed = { ...headers, ...sign({ method: 'POST', targetUri: url, headers, body }) };
+  const response = await request(url, { method: 'POST', dispatcher: agent, headers: signed, body });
   const text = await response.body.text();
-  return { status: response.statusCode, body: JSON.parse(text), headers: response.headers };
+  return { status: response.statusCode, body: JSON.parse(text), text, headers: response.headers, signatureBase: signatureBaseOf(url, signed) };
+}
+
+/** The base a signature was made over, rebuilt from the headers sent: its Signature-Input names the components and parameters. */
+function signatureBaseOf(url: string, signed: Record<string, string>): string {
+  const params = signed['signature-input'].slice(`${SIGNATURE_LABEL}=`.length);
+  const covered = [...(/^\(([^)]*)\)/.exec(params)?.[1] ?? '').matchAll(/"([^"]+)"/g)].map((match) => match[1]);
+  return signatureBase({ method: 'POST', targetUri: url, header: (name) => signed[name] }, covered, params);
 }
 
 /**

@@ -27,8 +27,9 @@ import { openAuditStore } from '../../audit/open-store';
 import { ensureSigningKeyFile } from '../../audit/signing';
 import type { AuditStore } from '../../audit/store';
 import { auditSubgraph, startAuditVerifier } from '../../subgraphs/audit';
+import type { DepartmentAccessLog } from '../../subgraphs/shared/access-log';
 import type { DepartmentSecurity } from '../../subgraphs/shared/security';
-import { callDepartmentAsGateway, departmentSecurityForTest, transportEnv } from './federation-security';
+import { callDepartmentAsGateway, departmentAccessLogForTest, departmentSecurityForTest, transportEnv } from './federation-security';
 
 /** Every batch of keys each registry method received, in order. */
 export type RegistryCalls = Record<string, string[][]>;
@@ -119,10 +120,18 @@ export async function startStack(options: {
     securities.push(opened);
     return opened;
   };
+  // And each keeps its own access log and signs receipts, as in production: one chain per department per stack (stacks may share a data folder).
+  const accessLogs: DepartmentAccessLog[] = [];
+  const guarded = async (name: string) => {
+    const opened = security(name);
+    const log = await departmentAccessLogForTest(name, options.dataDir, opened);
+    accessLogs.push(log);
+    return [opened, log] as const;
+  };
   const subgraphs = {
-    household: await startSubgraph(householdSubgraph(household.registry, { maxCitizensPerRequest: 100 }, options.clock), listen, security('household')),
-    residence: await startSubgraph(residenceSubgraph(residence.registry, options.clock), listen, security('residence')),
-    license: await startSubgraph(licenseSubgraph(license.registry, options.clock), listen, security('license')),
+    household: await startSubgraph(householdSubgraph(household.registry, { maxCitizensPerRequest: 100 }, options.clock), listen, ...(await guarded('household'))),
+    residence: await startSubgraph(residenceSubgraph(residence.registry, options.clock), listen, ...(await guarded('residence'))),
+    license: await startSubgraph(licenseSubgraph(license.registry, options.clock), listen, ...(await guarded('license'))),
   };
   const subgraphRequests = { household: 0, residence: 0, license: 0 };
   for (const [name, subgraph] of Object.entries(subgraphs)) {
@@ -139,7 +148,7 @@ export async function startStack(options: {
     return sendToGateway(request);
   });
   const commitments = openCommitmentStore(file('service'));
-  const service = await startSubgraph(serviceSubgraph({ catalog, reader, store: commitments, clock: options.clock }), listen, security('service'));
+  const service = await startSubgraph(serviceSubgraph({ catalog, reader, store: commitments, clock: options.clock }), listen, ...(await guarded('service')));
   // The auditors' department reads the audit store the gateway writes in the same data folder. Its
   // `auditChains` answers, unless a test says otherwise, a verification that began after the call:
   // tests tamper with the store and ask again at once (test/audit-verifier.test.ts tests the defaults).
@@ -152,12 +161,13 @@ export async function startStack(options: {
   ensureSigningKeyFile(auditConfig.signingKeyFile);
   const auditStore = await openAuditStore(auditConfig);
   const auditVerifier = startAuditVerifier(auditConfig);
-  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, auditVerifier), listen, security('audit'));
+  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, auditVerifier), listen, ...(await guarded('audit')));
   // A gateway that refuses to start (a bad catalog, say) must not leave the departments running: jest would never exit.
   const stopDepartments = async () => {
     for (const subgraph of Object.values(subgraphs)) await subgraph.stop();
     await service.stop();
     await auditDepartment.stop();
+    for (const opened of accessLogs) await opened.close();
     await auditVerifier.close();
     await auditStore.close();
     for (const opened of securities) opened.close();

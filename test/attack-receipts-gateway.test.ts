@@ -1,8 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { RECEIPT_HEADER, type DepartmentCallEvidence, type GatewayCallsEvidence } from '../audit/exchange';
 import { checkReceipt, decodeHeaderValue, encodeHeaderValue, sha256Hex } from '../audit/receipt';
 import { loadTrustList } from '../lib/trust-list';
 import { writeFixtureRegistries, ZHANG_WEI } from './fixtures/registries';
 import { auditRecordOf } from './helpers/audit-records';
+import { runScript } from './helpers/exchange-stores';
+import { transportEnv } from './helpers/federation-security';
 import { startFaultServer, type FaultServer, type ScriptedExchange } from './helpers/fault-server';
 import { receiptFor, testDepartmentKey, testDepartmentKeysFile } from './helpers/receipts';
 import { startStack, type Stack } from './helpers/stack';
@@ -108,4 +112,26 @@ test('a valid receipt: the answer is whole, the record holds the exact receipt r
   });
   const none = await stack.query('{ auditReceipt(requestId: "req-no-such-request") { requestId } }', undefined, auditor);
   expect(none.body).toEqual({ data: { auditReceipt: null } });
+});
+
+test('an answer through the real gateway and departments exports with audit:receipt and verifies offline, every call\'s receipt with it', async () => {
+  const answered = await stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { identity { name } } }`);
+  expect(answered.body).toEqual({ data: { citizen: { identity: { name: '张伟' } } } });
+  const requestId = answered.headers.get('x-request-id') as string;
+  // A record is exported once a checkpoint vouches for it: the gateway signs one as it stops, and sends it to the departments it called, the stand-in residence among them.
+  faults.next().reply(200, {});
+  await stack.stop();
+  expect(faults.received().map((request) => [request.path, request.headers['x-proofless-department']])).toEqual([['/audit/witness', 'residence']]);
+  const keys = transportEnv();
+  const env = { PROOFLESS_GATEWAY_KEYS_FILE: keys.PROOFLESS_GATEWAY_KEYS_FILE, PROOFLESS_DEPARTMENT_KEYS_FILE: keys.PROOFLESS_DEPARTMENT_KEYS_FILE };
+  const exported = runScript('audit-receipt', { dataDir: fixture.dataDir, env }, [requestId]);
+  expect({ status: exported.status, stderr: exported.stderr }).toEqual({ status: 0, stderr: '' });
+  const file = path.join(fixture.dataDir, 'receipt.json');
+  writeFileSync(file, exported.stdout);
+  const verified = runScript('audit-verify-receipt', { dataDir: fixture.dataDir, env }, [file]);
+  const lines = verified.stdout.trim().split('\n');
+  expect({ status: verified.status, last: lines.at(-1), failed: lines.filter((line) => !line.startsWith('ok: ') && line !== `${file}: verified`) }).toEqual({ status: 0, last: `${file}: verified`, failed: [] });
+  expect(lines.filter((line) => line.includes('household\'s receipt verifies'))).toEqual([expect.stringMatching(/^ok: record \d+ of chain test-[0-9a-f-]+: call 1 to household: household's receipt verifies: it answered with status 200 and logged it as record \d+ of chain household:\S+ at \S+$/)]);
+  // Started again for afterAll, which stops it.
+  stack = await startStack({ dataDir: fixture.dataDir, env: { PROOFLESS_RESIDENCE_URL: faults.url, PROOFLESS_CACHE: 'off' } });
 });

@@ -79,7 +79,11 @@ export interface DepartmentDataSourceOptions {
  * A failed call (refused or reset connection, timeout, non-2xx answer, unreadable body)
  * reaches callers as DEPARTMENT_UNAVAILABLE or DEPARTMENT_TIMEOUT naming the department,
  * never as @apollo/gateway's raw fetch error, whose message holds the subgraph's URL and
- * the department's own words. A query whose connection failed is sent once more (a
+ * the department's own words. An answer without the department's valid signed receipt
+ * (receipts.ts, issue 18) is a failed call too, DEPARTMENT_RECEIPT_INVALID: its facts are
+ * withheld, and it is not tried again (the department answered; it would sign the same
+ * way). Every call, failed or not, goes into the request's exchange evidence for its
+ * audit record. A query whose connection failed is sent once more (a
  * pooled connection the department had just closed fails this way); a mutation never is,
  * since the department may have acted on it. Every outcome feeds the department's
  * circuit breaker, and while it is open calls fail at once.

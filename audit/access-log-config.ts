@@ -21,7 +21,7 @@ export interface AccessLogConfig {
   department: string;
   /** PROOFLESS_ACCESS_LOG_DATABASE_URL: a postgres:// URL; null = the SQLite file. */
   databaseUrl: string | null;
-  /** `<PROOFLESS_DATA_DIR>/access-log/<department>.sqlite`, used when no database URL is set. */
+  /** `<PROOFLESS_ACCESS_LOG_DIR>/<department>.sqlite` (default dir `<PROOFLESS_DATA_DIR>/access-log`), used when no database URL is set. */
   sqliteFile: string;
   /** PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA, default `proofless_access_<department>` (`-` becomes `_`). */
   postgresSchema: string;
@@ -67,7 +67,7 @@ export function accessLogConfigFromEnv(env: NodeJS.ProcessEnv, department: strin
   return {
     department,
     databaseUrl: urlFromEnv(env, 'PROOFLESS_ACCESS_LOG_DATABASE_URL', ['postgres:', 'postgresql:']) ?? null,
-    sqliteFile: path.join(dataDirFromEnv(env), 'access-log', `${department}.sqlite`),
+    sqliteFile: path.join(path.resolve(stringFromEnv(env, 'PROOFLESS_ACCESS_LOG_DIR', path.join(dataDirFromEnv(env), 'access-log'))), `${department}.sqlite`),
     postgresSchema: schema,
     chainId: chainIdOf(env, department),
     keyFile: path.resolve(keyFile || path.join(pkiDirFromEnv(env), `${department}-signing-key.pem`)),

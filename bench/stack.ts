@@ -129,6 +129,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...base,
       ...tlsEnv(name),
       PROOFLESS_GATEWAY_KEYS_FILE: signing.trustListFile,
+      // Each guarded department keeps its access log, as in production, in this run's folder (not the seeded registries'), and signs receipts with its key.
+      PROOFLESS_DEPARTMENT_KEY_FILE: path.join(pkiDir, `${name}-signing-key.pem`),
+      PROOFLESS_ACCESS_LOG_DIR: path.join(options.runDir, 'access-log'),
       [`PROOFLESS_${name.toUpperCase()}_PORT`]: '0',
       // Registries are read from the seeded folder; what departments write (commitments, the audit log) goes to this run's folder.
       PROOFLESS_DATA_DIR: name in registryFiles(options.registryDir) ? options.registryDir : options.runDir,
@@ -159,6 +162,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...tlsEnv('gateway'),
       PROOFLESS_REQUEST_SIGNING_KEY_FILE: signing.keyFile,
       PROOFLESS_REQUEST_SIGNING_KEY_ID: signing.keyId,
+      PROOFLESS_DEPARTMENT_KEYS_FILE: path.join(pkiDir, 'department-keys.json'),
       PROOFLESS_DATA_DIR: options.runDir,
       PROOFLESS_GATEWAY_PORT: '0',
       PROOFLESS_JWT_ISSUER: secrets.issuer,

@@ -1,5 +1,6 @@
+import { parse, print } from 'graphql';
 import type { StoredRecord } from './entry';
-import type { DepartmentAnswerEvidence, DepartmentCallEvidence, DepartmentReceipt } from './exchange';
+import { READINESS_PROBE_QUERY, type DepartmentAnswerEvidence, type DepartmentCallEvidence, type DepartmentReceipt } from './exchange';
 import { sha256Hex } from './receipt';
 
 /**
@@ -20,6 +21,10 @@ import { sha256Hex } from './receipt';
  *  - a gateway record that called no department (refused at the gateway, or answered from
  *    its cache);
  *  - a record of a witnessed checkpoint: not an exchange;
+ *  - a department's answer to the gateway's readiness probe (READINESS_PROBE_QUERY), which
+ *    the gateway does not record: recognised by its document's hash, and only when it
+ *    disclosed nothing (no coordinate, no citizen), so nothing that read a citizen can
+ *    pass for one;
  *  - a department's answer the gateway recorded as a failed call (unavailable, timed out,
  *    receipt invalid) without a receipt: the department answered, the answer never
  *    arrived; reported as explained.
@@ -57,6 +62,8 @@ export interface Reconciliation {
   gatewayOnly: number;
   /** Department records in the period that are witnessed checkpoints. */
   witnessRecords: number;
+  /** Department answers in the period to the gateway's readiness probe that the gateway has no record of, as expected. */
+  readinessProbes: number;
 }
 
 /** The call failures that mean the answer never arrived (or arrived without a receipt that verifies). */
@@ -71,8 +78,16 @@ interface GatewayCall {
 const at = (record: StoredRecord) => `record ${record.sequence} of chain ${record.chainId}`;
 const isInPeriod = (record: StoredRecord, input: ReconcileInput) => record.time >= input.from && record.time < input.to;
 
+/** The hash a department's log gives the readiness probe's document (as graphql-js prints it: access-log-notes.ts). */
+const READINESS_PROBE_HASH = sha256Hex(print(parse(READINESS_PROBE_QUERY)));
+
+/** A department's record of the gateway's readiness probe: its document, and nothing disclosed. */
+function isReadinessProbe(record: StoredRecord): boolean {
+  return record.documentHash === READINESS_PROBE_HASH && record.coordinates.length === 0 && record.citizens.length === 0;
+}
+
 export function reconcile(input: ReconcileInput): Reconciliation {
-  const result: Reconciliation = { findings: [], matched: 0, refusedBeforeVerification: 0, gatewayOnly: 0, witnessRecords: 0 };
+  const result: Reconciliation = { findings: [], matched: 0, refusedBeforeVerification: 0, gatewayOnly: 0, witnessRecords: 0, readinessProbes: 0 };
   const mismatch = (text: string) => result.findings.push({ isExplained: false, text });
   const departments = new Set(input.departmentRecords.keys());
 
@@ -111,6 +126,10 @@ export function reconcile(input: ReconcileInput): Reconciliation {
         continue;
       }
       const gateway = gatewayByRequest.get(record.requestId);
+      if (!gateway && isReadinessProbe(record)) {
+        result.readinessProbes += 1;
+        continue;
+      }
       if (!gateway) {
         mismatch(`department ${department} answered request ${record.requestId} (its ${at(record)}); the gateway store has no record of ${record.requestId}`);
         continue;

@@ -6,6 +6,7 @@ import { request } from 'undici';
 import { parse, print } from 'graphql';
 import { canonicalJson, recordHash, type CanonicalValue } from '../audit/canonical';
 import type { StoredRecord } from '../audit/entry';
+import type { SignedCheckpoint } from '../audit/store';
 import { READINESS_PROBE_QUERY } from '../audit/exchange';
 import { sha256Hex } from '../audit/receipt';
 import { reconcile } from '../audit/reconcile';
@@ -206,6 +207,42 @@ describe('a department answer dressed as the readiness probe', () => {
         { isExplained: false, text: 'department household answered request cut-0003 (its record 3 of chain household:host-1); the gateway store has no record of cut-0003' },
       ],
       matched: 0, refusedBeforeVerification: 0, gatewayOnly: 0, witnessRecords: 0, readinessProbes: 1,
+    });
+  });
+});
+
+describe('a department operator\'s log accuses the gateway\'s store with a checkpoint the gateway never signed', () => {
+  let stores: Stores;
+
+  /**
+   * gw-1 has r-1 and its checkpoint, witnessed by household as the gateway sends it. Then
+   * household's operator, who writes its own log with its own key, adds a record of a
+   * "witnessed" checkpoint of a gateway chain gw-2 that never existed, at sequence 500,
+   * signed with nothing the audit keys know.
+   */
+  beforeAll(async () => {
+    stores = await sqliteStores(['household']);
+    const world = await openWorld(stores);
+    await world.exchange({ requestId: 'r-1', department: 'household' });
+    const genuine = await world.gateway.checkpoint();
+    const household = world.departments.get('household');
+    const witnessed = (checkpoint: SignedCheckpoint, requestId: string) => household?.record(auditEntry({
+      requestId, citizens: [], coordinates: [], exchange: { kind: 'witnessed-checkpoint', gatewayKeyId: 'gateway-1', checkpoint },
+    }));
+    await witnessed(genuine as SignedCheckpoint, 'witness-0001');
+    await witnessed({ ...(genuine as SignedCheckpoint), chainId: 'gw-2', sequence: 500, hash: 'e'.repeat(64), previous: null }, 'witness-0002');
+    await world.close();
+  });
+  afterAll(() => stores.close());
+
+  test.failing('HOLE (open, test.failing): audit:verify does not report a whole gateway chain missing on the word of a checkpoint whose signature does not verify; it names the forged witness', () => {
+    expect(runScript('audit-verify', stores, [])).toEqual({
+      status: 1,
+      stdout: 'witness the household department\'s access log: 2 checkpoints of 2 chains\n' +
+        'chain gw-1: ok, 1 record, last sequence 1, last checkpoint 1\n' +
+        'chain gw-2: BAD: not in the store, and witness the household department\'s access log, record 3 of chain household:host-1 holds checkpoint 500 of it, ' +
+        'which does not verify (signature invalid): the witness is wrong, not the store (0 records, last sequence 0, no checkpoint)\n',
+      stderr: '',
     });
   });
 });

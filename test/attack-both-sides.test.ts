@@ -235,7 +235,7 @@ describe('a department operator\'s log accuses the gateway\'s store with a check
   });
   afterAll(() => stores.close());
 
-  test.failing('HOLE (open, test.failing): audit:verify does not report a whole gateway chain missing on the word of a checkpoint whose signature does not verify; it names the forged witness', () => {
+  test('HOLE (fixed): audit:verify does not report a whole gateway chain missing on the word of a checkpoint whose signature does not verify; it names the forged witness', () => {
     expect(runScript('audit-verify', stores, [])).toEqual({
       status: 1,
       stdout: 'witness the household department\'s access log: 2 checkpoints of 2 chains\n' +

@@ -246,3 +246,35 @@ describe('a department operator\'s log accuses the gateway\'s store with a check
     });
   });
 });
+
+describe('a department operator moves its rewritten record out of every period reconciled', () => {
+  let stores: Stores;
+  const period = ['--from', '2024-06-01T00:00:00.000Z', '--to', '2024-06-02T00:00:00.000Z'];
+
+  /**
+   * household answered r-1 at 09:30 and the gateway holds its receipt for record 1. Its
+   * operator rewrites its own chain after its last checkpoint the gateway holds (here, all
+   * of it), with its own key: record 1 now names another officer, and is dated 2031, out
+   * of every period an auditor reconciles around the exchange. Edited in place, the officer
+   * is caught (test/audit-reconcile.test.ts); moved away, only the gateway's side sees the
+   * record, and it compared request IDs and digests alone.
+   */
+  beforeAll(async () => {
+    stores = await sqliteStores(['household']);
+    const world = await openWorld(stores);
+    await world.exchange({ requestId: 'r-1', department: 'household', departmentEntry: { time: '2031-01-01T00:00:00.000Z', officer: 'officer-999' } });
+    await world.close();
+  });
+  afterAll(() => stores.close());
+
+  test.failing('HOLE (open, test.failing): the gateway\'s side compares the record its receipt names whatever its time: the officer and the time that differ from the receipt, exit 1', () => {
+    expect(runScript('audit-reconcile', stores, period)).toEqual({
+      status: 1,
+      stdout: 'MISMATCH: the gateway\'s record 1 of chain gw-1 holds department household\'s receipt for request r-1 at its record 1 of chain household:host-1, ' +
+        'but that record differs in time (2031-01-01T00:00:00.000Z, the receipt says 2024-06-01T09:30:00.000Z), officer\n' +
+        'DISAGREE: household and the gateway from 2024-06-01T00:00:00.000Z to 2024-06-02T00:00:00.000Z: 0 answers matched, 0 explained, 1 mismatch; expected on one side only: ' +
+        '0 refused by a department before signature verification, 0 gateway records calling no department, 0 witnessed checkpoints, 0 readiness probes of the gateway\n',
+      stderr: '',
+    });
+  });
+});

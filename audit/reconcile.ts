@@ -66,6 +66,13 @@ export interface Reconciliation {
   readinessProbes: number;
 }
 
+/**
+ * How far a department's record may be dated from the receipt it signed for it: the record
+ * is dated when the request arrived, the receipt once it was logged, and the gateway takes
+ * no receipt further than 5 minutes from its own clock either.
+ */
+const RECEIPT_TIME_TOLERANCE_MS = 300_000;
+
 /** The call failures that mean the answer never arrived (or arrived without a receipt that verifies). */
 const FAILURES_EXPLAINED = ['DEPARTMENT_UNAVAILABLE', 'DEPARTMENT_TIMEOUT', 'DEPARTMENT_RECEIPT_INVALID'];
 
@@ -190,8 +197,11 @@ export function reconcile(input: ReconcileInput): Reconciliation {
       else {
         if (evidence.department !== call.department) differs.push('department');
         if (evidence.requestDigest !== requestDigest || receipt.requestDigest !== requestDigest) differs.push('requestDigest');
+        // The department signed the receipt as it logged the record: a record dated far from it was moved, perhaps out of every period reconciled.
+        if (Math.abs(Date.parse(held.time) - Date.parse(receipt.time)) > RECEIPT_TIME_TOLERANCE_MS) differs.push(`time (${held.time}, the receipt says ${receipt.time})`);
+        // A record in the period had its answer and purpose compared from the department's side; one outside it is compared here.
+        if (!isInPeriod(held, input)) differs.push(...answerDifferences(receipt, evidence), ...purposeDifferences(record, held));
       }
-      // Differences in answer digests and purpose of a record that is the same exchange were reported from the department's side.
       if (differs.length > 0) {
         mismatch(`the gateway's ${at(record)} holds department ${call.department}'s receipt for request ${record.requestId} at its ${receiptAt}, but that record differs in ${differs.join(', ')}`);
       }

@@ -278,3 +278,31 @@ describe('a department operator moves its rewritten record out of every period r
     });
   });
 });
+
+describe('a caller squats a request ID before the request it will name', () => {
+  let stores: Stores;
+
+  /**
+   * Callers choose their request IDs (lib/request-id.ts). One who knows the ID another
+   * caller's client will send (trace IDs that count up) sends 1000 requests under it
+   * first, each refused and recorded by the gateway; then r-squat is answered for real,
+   * with household's receipt. The export of r-squat must hold that answer.
+   */
+  beforeAll(async () => {
+    stores = await sqliteStores(['household']);
+    const world = await openWorld(stores);
+    const refused = auditEntry({ requestId: 'r-squat', time: '2024-06-01T09:00:00.000Z', departments: [], citizens: [], coordinates: [], outcome: 'refused', errorCodes: ['FORBIDDEN'] });
+    await Promise.all(Array.from({ length: 1000 }, () => world.gateway.record(refused)));
+    await world.exchange({ requestId: 'r-squat', department: 'household', time: '2024-06-01T09:30:00.000Z' });
+    await world.gateway.checkpoint();
+    await world.close();
+  });
+  afterAll(() => stores.close());
+
+  test.failing('HOLE (open, test.failing): audit:receipt exports every record of the request, the answer after the squatter\'s 1000 included', () => {
+    const exported = runScript('audit-receipt', stores, ['r-squat']);
+    expect(exported.status).toBe(0);
+    const records = (JSON.parse(exported.stdout) as ReceiptExport).records.map(({ record }) => record);
+    expect({ records: records.length, withReceipt: records.filter((record) => record.exchange !== null).map((record) => record.sequence) }).toEqual({ records: 1001, withReceipt: [1001] });
+  });
+});

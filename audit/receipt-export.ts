@@ -8,7 +8,7 @@ import type { StoredRecord } from './entry';
 import type { DepartmentCallEvidence, GatewayCallsEvidence } from './exchange';
 import { asReceipt, checkReceipt, sha256Hex } from './receipt';
 import { checkCheckpointSignature, keyIdOf, type SigningKey, type TrustedKeys } from './signing';
-import type { AuditStore, SignedCheckpoint } from './store';
+import type { AuditStore, RecordKey, SignedCheckpoint } from './store';
 import { describeSignature } from './verify';
 
 /**
@@ -75,7 +75,15 @@ const PAGE_SIZE = 1000;
  * export or a record cannot be vouched for.
  */
 export async function buildReceiptExport(store: AuditStore, requestId: string, keys: TrustedKeys, key: SigningKey, now: Date): Promise<ReceiptExport> {
-  const found = await store.queryRecords({ filter: { requestId }, order: 'oldest-first', after: null, limit: PAGE_SIZE });
+  // Every record, page after page: callers choose request IDs, and one who sent a page of requests under an ID first must not push the rest out of the export.
+  const found: StoredRecord[] = [];
+  for (let page: StoredRecord[] = [], after: RecordKey | null = null; found.length === 0 || page.length === PAGE_SIZE; ) {
+    page = await store.queryRecords({ filter: { requestId }, order: 'oldest-first', after, limit: PAGE_SIZE });
+    found.push(...page);
+    const last = page.at(-1);
+    if (!last) break;
+    after = { time: last.time, chainId: last.chainId, sequence: last.sequence };
+  }
   if (found.length === 0) throw new ReceiptExportError(`the gateway's store holds no record of request ${requestId}`);
   const records: ExportedRecord[] = [];
   for (const record of found) records.push({ record, checkpoint: await vouchedCheckpoint(store, record, keys) });

@@ -7,7 +7,7 @@ import { parse, print } from 'graphql';
 import { canonicalJson, recordHash, type CanonicalValue } from '../audit/canonical';
 import type { StoredRecord } from '../audit/entry';
 import type { SignedCheckpoint } from '../audit/store';
-import { READINESS_PROBE_QUERY } from '../audit/exchange';
+import { READINESS_PROBE_QUERY, WITNESS_PATH } from '../audit/exchange';
 import { sha256Hex } from '../audit/receipt';
 import { reconcile } from '../audit/reconcile';
 import { recordsOfRequest } from '../audit/review';
@@ -17,11 +17,12 @@ import { openSqliteAuditStore } from '../audit/sqlite-store';
 import { DepartmentDataSource } from '../gateway/data-source';
 import { departmentFetcher } from '../gateway/department-fetch';
 import { departmentTransportFromEnv, openDepartmentTransport, type DepartmentTransport } from '../gateway/department-transport';
+import { ensureDevelopmentSigningKey } from '../lib/trust-list';
 import { writeFixtureRegistries } from './fixtures/registries';
 import { auditEntry, signingKeyFileIn } from './helpers/audit-stores';
 import { spawnDepartment, type DepartmentProcess } from './helpers/department-process';
 import { openWorld, runScript, sqliteStores, type Stores } from './helpers/exchange-stores';
-import { mutualTlsAgent, transportEnv } from './helpers/federation-security';
+import { mutualTlsAgent, sendSignedAsGateway, transportEnv } from './helpers/federation-security';
 
 /**
  * Issue 18, attacked from every side at once: the gateway's operator (its host, its audit
@@ -156,6 +157,27 @@ describe('a real household department and the gateway\'s own signed calls', () =
         '0 refused by a department before signature verification, 0 gateway records calling no department, 0 witnessed checkpoints, 1 readiness probe of the gateway\n',
       stderr: '',
     });
+  });
+
+  /** HELD: the witness route checks the client certificate's name and the gateway's signature as /graphql does; the department records the refusal, never the checkpoint. */
+  test('held: a checkpoint POSTed to the witness route with residence\'s certificate, or the gateway\'s certificate and a key the trust list lacks, is refused and never recorded as witnessed', async () => {
+    const checkpoint = JSON.stringify({ chainId: 'gw-1', sequence: 900, hash: 'e'.repeat(64), time: '2026-01-01T00:00:00.000Z', previous: null, keyId: 'k'.repeat(64), signature: 'AAAA' });
+    const witnessUrl = new URL(WITNESS_PATH, household.url).href;
+    const residenceAgent = mutualTlsAgent('household', 'residence');
+    const strangerKey = path.join(city.dataDir, 'stranger-pki');
+    try {
+      const asResidence = await sendSignedAsGateway(witnessUrl, { 'content-type': 'application/json', 'x-proofless-department': 'household', 'x-request-id': 'witness-forged-1' }, checkpoint, residenceAgent);
+      const stranger = ensureDevelopmentSigningKey(strangerKey);
+      const asStranger = await sendSignedAsGateway(witnessUrl, { 'content-type': 'application/json', 'x-proofless-department': 'household', 'x-request-id': 'witness-forged-2' }, checkpoint, mutualTlsAgent('household'), stranger);
+      expect([asResidence.status, asResidence.body.errors[0].extensions.code, asStranger.status, asStranger.body.errors[0].extensions.code]).toEqual([403, 'FORBIDDEN', 401, 'SIGNATURE_KEY_UNKNOWN']);
+    } finally {
+      await residenceAgent.close();
+    }
+    const records = (await householdRecords()).filter((record) => record.requestId.startsWith('witness-forged-'));
+    expect(records.map((record) => ({ requestId: record.requestId, kind: record.exchange?.kind, gatewayKeyId: (record.exchange as { gatewayKeyId?: unknown } | null)?.gatewayKeyId, outcome: record.outcome }))).toEqual([
+      { requestId: 'witness-forged-1', kind: 'department-answer', gatewayKeyId: null, outcome: 'refused' },
+      { requestId: 'witness-forged-2', kind: 'department-answer', gatewayKeyId: null, outcome: 'refused' },
+    ]);
   });
 
   /**

@@ -2,6 +2,7 @@ import { sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { parse, print } from 'graphql';
 import { canonicalJson, recordHash, type CanonicalValue } from '../audit/canonical';
@@ -18,9 +19,10 @@ import { DepartmentDataSource } from '../gateway/data-source';
 import { departmentFetcher } from '../gateway/department-fetch';
 import { departmentTransportFromEnv, openDepartmentTransport, type DepartmentTransport } from '../gateway/department-transport';
 import { ensureDevelopmentSigningKey } from '../lib/trust-list';
-import { writeFixtureRegistries } from './fixtures/registries';
+import { writeFixtureRegistries, ZHANG_WEI } from './fixtures/registries';
 import { auditEntry, signingKeyFileIn } from './helpers/audit-stores';
 import { spawnDepartment, type DepartmentProcess } from './helpers/department-process';
+import { useFixtureStack } from './helpers/stack';
 import { openWorld, runScript, sqliteStores, type Stores } from './helpers/exchange-stores';
 import { mutualTlsAgent, sendSignedAsGateway, transportEnv } from './helpers/federation-security';
 
@@ -333,5 +335,34 @@ describe('a caller squats a request ID before the request it will name', () => {
     expect({ status: exported.status, stderr: exported.stderr.slice(0, 500) }).toEqual({ status: 0, stderr: '' });
     const records = (JSON.parse(exported.stdout) as ReceiptExport).records.map(({ record }) => record);
     expect({ records: records.length, withReceipt: records.filter((record) => record.exchange !== null).map((record) => record.sequence) }).toEqual({ records: 1001, withReceipt: [1001] });
+  });
+});
+
+describe('the gateway\'s audit store refuses a record: nothing is released, and reconciliation afterwards', () => {
+  const city = useFixtureStack();
+  const from = new Date(Date.now() - 60_000).toISOString();
+
+  /**
+   * The gateway fails closed when its own record cannot be written (503, nothing of the
+   * answer released), but the departments it called had answered and logged before that:
+   * their answers have no gateway record. Reconciliation reports each as README's
+   * "tampering on the gateway's side, or a gateway that released an answer it did not
+   * record"; it was neither. Issue 18 asks for exit 0 after any mix of faults. Telling the
+   * fault from a cut needs evidence the gateway writes before it calls (a design change:
+   * see the report).
+   */
+  test.failing('HOLE (open, test.failing): after the gateway failed closed on its own audit write, audit:reconcile does not call the departments\' answers gateway tampering', async () => {
+    const database = new Database(path.join(city.dataDir, 'audit.sqlite'));
+    try {
+      // The disk fills between the store's health probe (a record without exchange, rolled back) and the request's own record.
+      database.exec(`CREATE TRIGGER refuse_records BEFORE INSERT ON audit_record WHEN NEW.exchange IS NOT NULL BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`);
+      const answer = await city.stack.query(`{ citizen(idNumber: "${ZHANG_WEI}") { household { members { citizen { idNumber } } } } }`);
+      expect({ status: answer.status, code: answer.body.errors?.[0]?.extensions?.code, data: answer.body.data ?? null }).toEqual({ status: 503, code: 'AUDIT_UNAVAILABLE', data: null });
+    } finally {
+      database.close();
+    }
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const result = runScript('audit-reconcile', { dataDir: city.dataDir, env: {} }, ['--from', from, '--to', to, '--department', 'household']);
+    expect({ status: result.status, mismatches: result.stdout.split('\n').filter((line) => line.startsWith('MISMATCH')) }).toEqual({ status: 0, mismatches: [] });
   });
 });

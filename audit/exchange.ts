@@ -114,3 +114,12 @@ export const CHECKPOINT_HEADER = 'proofless-checkpoint';
  * in its access log (WitnessedCheckpointEvidence) and answers 200 with a receipt.
  */
 export const WITNESS_PATH = '/audit/witness';
+
+/**
+ * What the gateway asks each department to see whether it is ready (`/readyz`,
+ * gateway/data-source.ts answersReadinessProbe): signed like every call, answered with a
+ * receipt and logged by the department, never recorded by the gateway (it is no
+ * operation). Reconciliation recognises the department's record of it by the document's
+ * hash, and only when it disclosed nothing (audit/reconcile.ts).
+ */
+export const READINESS_PROBE_QUERY = '{ __typename }';

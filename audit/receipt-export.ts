@@ -1,5 +1,6 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { isArrayBuffer } from 'node:util/types';
+import { CALLER_HEADER, decodeAssertedCaller } from '../lib/asserted-caller';
 import { isInnerList, parseDictionary } from '../lib/structured-fields';
 import type { TrustList } from '../lib/trust-list';
 import { canonicalJson, recordHash, type CanonicalValue } from './canonical';
@@ -7,7 +8,7 @@ import type { StoredRecord } from './entry';
 import type { DepartmentCallEvidence, GatewayCallsEvidence } from './exchange';
 import { asReceipt, checkReceipt, sha256Hex } from './receipt';
 import { checkCheckpointSignature, keyIdOf, type SigningKey, type TrustedKeys } from './signing';
-import type { AuditStore, SignedCheckpoint } from './store';
+import type { AuditStore, RecordKey, SignedCheckpoint } from './store';
 import { describeSignature } from './verify';
 
 /**
@@ -74,7 +75,15 @@ const PAGE_SIZE = 1000;
  * export or a record cannot be vouched for.
  */
 export async function buildReceiptExport(store: AuditStore, requestId: string, keys: TrustedKeys, key: SigningKey, now: Date): Promise<ReceiptExport> {
-  const found = await store.queryRecords({ filter: { requestId }, order: 'oldest-first', after: null, limit: PAGE_SIZE });
+  // Every record, page after page: callers choose request IDs, and one who sent a page of requests under an ID first must not push the rest out of the export.
+  const found: StoredRecord[] = [];
+  for (let page: StoredRecord[] = [], after: RecordKey | null = null; found.length === 0 || page.length === PAGE_SIZE; ) {
+    page = await store.queryRecords({ filter: { requestId }, order: 'oldest-first', after, limit: PAGE_SIZE });
+    found.push(...page);
+    const last = page.at(-1);
+    if (!last) break;
+    after = { time: last.time, chainId: last.chainId, sequence: last.sequence };
+  }
   if (found.length === 0) throw new ReceiptExportError(`the gateway's store holds no record of request ${requestId}`);
   const records: ExportedRecord[] = [];
   for (const record of found) records.push({ record, checkpoint: await vouchedCheckpoint(store, record, keys) });
@@ -190,15 +199,17 @@ function checkCalls(record: StoredRecord, trust: ExportTrust): CheckLine[] {
     const request = checkRequestSignature(call, trust.gatewayKeys);
     lines.push({ ok: request.ok, text: `${label}: ${request.text}` });
     const fields = baseFields(call.signatureBase);
+    const caller = callerIn(fields.get(CALLER_HEADER));
     const mismatched = [
       fields.get('x-request-id') !== record.requestId ? 'x-request-id' : '',
       (fields.get('x-service-item') ?? null) !== record.serviceItem ? 'x-service-item' : '',
       (fields.get('x-case-number') ?? null) !== record.caseNumber ? 'x-case-number' : '',
       fields.get('x-proofless-department') !== call.department ? 'x-proofless-department' : '',
       record.departments.includes(call.department) ? '' : 'the record\'s departments',
+      ...(['application', 'officer', 'role'] as const).filter((member) => caller[member] !== record[member]),
     ].filter((name) => name !== '');
     lines.push(mismatched.length === 0
-      ? { ok: true, text: `${label}: the signed request's x-request-id, x-service-item, x-case-number and x-proofless-department match the record` }
+      ? { ok: true, text: `${label}: the signed request's x-request-id, x-service-item, x-case-number, x-proofless-department and caller match the record` }
       : { ok: false, text: `${label}: the signed request and the record differ in ${mismatched.join(', ')}` });
     if (call.receipt === null) {
       lines.push({ ok: true, text: `${label}: no receipt: the call failed with ${call.failure} (the gateway released nothing of it)` });
@@ -256,6 +267,22 @@ function checkRequestSignature(call: DepartmentCallEvidence, gatewayKeys: TrustL
   return isValid
     ? { ok: true, text: `the gateway's request signature verifies with gateway key ${keyId}` }
     : { ok: false, text: `the gateway's request signature does not verify with gateway key ${keyId}: the signed request was changed` };
+}
+
+/**
+ * Who the signed request names as the caller (CALLER_HEADER): the record's application,
+ * officer and role must be the same. The gateway's audit key alone cannot vouch for them:
+ * whoever holds it can rewrite a record, its checkpoint and the attestation, but not the
+ * department's receipt, which names the signature base and so the caller in it. No
+ * caller header (an operation without a caller) is a record naming none; one that does
+ * not decode names no one a record could match.
+ */
+function callerIn(header: string | undefined): Record<'application' | 'officer' | 'role', string | null> {
+  if (header === undefined) return { application: null, officer: null, role: null };
+  const decoded = decodeAssertedCaller(header);
+  if (!('caller' in decoded)) return { application: '', officer: '', role: '' };
+  const { application, officer, role } = decoded.caller;
+  return { application, officer, role };
 }
 
 /** A signature base's covered fields by name (`"name": value` lines). */

@@ -1,5 +1,6 @@
+import { parse, print } from 'graphql';
 import type { StoredRecord } from './entry';
-import type { DepartmentAnswerEvidence, DepartmentCallEvidence, DepartmentReceipt } from './exchange';
+import { READINESS_PROBE_QUERY, type DepartmentAnswerEvidence, type DepartmentCallEvidence, type DepartmentReceipt } from './exchange';
 import { sha256Hex } from './receipt';
 
 /**
@@ -20,6 +21,10 @@ import { sha256Hex } from './receipt';
  *  - a gateway record that called no department (refused at the gateway, or answered from
  *    its cache);
  *  - a record of a witnessed checkpoint: not an exchange;
+ *  - a department's answer to the gateway's readiness probe (READINESS_PROBE_QUERY), which
+ *    the gateway does not record: recognised by its document's hash, and only when it
+ *    disclosed nothing (no coordinate, no citizen), so nothing that read a citizen can
+ *    pass for one;
  *  - a department's answer the gateway recorded as a failed call (unavailable, timed out,
  *    receipt invalid) without a receipt: the department answered, the answer never
  *    arrived; reported as explained.
@@ -57,7 +62,16 @@ export interface Reconciliation {
   gatewayOnly: number;
   /** Department records in the period that are witnessed checkpoints. */
   witnessRecords: number;
+  /** Department answers in the period to the gateway's readiness probe that the gateway has no record of, as expected. */
+  readinessProbes: number;
 }
+
+/**
+ * How far a department's record may be dated from the receipt it signed for it: the record
+ * is dated when the request arrived, the receipt once it was logged, and the gateway takes
+ * no receipt further than 5 minutes from its own clock either.
+ */
+const RECEIPT_TIME_TOLERANCE_MS = 300_000;
 
 /** The call failures that mean the answer never arrived (or arrived without a receipt that verifies). */
 const FAILURES_EXPLAINED = ['DEPARTMENT_UNAVAILABLE', 'DEPARTMENT_TIMEOUT', 'DEPARTMENT_RECEIPT_INVALID'];
@@ -71,8 +85,16 @@ interface GatewayCall {
 const at = (record: StoredRecord) => `record ${record.sequence} of chain ${record.chainId}`;
 const isInPeriod = (record: StoredRecord, input: ReconcileInput) => record.time >= input.from && record.time < input.to;
 
+/** The hash a department's log gives the readiness probe's document (as graphql-js prints it: access-log-notes.ts). */
+const READINESS_PROBE_HASH = sha256Hex(print(parse(READINESS_PROBE_QUERY)));
+
+/** A department's record of the gateway's readiness probe: its document, and nothing disclosed. */
+function isReadinessProbe(record: StoredRecord): boolean {
+  return record.documentHash === READINESS_PROBE_HASH && record.coordinates.length === 0 && record.citizens.length === 0;
+}
+
 export function reconcile(input: ReconcileInput): Reconciliation {
-  const result: Reconciliation = { findings: [], matched: 0, refusedBeforeVerification: 0, gatewayOnly: 0, witnessRecords: 0 };
+  const result: Reconciliation = { findings: [], matched: 0, refusedBeforeVerification: 0, gatewayOnly: 0, witnessRecords: 0, readinessProbes: 0 };
   const mismatch = (text: string) => result.findings.push({ isExplained: false, text });
   const departments = new Set(input.departmentRecords.keys());
 
@@ -111,6 +133,10 @@ export function reconcile(input: ReconcileInput): Reconciliation {
         continue;
       }
       const gateway = gatewayByRequest.get(record.requestId);
+      if (!gateway && isReadinessProbe(record)) {
+        result.readinessProbes += 1;
+        continue;
+      }
       if (!gateway) {
         mismatch(`department ${department} answered request ${record.requestId} (its ${at(record)}); the gateway store has no record of ${record.requestId}`);
         continue;
@@ -171,8 +197,11 @@ export function reconcile(input: ReconcileInput): Reconciliation {
       else {
         if (evidence.department !== call.department) differs.push('department');
         if (evidence.requestDigest !== requestDigest || receipt.requestDigest !== requestDigest) differs.push('requestDigest');
+        // The department signed the receipt as it logged the record: a record dated far from it was moved, perhaps out of every period reconciled.
+        if (Math.abs(Date.parse(held.time) - Date.parse(receipt.time)) > RECEIPT_TIME_TOLERANCE_MS) differs.push(`time (${held.time}, the receipt says ${receipt.time})`);
+        // A record in the period had its answer and purpose compared from the department's side; one outside it is compared here.
+        if (!isInPeriod(held, input)) differs.push(...answerDifferences(receipt, evidence), ...purposeDifferences(record, held));
       }
-      // Differences in answer digests and purpose of a record that is the same exchange were reported from the department's side.
       if (differs.length > 0) {
         mismatch(`the gateway's ${at(record)} holds department ${call.department}'s receipt for request ${record.requestId} at its ${receiptAt}, but that record differs in ${differs.join(', ')}`);
       }

@@ -90,7 +90,18 @@ export async function verifyChains(store: AuditStore, publicKeys: readonly KeyOb
     results.push(checker.finish({ checkpointsMayFollow: false }));
   }
   const missing = new Map<string, string>();
-  for (const [chainId, seen] of witnessed) missing.set(chainId, `witness ${seen[0].file} saw checkpoint ${seen.at(-1)?.checkpoint.sequence} of it`);
+  // A chain the store lacks is missing on the word of a checkpoint of it that verifies: a witness's unsigned word (a department's
+  // operator writes its own log) would otherwise have the store accused of losing a whole chain (test/attack-both-sides.test.ts).
+  const unvouched = new Map<string, string>();
+  for (const [chainId, seen] of witnessed) {
+    const vouched = seen.filter(({ checkpoint }) => checkCheckpointSignature(checkpoint, keys) === 'valid');
+    if (vouched.length > 0) missing.set(chainId, `witness ${vouched[0].file} saw checkpoint ${vouched.at(-1)?.checkpoint.sequence} of it`);
+    else {
+      const [first] = seen;
+      const signature = checkCheckpointSignature(first.checkpoint, keys) as Exclude<SignatureCheck, 'valid'>;
+      unvouched.set(chainId, `witness ${first.file} holds checkpoint ${first.checkpoint.sequence} of it, which does not verify (${describeSignature(signature, first.checkpoint.keyId)}): the witness is wrong, not the store`);
+    }
+  }
   for (const [chainId, why] of options.expectedChains ?? []) if (!missing.has(chainId)) missing.set(chainId, why);
   for (const [chainId, why] of missing) {
     if (stored.includes(chainId)) continue;
@@ -98,6 +109,10 @@ export async function verifyChains(store: AuditStore, publicKeys: readonly KeyOb
       chainId: describeChainId(chainId), ok: false, records: 0, lastSequence: 0, lastCheckpoint: null,
       problem: printable(`chain missing: the store holds no record, checkpoint or anchor of it, but ${why}`),
     });
+  }
+  for (const [chainId, why] of unvouched) {
+    if (stored.includes(chainId) || missing.has(chainId)) continue;
+    results.push({ chainId: describeChainId(chainId), ok: false, records: 0, lastSequence: 0, lastCheckpoint: null, problem: printable(`not in the store, and ${why}`) });
   }
   return results.sort((a, b) => (a.chainId < b.chainId ? -1 : a.chainId > b.chainId ? 1 : 0));
 }

@@ -3,7 +3,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayCachePolicy, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
-import { WITNESS_PATH, type DepartmentCallEvidence } from '../audit/exchange';
+import { READINESS_PROBE_QUERY, WITNESS_PATH, type DepartmentCallEvidence } from '../audit/exchange';
 import type { SignedCheckpoint } from '../audit/store';
 import { CALLER_HEADER, encodeAssertedCaller } from '../lib/asserted-caller';
 import { ErrorCode } from '../lib/error-codes';
@@ -161,7 +161,7 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
    * ready, whatever else it answers.
    */
   async answersReadinessProbe(): Promise<boolean> {
-    const post = this.signedPost({ 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department, 'x-request-id': randomUUID() }, '{"query":"{ __typename }"}');
+    const post = this.signedPost({ 'content-type': 'application/json', [DEPARTMENT_HEADER]: this.department, 'x-request-id': randomUUID() }, JSON.stringify({ query: READINESS_PROBE_QUERY }));
     const response = await post.send();
     if (!response.ok) return false;
     const body = await bodyBytesOf(response);

@@ -93,7 +93,8 @@ runCommand('audit-reconcile', async () => {
       `${mismatches === 0 ? 'agree' : 'DISAGREE'}: ${logs.map((log) => log.department).join(', ')} and the gateway from ${from} to ${to}: ` +
         `${result.matched} answer${result.matched === 1 ? '' : 's'} matched, ${explained} explained, ${mismatches} mismatch${mismatches === 1 ? '' : 'es'}; ` +
         `expected on one side only: ${result.refusedBeforeVerification} refused by a department before signature verification, ` +
-        `${result.gatewayOnly} gateway record${result.gatewayOnly === 1 ? '' : 's'} calling no department, ${result.witnessRecords} witnessed checkpoint${result.witnessRecords === 1 ? '' : 's'}`,
+        `${result.gatewayOnly} gateway record${result.gatewayOnly === 1 ? '' : 's'} calling no department, ${result.witnessRecords} witnessed checkpoint${result.witnessRecords === 1 ? '' : 's'}, ` +
+        `${result.readinessProbes} readiness probe${result.readinessProbes === 1 ? '' : 's'} of the gateway`,
     );
     return mismatches === 0 ? 0 : 1;
   } finally {

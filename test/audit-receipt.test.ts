@@ -68,7 +68,7 @@ describe.each([
         'ok: record 1 of chain gw-1: its hash recomputes from its contents',
         'ok: record 1 of chain gw-1: checkpoint at 2 verifies with a trusted audit key',
         `ok: record 1 of chain gw-1: call 1 to household: the gateway's request signature verifies with gateway key ${gatewayKeyId}`,
-        "ok: record 1 of chain gw-1: call 1 to household: the signed request's x-request-id, x-service-item, x-case-number and x-proofless-department match the record",
+        "ok: record 1 of chain gw-1: call 1 to household: the signed request's x-request-id, x-service-item, x-case-number, x-proofless-department and caller match the record",
         "ok: record 1 of chain gw-1: call 1 to household: household's receipt verifies: it answered with status 200 and logged it as record 1 of chain household:host-1 at 2024-06-01T09:30:00.000Z",
         `${file}: verified`,
         '',
@@ -83,7 +83,7 @@ describe.each([
     expect(result.status).toBe(0);
     expect(result.stdout.split('\n').filter((line) => line.includes('call 1'))).toEqual([
       `ok: record 2 of chain gw-1: call 1 to household: the gateway's request signature verifies with gateway key ${gatewayKeyId}`,
-      "ok: record 2 of chain gw-1: call 1 to household: the signed request's x-request-id, x-service-item, x-case-number and x-proofless-department match the record",
+      "ok: record 2 of chain gw-1: call 1 to household: the signed request's x-request-id, x-service-item, x-case-number, x-proofless-department and caller match the record",
       'ok: record 2 of chain gw-1: call 1 to household: no receipt: the call failed with DEPARTMENT_TIMEOUT (the gateway released nothing of it)',
     ]);
   });
@@ -103,7 +103,7 @@ describe.each([
   test.each([
     ['inside the receipt\'s signature', '"sequence":1,"signature":"', 3, otherBase64, [attestationFails, hashFails, "record 1 of chain gw-1: call 1 to household: household's receipt: the receipt's signature does not verify"]],
     ['inside the receipt\'s answer digest', '"receipt":{"answerDigest":"', 10, otherHex, [attestationFails, hashFails, "record 1 of chain gw-1: call 1 to household: household's receipt: the receipt's signature does not verify"]],
-    ['inside the record (its officer)', '"officer":"officer-00', 0, () => '8', [attestationFails, hashFails]],
+    ['inside the record (its officer)', '"officer":"officer-00', 0, () => '8', [attestationFails, hashFails, 'record 1 of chain gw-1: call 1 to household: the signed request and the record differ in officer']],
     ['inside the gateway\'s signature base (the request ID it signed)', '\\"x-request-id\\": r-', 0, () => '9', [
       attestationFails, hashFails,
       `record 1 of chain gw-1: call 1 to household: the gateway's request signature does not verify with gateway key GATEWAY_KEY: the signed request was changed`,

@@ -24,7 +24,7 @@ function refusalBeforeVerification(): DepartmentAnswerEvidence {
 const summary = (figures: { matched: number; explained: number; mismatches: number; refused?: number; gatewayOnly?: number }, departments = 'household') =>
   `${figures.mismatches === 0 ? 'agree' : 'DISAGREE'}: ${departments} and the gateway from ${PERIOD.from} to ${PERIOD.to}: ${figures.matched} answer${figures.matched === 1 ? '' : 's'} matched, ` +
   `${figures.explained} explained, ${figures.mismatches} mismatch${figures.mismatches === 1 ? '' : 'es'}; expected on one side only: ${figures.refused ?? 1} refused by a department before signature verification, ` +
-  `${figures.gatewayOnly ?? 1} gateway record${(figures.gatewayOnly ?? 1) === 1 ? '' : 's'} calling no department, 0 witnessed checkpoints\n`;
+  `${figures.gatewayOnly ?? 1} gateway record${(figures.gatewayOnly ?? 1) === 1 ? '' : 's'} calling no department, 0 witnessed checkpoints, 0 readiness probes of the gateway\n`;
 
 const EXPLAINED_R2 = 'EXPLAINED: department household answered request r-2 (its record 2 of chain household:host-1) but the answer was never received by the gateway ' +
   '(its record 2 of chain gw-1 records the call failed with DEPARTMENT_TIMEOUT): the department stopped or the connection failed\n';

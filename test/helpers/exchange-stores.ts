@@ -87,6 +87,8 @@ export function runScript(script: string, stores: Pick<Stores, 'dataDir' | 'env'
     cwd: REPO_ROOT,
     env: { ...clean, PROOFLESS_DATA_DIR: stores.dataDir, PROOFLESS_AUDIT_CHAIN_ID: 'gw-1', ...stores.env, ...env },
     encoding: 'utf8',
+    // An export of a thousand records is past spawnSync's 1 MiB default, which kills the command (tsx then exits 143).
+    maxBuffer: 64 * 1024 * 1024,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openAuditLog, type AuditLog } from '../../audit/log';
+import { encodeAssertedCaller } from '../../lib/asserted-caller';
 import type { AuditEntry, StoredRecord } from '../../audit/entry';
 import type { DepartmentAnswerEvidence, DepartmentCallEvidence, DepartmentReceipt } from '../../audit/exchange';
 import { sha256Hex, signReceipt } from '../../audit/receipt';
@@ -93,7 +94,9 @@ export async function openExchangeWorld(stores: ExchangeStores): Promise<Exchang
         'x-request-id': options.requestId,
         'x-service-item': gatewayEntry.serviceItem ?? '',
         'x-case-number': gatewayEntry.caseNumber ?? '',
-        'x-proofless-caller': `application=${gatewayEntry.application};officer=${gatewayEntry.officer}`,
+        'x-proofless-caller': encodeAssertedCaller({
+          application: gatewayEntry.application ?? '', officer: gatewayEntry.officer ?? '', role: gatewayEntry.role ?? '', serviceItems: gatewayEntry.serviceItem ? [gatewayEntry.serviceItem] : [], scopes: [],
+        }),
         'x-proofless-department': options.department,
       };
       const targetUri = `https://127.0.0.1:4001/graphql`;

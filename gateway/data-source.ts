@@ -267,18 +267,23 @@ export class DepartmentDataSource implements GraphQLDataSource<GatewayContext> {
     this.onCalled(this.department);
     try {
       const response = await post.send();
-      if (!response.ok && response.status !== 400) throw new Error(`the department answered HTTP ${response.status}`);
       const bytes = await bodyBytesOf(response);
       const answer = this.receivedAnswer(signatureBase, response, bytes);
       const verdict = this.receipts.receiptOf(answer);
+      // A refusal (a department's own purpose check: 403) is an answer the department logged and signed for: its receipt, and the
+      // log checkpoint it may carry (sent once per checkpoint), are kept even though the call fails, or reconciliation would take
+      // the logged refusal for an answer that never arrived, and the checkpoint would never reach the gateway's record.
+      if (verdict.receipt) {
+        call.receipt = verdict.receipt;
+        const departmentCheckpoint = this.receipts.checkpointOf(answer, verdict.receipt);
+        if (departmentCheckpoint.checkpoint) evidence?.departmentCheckpoints.push(departmentCheckpoint.checkpoint);
+        if (departmentCheckpoint.problem) this.log?.warn({ department: this.department, requestId: headers['x-request-id'], reason: departmentCheckpoint.problem }, `ignored the ${this.department} department's log checkpoint: ${departmentCheckpoint.problem}`);
+      }
+      if (!response.ok && response.status !== 400) throw new Error(`the department answered HTTP ${response.status}`);
       if (!verdict.receipt) {
         this.log?.warn({ department: this.department, requestId: headers['x-request-id'], reason: verdict.problem }, `the ${this.department} department's answer was refused: ${verdict.problem}`);
         throw new ReceiptInvalidError(verdict.problem);
       }
-      call.receipt = verdict.receipt;
-      const departmentCheckpoint = this.receipts.checkpointOf(answer, verdict.receipt);
-      if (departmentCheckpoint.checkpoint) evidence?.departmentCheckpoints.push(departmentCheckpoint.checkpoint);
-      if (departmentCheckpoint.problem) this.log?.warn({ department: this.department, requestId: headers['x-request-id'], reason: departmentCheckpoint.problem }, `ignored the ${this.department} department's log checkpoint: ${departmentCheckpoint.problem}`);
       if (!/^application\/(graphql-response\+)?json\b/.test(response.headers.get('content-type') ?? '')) throw new Error('the department did not answer JSON');
       const body: unknown = JSON.parse(bytes.toString('utf8'));
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('the department did not answer a JSON object');

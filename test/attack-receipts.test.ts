@@ -209,11 +209,22 @@ describe('a valid receipt', () => {
     expect(exchange).toEqual({ calls: [callAsReceived(scripted.seen(), decodeHeaderValue(sent) as never, null)], departmentCheckpoints: [] });
   });
 
-  test('a department\'s HTTP 503 (its log cannot be written) stays DEPARTMENT_UNAVAILABLE, receipt or not', async () => {
-    faults.next().reply(503, { errors: [{ message: 'the access log cannot be written', extensions: { code: 'DEPARTMENT_LOG_UNAVAILABLE' } }] });
-    const { options, exchange } = fetchOf();
-    expect(await failureOf(residence().process(options))).toEqual({ message: 'the residence department could not answer', extensions: { code: 'DEPARTMENT_UNAVAILABLE', department: 'residence' } });
-    expect(exchange.calls.map((call) => [call.receipt, call.failure])).toEqual([[null, 'DEPARTMENT_UNAVAILABLE']]);
+  test('a department\'s HTTP 503 (its log cannot be written) stays DEPARTMENT_UNAVAILABLE, receipt or not; a receipt that verifies is kept with the failed call', async () => {
+    // The stand-in signs a receipt for its 503 (a real department writes neither record nor receipt then): the department's signed word
+    // on a failed answer is kept, as for a refusal (test/both-sides-record.test.ts), and the call still fails.
+    let sent = '';
+    faults.next().reply(503, { errors: [{ message: 'the access log cannot be written', extensions: { code: 'DEPARTMENT_LOG_UNAVAILABLE' } }] }, (scripted) => {
+      sent = scripted.validReceipt();
+      return { 'content-type': 'application/json', [RECEIPT_HEADER]: sent };
+    });
+    const withReceipt = fetchOf();
+    expect(await failureOf(residence().process(withReceipt.options))).toEqual({ message: 'the residence department could not answer', extensions: { code: 'DEPARTMENT_UNAVAILABLE', department: 'residence' } });
+    expect(withReceipt.exchange.calls.map((call) => [call.receipt, call.failure])).toEqual([[decodeHeaderValue(sent), 'DEPARTMENT_UNAVAILABLE']]);
+
+    faults.next().reply(503, { errors: [{ message: 'the access log cannot be written', extensions: { code: 'DEPARTMENT_LOG_UNAVAILABLE' } }] }, () => ({ 'content-type': 'application/json' }));
+    const without = fetchOf();
+    expect(await failureOf(residence().process(without.options))).toEqual({ message: 'the residence department could not answer', extensions: { code: 'DEPARTMENT_UNAVAILABLE', department: 'residence' } });
+    expect(without.exchange.calls.map((call) => [call.receipt, call.failure])).toEqual([[null, 'DEPARTMENT_UNAVAILABLE']]);
   });
 });
 

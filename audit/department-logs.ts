@@ -24,7 +24,7 @@ export function departmentLogLabel(department: string): string {
 }
 
 /** Whether the department's log exists where its settings put it: the SQLite file, or the record table in its PostgreSQL schema. */
-export async function departmentLogExists(config: AccessLogConfig): Promise<boolean> {
+export async function departmentLogExists(config: Pick<AccessLogConfig, 'databaseUrl' | 'sqliteFile' | 'postgresSchema'>): Promise<boolean> {
   if (config.databaseUrl === null) return existsSync(config.sqliteFile);
   const pool = new Pool({ connectionString: config.databaseUrl, max: 1 });
   try {

@@ -1,5 +1,6 @@
 import { arrived } from '../lib/arrived';
 import { ConfigError, urlFromEnv } from '../lib/env';
+import type { Logger } from '../lib/logger';
 import { accessLogConfigFromEnv, type AccessLogConfig } from './access-log-config';
 import { departmentLogExists } from './department-logs';
 import { OperationalSummary, type OperationalFigures } from './department-summary';
@@ -90,8 +91,16 @@ export function departmentLogLocationsFromEnv(env: NodeJS.ProcessEnv, department
 /** Reads a department's figures for a checked period; the auditors' department is given one at start. */
 export type DepartmentTrafficReader = (department: string, period: { from: string; to: string }) => Promise<DepartmentTraffic>;
 
-/** A reader over `locations`: a department it has no location for is a programming error, the resolver checks names first. */
-export function departmentTrafficReader(locations: ReadonlyMap<string, DepartmentLogLocation>): DepartmentTrafficReader {
+/**
+ * A reader over `locations`: a department it has no location for is a programming error,
+ * the resolver checks names first. Why a log could not be read (a path, a host, a role)
+ * goes to `logger`, for the operators; the error the auditor gets says only whose log.
+ */
+export function departmentTrafficReader(locations: ReadonlyMap<string, DepartmentLogLocation>, logger?: Logger): DepartmentTrafficReader {
+  const unreadable = (department: string, cause: unknown) => {
+    logger?.warn({ department, reason: (cause as Error).message }, `audit: cannot read the ${department} department's access log for departmentTraffic`);
+    return new DepartmentLogUnreadableError(department, { cause });
+  };
   return async (department, { from, to }) => {
     const location = locations.get(department);
     if (!location) throw new Error(`no access-log location for department ${department}`);
@@ -101,14 +110,14 @@ export function departmentTrafficReader(locations: ReadonlyMap<string, Departmen
       if (!(await departmentLogExists(location))) return empty;
       store = await openAuditStore(location, { readOnly: true });
     } catch (cause) {
-      throw new DepartmentLogUnreadableError(department, { cause });
+      throw unreadable(department, cause);
     }
     try {
       const summary = new OperationalSummary();
       for await (const record of exportRecords(store, { from, to })) summary.add(record);
       return { ...empty, hasLog: true, figures: summary.figures() };
     } catch (cause) {
-      throw new DepartmentLogUnreadableError(department, { cause });
+      throw unreadable(department, cause);
     } finally {
       await store.close();
     }

@@ -4,6 +4,7 @@ import { Pool } from 'pg';
 import { checkTrafficPeriod, departmentLogLocationsFromEnv, departmentTrafficReader, DepartmentLogUnreadableError } from '../audit/department-traffic';
 import type { AuditLog } from '../audit/log';
 import { openAuditStore } from '../audit/open-store';
+import { createLogger } from '../lib/logger';
 import { auditEntry, TEST_DATABASE_URL } from './helpers/audit-stores';
 import { openWorld, postgresStores, sqliteStores, type Stores } from './helpers/exchange-stores';
 
@@ -81,13 +82,19 @@ describe('on SQLite, in the data folder as `npm start` keeps it', () => {
     expect(await reader()('residence', WHOLE_DAY)).toEqual({ department: 'residence', ...WHOLE_DAY, hasLog: false, figures: [] });
   });
 
-  test('a file that is not a log: DepartmentLogUnreadableError naming the department, not the path', async () => {
+  test('a file that is not a log: DepartmentLogUnreadableError naming the department, not the path; the operators\' log says why', async () => {
     writeFileSync(path.join(stores.dataDir, 'access-log', 'license.sqlite'), 'not a database, whatever its name says. '.repeat(30));
-    const failure = await reader()('license', WHOLE_DAY).catch((error: unknown) => error);
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger('audit', { level: 'warn', destination: { write: (line: string) => lines.push(JSON.parse(line)) } });
+    const logged = departmentTrafficReader(departmentLogLocationsFromEnv({ PROOFLESS_DATA_DIR: stores.dataDir }, DEPARTMENTS), logger);
+    const failure = await logged('license', WHOLE_DAY).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DepartmentLogUnreadableError);
     expect({ message: (failure as Error).message, department: (failure as DepartmentLogUnreadableError).department }).toEqual({
       message: "the license department's access log cannot be read", department: 'license',
     });
+    expect(lines.map(({ level, department, reason, msg }) => ({ level, department, reason, msg }))).toEqual([{
+      level: 'warn', department: 'license', reason: 'file is not a database', msg: "audit: cannot read the license department's access log for departmentTraffic",
+    }]);
   });
 
   test('a store opened read-only writes nothing: a record is refused and the file keeps what it had', async () => {

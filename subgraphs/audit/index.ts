@@ -5,6 +5,7 @@ import { ensureSigningKeyFile } from '../../audit/signing';
 import type { AuditStore } from '../../audit/store';
 import { departmentLogLocationsFromEnv, departmentTrafficReader, type DepartmentTrafficReader } from '../../audit/department-traffic';
 import { listDepartments } from '../../lib/composition';
+import { createLogger, type Logger } from '../../lib/logger';
 import { runDepartment, type DepartmentBuilder } from '../shared/run';
 import type { SubgraphDefinition } from '../shared/server';
 import { resolvers } from './resolvers';
@@ -31,8 +32,8 @@ export function auditSubgraph(store: AuditStore, verifier: BackgroundVerifier, r
 }
 
 /** Every department's access log where this process's environment says it is (audit/department-traffic.ts). */
-export function departmentTrafficFromEnv(env: NodeJS.ProcessEnv): DepartmentTrafficReader {
-  return departmentTrafficReader(departmentLogLocationsFromEnv(env, listDepartments().map((entry) => entry.name)));
+export function departmentTrafficFromEnv(env: NodeJS.ProcessEnv, logger?: Logger): DepartmentTrafficReader {
+  return departmentTrafficReader(departmentLogLocationsFromEnv(env, listDepartments().map((entry) => entry.name)), logger);
 }
 
 /**
@@ -56,7 +57,7 @@ export function startAuditVerifier(config: AuditConfig): BackgroundVerifier {
 export const auditDepartment: DepartmentBuilder = async () => {
   const config = loadAuditConfig();
   // Parsed before anything opens, so a bad setting stops the process with nothing to close.
-  const readTraffic = departmentTrafficFromEnv(process.env);
+  const readTraffic = departmentTrafficFromEnv(process.env, createLogger('audit'));
   // In development the key is made on first start (by whichever of this and the gateway comes first).
   if (process.env.NODE_ENV !== 'production') ensureSigningKeyFile(config.signingKeyFile);
   const store = await openAuditStore(config);

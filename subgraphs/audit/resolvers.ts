@@ -88,7 +88,7 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
       } catch (error) {
         // The cause (a path, a host, a role) stays in this process: the auditor learns which log and that it failed.
         if (error instanceof DepartmentLogUnreadableError) {
-          throw new GraphQLError(error.message, { extensions: { code: ErrorCode.DEPARTMENT_LOG_UNREADABLE, department: error.department } });
+          throw new GraphQLError(error.message, { extensions: { code: ErrorCode.DEPARTMENT_LOG_UNREADABLE } });
         }
         throw error;
       }

@@ -1,7 +1,7 @@
 import { arrived } from '../lib/arrived';
 import { ConfigError, urlFromEnv } from '../lib/env';
 import type { Logger } from '../lib/logger';
-import { accessLogConfigFromEnv, type AccessLogConfig } from './access-log-config';
+import { accessLogLocationFromEnv, type AccessLogLocation } from './access-log-config';
 import { departmentLogExists } from './department-logs';
 import { OperationalSummary, type OperationalFigures } from './department-summary';
 import { AuditQueryError } from './errors';
@@ -27,7 +27,7 @@ export interface DepartmentTraffic {
 }
 
 /** Where the auditors' department reads one department's access log. */
-export type DepartmentLogLocation = Pick<AccessLogConfig, 'databaseUrl' | 'sqliteFile' | 'postgresSchema'>;
+export type DepartmentLogLocation = AccessLogLocation;
 
 /** The longest period one question may cover: a month of a busy department's log is read in one pass. */
 export const MAX_TRAFFIC_PERIOD_DAYS = 31;
@@ -64,7 +64,7 @@ export function checkTrafficPeriod(rawFrom: unknown, rawTo: unknown): { from: st
  * its environment. `PROOFLESS_<NAME>_ACCESS_LOG_READ_URL` (and `..._READ_SCHEMA`) name a
  * department's own PostgreSQL database and the read-only role it granted the auditors;
  * without them the log is where that department's settings would put it on this host
- * (access-log-config.ts: the SQLite file in the data folder, as `npm start` runs, or the
+ * (access-log-config.ts accessLogLocationFromEnv: the SQLite file in the data folder, as `npm start` runs, or the
  * shared PROOFLESS_ACCESS_LOG_DATABASE_URL). The audit department's own schema setting
  * names its own log only, never another department's.
  */
@@ -78,12 +78,11 @@ export function departmentLogLocationsFromEnv(env: NodeJS.ProcessEnv, department
       throw new ConfigError(`${prefix}_SCHEMA must be a lower-case SQL identifier, got "${readSchema}"`);
     }
     const ownSchema = department === 'audit' ? env.PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA : undefined;
-    const config = accessLogConfigFromEnv({
+    locations.set(department, accessLogLocationFromEnv({
       ...env,
       PROOFLESS_ACCESS_LOG_DATABASE_URL: readUrl ?? env.PROOFLESS_ACCESS_LOG_DATABASE_URL,
       PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA: readSchema || ownSchema,
-    }, department);
-    locations.set(department, { databaseUrl: config.databaseUrl, sqliteFile: config.sqliteFile, postgresSchema: config.postgresSchema });
+    }, department));
   }
   return locations;
 }

@@ -107,6 +107,9 @@ export async function startStack(options: {
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }): Promise<Stack> {
+  // The auditors' department reads the departments' access logs where they are in this data folder, as in `npm start`
+  // (parsed first: a bad setting must throw before anything is started).
+  const readTraffic = departmentTrafficFromEnv({ PROOFLESS_DATA_DIR: options.dataDir, ...options.env });
   const catalogFile = writeEveryFieldCatalog(options.dataDir);
   const file = (name: string) => path.join(options.dataDir, `${name}.sqlite`);
   const household = recordBatches(openHouseholdRegistry(file('household')));
@@ -161,8 +164,6 @@ export async function startStack(options: {
   ensureSigningKeyFile(auditConfig.signingKeyFile);
   const auditStore = await openAuditStore(auditConfig);
   const auditVerifier = startAuditVerifier(auditConfig);
-  // It reads the departments' access logs where they are in this data folder, as in `npm start`.
-  const readTraffic = departmentTrafficFromEnv({ PROOFLESS_DATA_DIR: options.dataDir, ...options.env });
   const auditDepartment = await startSubgraph(auditSubgraph(auditStore, auditVerifier, readTraffic), listen, ...(await guarded('audit')));
   // A gateway that refuses to start (a bad catalog, say) must not leave the departments running: jest would never exit.
   const stopDepartments = async () => {

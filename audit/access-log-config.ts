@@ -57,18 +57,27 @@ export function departmentKeysFileFromEnv(env: NodeJS.ProcessEnv): string {
 /** The file name of the departments' trust list in the development PKI folder. */
 export const DEPARTMENT_KEYS_FILE_NAME = 'department-keys.json';
 
+/** Where a department's log is, and nothing else: what a reader needs (the auditors' department), without the writer's key. */
+export type AccessLogLocation = Pick<AccessLogConfig, 'databaseUrl' | 'sqliteFile' | 'postgresSchema'>;
+
+export function accessLogLocationFromEnv(env: NodeJS.ProcessEnv, department: string): AccessLogLocation {
+  const schema = stringFromEnv(env, 'PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA', `proofless_access_${department.replace(/-/g, '_')}`);
+  if (!isSchemaName(schema)) throw new ConfigError(`PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
+  return {
+    databaseUrl: urlFromEnv(env, 'PROOFLESS_ACCESS_LOG_DATABASE_URL', ['postgres:', 'postgresql:']) ?? null,
+    sqliteFile: path.join(path.resolve(stringFromEnv(env, 'PROOFLESS_ACCESS_LOG_DIR', path.join(dataDirFromEnv(env), 'access-log'))), `${department}.sqlite`),
+    postgresSchema: schema,
+  };
+}
+
 export function accessLogConfigFromEnv(env: NodeJS.ProcessEnv, department: string): AccessLogConfig {
   const keyFile = env.PROOFLESS_DEPARTMENT_KEY_FILE;
   if (!keyFile && env.NODE_ENV === 'production') {
     throw new ConfigError('PROOFLESS_DEPARTMENT_KEY_FILE is required in production: the key this department signs its receipts and access-log checkpoints with');
   }
-  const schema = stringFromEnv(env, 'PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA', `proofless_access_${department.replace(/-/g, '_')}`);
-  if (!isSchemaName(schema)) throw new ConfigError(`PROOFLESS_ACCESS_LOG_DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
   return {
     department,
-    databaseUrl: urlFromEnv(env, 'PROOFLESS_ACCESS_LOG_DATABASE_URL', ['postgres:', 'postgresql:']) ?? null,
-    sqliteFile: path.join(path.resolve(stringFromEnv(env, 'PROOFLESS_ACCESS_LOG_DIR', path.join(dataDirFromEnv(env), 'access-log'))), `${department}.sqlite`),
-    postgresSchema: schema,
+    ...accessLogLocationFromEnv(env, department),
     chainId: chainIdOf(env, department),
     keyFile: path.resolve(keyFile || path.join(pkiDirFromEnv(env), `${department}-signing-key.pem`)),
     groupCommitWindowMs: integerFromEnv(env, 'PROOFLESS_ACCESS_LOG_GROUP_COMMIT_MS', 2, { min: 0, max: 1000 }),

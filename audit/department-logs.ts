@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { Pool } from 'pg';
 import { ConfigError } from '../lib/env';
 import { loadTrustList } from '../lib/trust-list';
-import { accessLogConfigFromEnv, departmentKeysFileFromEnv, type AccessLogConfig } from './access-log-config';
+import { accessLogConfigFromEnv, departmentKeysFileFromEnv, type AccessLogLocation } from './access-log-config';
 import { openAuditStore } from './open-store';
 import type { StoredRecord } from './entry';
 import type { AuditStore } from './store';
@@ -24,7 +24,7 @@ export function departmentLogLabel(department: string): string {
 }
 
 /** Whether the department's log exists where its settings put it: the SQLite file, or the record table in its PostgreSQL schema. */
-export async function departmentLogExists(config: AccessLogConfig): Promise<boolean> {
+export async function departmentLogExists(config: AccessLogLocation): Promise<boolean> {
   if (config.databaseUrl === null) return existsSync(config.sqliteFile);
   const pool = new Pool({ connectionString: config.databaseUrl, max: 1 });
   try {

@@ -8,6 +8,12 @@ export interface PostgresAuditStoreOptions {
   schema?: string;
   /** Refuse to create the tables, default false: the read-only commands must not invent an empty log. */
   mustExist?: boolean;
+  /**
+   * Only read, default false (implies mustExist): no schema is created or upgraded, so
+   * the store works under a role granted SELECT alone (the auditors' department reading a
+   * department's access log). openAuditStore also makes the pool's sessions read-only.
+   */
+  readOnly?: boolean;
 }
 
 export const DEFAULT_POSTGRES_SCHEMA = 'proofless_audit';
@@ -45,11 +51,11 @@ export async function openPostgresAuditStore(pool: Pool, options: PostgresAuditS
   const table = (name: string) => `"${schema}".${name}`;
   const location = `PostgreSQL ${describePool(pool)}, schema ${schema}`;
   try {
-    if (options.mustExist) {
+    if (options.mustExist || options.readOnly) {
       const { rows } = await pool.query('SELECT to_regclass($1) AS found', [table('audit_record')]);
       if (rows[0].found === null) throw new Error(`no audit log in ${location}`);
     }
-    await inTransaction(pool, async (client) => {
+    if (!options.readOnly) await inTransaction(pool, async (client) => {
       // Several instances starting together would race on CREATE ... IF NOT EXISTS.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`proofless audit schema ${schema}`]);
       await client.query(schemaSql(schema));

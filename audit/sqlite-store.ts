@@ -9,6 +9,12 @@ import type { AuditStore, CitizenIndexEntry, RecordQuery, SignedAnchor, SignedCh
 export interface SqliteAuditStoreOptions {
   /** Refuse to create the file, default false: the read-only commands must not invent an empty log. */
   mustExist?: boolean;
+  /**
+   * Open the file read-only, default false (implies mustExist): no schema is created or
+   * upgraded and every write fails, for a reader that may only look (the auditors'
+   * department reading a department's access log).
+   */
+  readOnly?: boolean;
   /** How long a write waits for another connection's lock before failing, default 5000 ms. */
   busyTimeoutMs?: number;
 }
@@ -25,16 +31,16 @@ export interface SqliteAuditStoreOptions {
  * column and rewritten with it.
  */
 export async function openSqliteAuditStore(file: string, options: SqliteAuditStoreOptions = {}): Promise<AuditStore> {
-  if (options.mustExist && !existsSync(file)) throw new Error(`no audit log at ${file}`);
-  const db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.exec(SCHEMA);
-    addMissingColumns(db);
-  } catch (error) {
-    db.close();
-    throw error;
+  if ((options.mustExist || options.readOnly) && !existsSync(file)) throw new Error(`no audit log at ${file}`);
+  const db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000, readonly: options.readOnly === true, fileMustExist: options.readOnly === true });
+  // A read-only reader takes the file as its writer made it: WAL, schema and all.
+  if (!options.readOnly) {
+    try {
+      prepareForWriting(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   // Records and checkpoints are written from a worker thread, so their fsync never stalls
@@ -42,6 +48,7 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
   let started: SqliteWriter | undefined;
   let hasRecordWriteFailed = false;
   const write = (batch: Statement[], rolledBack: Statement[] = []) => {
+    if (options.readOnly) return Promise.reject(new Error(`the audit log at ${file} was opened read-only`));
     started ??= startSqliteWriter(file, options.busyTimeoutMs ?? 5000, WRITES);
     return started.write(batch, rolledBack);
   };
@@ -129,6 +136,14 @@ export async function openSqliteAuditStore(file: string, options: SqliteAuditSto
       db.close();
     },
   };
+}
+
+/** WAL, fsync on every commit, the tables and the columns later versions added. */
+function prepareForWriting(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(SCHEMA);
+  addMissingColumns(db);
 }
 
 const SCHEMA = `

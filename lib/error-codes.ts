@@ -43,6 +43,8 @@ export enum ErrorCode {
   DEPARTMENT_RECEIPT_INVALID = 'DEPARTMENT_RECEIPT_INVALID',
   /** At a department: its own access log cannot be written, so it releases nothing: HTTP 503. The gateway reports DEPARTMENT_UNAVAILABLE for it. */
   DEPARTMENT_LOG_UNAVAILABLE = 'DEPARTMENT_LOG_UNAVAILABLE',
+  /** `departmentTraffic`: the auditors' department found the department's access log but cannot read it (no read access granted, its database unreachable, not a log); `extensions.department` names it. */
+  DEPARTMENT_LOG_UNREADABLE = 'DEPARTMENT_LOG_UNREADABLE',
   /** The audit log cannot be written, so nothing is released: HTTP 503. Retry later. */
   AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
   /** `auditChains` has no finished verification to answer yet: the audit department started a moment ago and its first is running. Ask again shortly. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { loadConfig } from '../gateway/config';
 import { AUDIT_CONSOLE_OPERATIONS } from '../gateway/pages/audit-console/operations';
-import { CHEN_QIANG, LI_NA, ZHANG_ZIHAN, writeFixtureRegistries } from './fixtures/registries';
+import { CHEN_QIANG, LI_NA, WANG_XIUYING, ZHANG_ZIHAN, writeFixtureRegistries } from './fixtures/registries';
 import { useBrowser } from './helpers/browser';
 import { startStack, type Stack } from './helpers/stack';
 
@@ -128,6 +128,63 @@ test('an auditor signs in, finds the record of a citizen a service read, opens i
     expect(browser.session.requests.every(({ url }) => new URL(url).origin === new URL(stack.gatewayUrl).origin)).toBe(true);
     expect(browser.session.failures).toEqual([]);
     expect(browser.session.consoleErrors).toEqual([]);
+  } finally {
+    await page.close();
+  }
+});
+
+test('Departments: an auditor picks a department and a period in local time and sees its figures per application and service item, as the gateway answers them; no citizen or officer', async () => {
+  const testStarted = Date.now();
+  expect((await enrolmentRead(WANG_XIUYING, 'JY-2026-000901', 'officer-091')).status).toBe(200);
+  // datetime-local fields take wall-clock time; Shanghai is UTC+8 all year.
+  const shanghai = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 19);
+  const from = shanghai(testStarted);
+  const to = shanghai(Date.now() + 60_000);
+  const page = await browser.session.newPage();
+  try {
+    await signIn(page, await auditorToken());
+    await page.locator('#console').waitFor();
+    // Prefilled with the last 24 hours, the departments of schema/departments.json to pick from.
+    const prefilled = await page.locator('#traffic-form').evaluate((form: any) => [form.elements.trafficFrom.value, form.elements.trafficTo.value]);
+    expect(Date.parse(`${prefilled[1]}Z`) - Date.parse(`${prefilled[0]}Z`)).toBe(24 * 3600_000);
+    expect(await page.locator('select[name="department"] option').allTextContents()).toEqual(['household', 'residence', 'license', 'service', 'audit']);
+
+    await page.locator('select[name="department"]').selectOption('household');
+    await page.locator('input[name="trafficFrom"]').fill(from);
+    await page.locator('input[name="trafficTo"]').fill(to);
+    const sent = page.waitForRequest((request) => (request.postData() ?? '').includes('AuditConsoleTraffic'));
+    await page.getByRole('button', { name: 'Show traffic' }).click();
+    const variables = {
+      department: 'household',
+      from: new Date(Math.floor(testStarted / 1000) * 1000).toISOString(),
+      to: new Date(`${to}+08:00`).toISOString(),
+    };
+    // The document is the one the gateway registers itself (gateway/pages/audit-console/operations.ts).
+    expect(JSON.parse((await sent).postData() as string)).toEqual({ query: AUDIT_CONSOLE_OPERATIONS.AuditConsoleTraffic, variables });
+    await page.locator('#traffic-table').waitFor();
+    // The period may hold an earlier test's read from the same second: the page shows what the gateway answers (test/audit-department-traffic.test.ts pins the figures).
+    const answer = (await stack.query(AUDIT_CONSOLE_OPERATIONS.AuditConsoleTraffic, variables, await asAuditor())).body.data.departmentTraffic;
+    expect(answer.figures).toEqual([{ application: 'test-window', serviceItem: ENROLMENT, requests: expect.any(Number), refusals: 0, errors: 0, latencyP50Ms: expect.any(Number), latencyP95Ms: expect.any(Number) }]);
+    const [figures] = answer.figures;
+    expect(await cellTexts(page, '#traffic-rows tr')).toEqual([['test-window', ENROLMENT, String(figures.requests), '0', '0', String(figures.latencyP50Ms), String(figures.latencyP95Ms)]]);
+    expect(await page.locator('#traffic-summary').textContent()).toBe(`household: ${figures.requests} request${figures.requests === 1 ? '' : 's'}, 0 refused, 0 failed, from ${variables.from} to ${variables.to} (UTC).`);
+    expect(await page.locator('#departments').textContent()).not.toMatch(new RegExp(`${WANG_XIUYING}|officer-091|JY-2026-000901`));
+    await browser.session.screenshot(page, 'audit-console-departments');
+
+    await page.locator('select[name="department"]').selectOption('license');
+    await page.getByRole('button', { name: 'Show traffic' }).click();
+    await page.locator('#traffic-summary', { hasText: 'No requests logged by license' }).waitFor();
+    expect(await page.locator('#traffic-summary').textContent()).toBe(`No requests logged by license from ${variables.from} to ${variables.to} (UTC).`);
+    expect(await page.locator('#traffic-table').isHidden()).toBe(true);
+
+    await page.locator('input[name="trafficFrom"]').fill('2026-01-01T00:00:00');
+    await page.locator('input[name="trafficTo"]').fill('2026-03-01T00:00:00');
+    await page.getByRole('button', { name: 'Show traffic' }).click();
+    await page.locator('#error').waitFor();
+    expect(await page.locator('#error').textContent()).toBe(
+      'BAD_USER_INPUT: the period from 2025-12-31T16:00:00.000Z to 2026-02-28T16:00:00.000Z is longer than 31 days: ask for at most 31 days at a timeA filter is malformed; the message says which and what was expected.',
+    );
+    expect(await page.locator('#traffic-summary').textContent()).toBe('');
   } finally {
     await page.close();
   }
@@ -269,8 +326,10 @@ test('with only registered operations accepted (PROOFLESS_TRUSTED_OPERATIONS), t
     await page.locator('#records-table').waitFor();
     await page.getByRole('button', { name: 'List breached commitments' }).click();
     await page.locator('#breaches-empty').waitFor();
+    await page.getByRole('button', { name: 'Show traffic' }).click();
+    await page.locator('#traffic-summary', { hasText: /household/ }).waitFor();
     expect(await page.locator('#error').isHidden()).toBe(true);
-    expect(browser.session.requests.filter(({ method }) => method === 'POST')).toHaveLength(3);
+    expect(browser.session.requests.filter(({ method }) => method === 'POST')).toHaveLength(4);
     expect(browser.session.failures).toEqual([]);
     expect(browser.session.consoleErrors).toEqual([]);
   } finally {

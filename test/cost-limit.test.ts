@@ -133,6 +133,7 @@ describe('the estimate', () => {
       'Citizen.licences': { assumedSize: 10, slicingArguments: [], sizedFields: [] },
       'AuditReceipt.records': { assumedSize: 1, slicingArguments: [], sizedFields: [] },
       'Citizen.residenceHistory': { assumedSize: 10, slicingArguments: [], sizedFields: [] },
+      'DepartmentTraffic.figures': { assumedSize: 50, slicingArguments: [], sizedFields: [] },
       'Household.members': { assumedSize: 10, slicingArguments: [], sizedFields: [] },
       'ProofChecklist.proofs': { assumedSize: 10, slicingArguments: [], sizedFields: [] },
       'Query.auditChains': { assumedSize: 10, slicingArguments: [], sizedFields: [] },

@@ -1,6 +1,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { GraphQLError, GraphQLScalarType, valueFromASTUntyped } from 'graphql';
 import type { StoredRecord } from '../../audit/entry';
+import { checkTrafficPeriod, DepartmentLogUnreadableError } from '../../audit/department-traffic';
 import { AuditQueryError, VerificationPendingError } from '../../audit/errors';
 import { INSTANT_EXAMPLE } from '../../audit/instant';
 import { recordsOfRequest, reviewRecords } from '../../audit/review';
@@ -68,6 +69,27 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
         return records.length === 0 ? null : { requestId, records };
       } catch (error) {
         if (error instanceof AuditQueryError) throw badUserInput(error.message);
+        throw error;
+      }
+    },
+    departmentTraffic: async (_: unknown, args: { department: string; from: unknown; to: unknown }, { departments, readTraffic }: AuditContext) => {
+      if (!departments.includes(args.department)) {
+        throw badUserInput(`department must be one of ${departments.join(', ')} (schema/departments.json), got ${arrived(args.department)}`);
+      }
+      let period: { from: string; to: string };
+      try {
+        period = checkTrafficPeriod(args.from, args.to);
+      } catch (error) {
+        if (error instanceof AuditQueryError) throw badUserInput(error.message);
+        throw error;
+      }
+      try {
+        return await readTraffic(args.department, period);
+      } catch (error) {
+        // The cause (a path, a host, a role) stays in this process: the auditor learns which log and that it failed.
+        if (error instanceof DepartmentLogUnreadableError) {
+          throw new GraphQLError(error.message, { extensions: { code: ErrorCode.DEPARTMENT_LOG_UNREADABLE } });
+        }
         throw error;
       }
     },

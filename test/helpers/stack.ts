@@ -26,7 +26,7 @@ import { loadAuditConfig } from '../../audit/config';
 import { openAuditStore } from '../../audit/open-store';
 import { ensureSigningKeyFile } from '../../audit/signing';
 import type { AuditStore } from '../../audit/store';
-import { auditSubgraph, startAuditVerifier } from '../../subgraphs/audit';
+import { auditSubgraph, departmentTrafficFromEnv, startAuditVerifier } from '../../subgraphs/audit';
 import type { DepartmentAccessLog } from '../../subgraphs/shared/access-log';
 import type { DepartmentSecurity } from '../../subgraphs/shared/security';
 import { callDepartmentAsGateway, departmentAccessLogForTest, departmentSecurityForTest, transportEnv } from './federation-security';
@@ -107,6 +107,9 @@ export async function startStack(options: {
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }): Promise<Stack> {
+  // The auditors' department reads the departments' access logs where they are in this data folder, as in `npm start`
+  // (parsed first: a bad setting must throw before anything is started).
+  const readTraffic = departmentTrafficFromEnv({ PROOFLESS_DATA_DIR: options.dataDir, ...options.env });
   const catalogFile = writeEveryFieldCatalog(options.dataDir);
   const file = (name: string) => path.join(options.dataDir, `${name}.sqlite`);
   const household = recordBatches(openHouseholdRegistry(file('household')));
@@ -161,7 +164,7 @@ export async function startStack(options: {
   ensureSigningKeyFile(auditConfig.signingKeyFile);
   const auditStore = await openAuditStore(auditConfig);
   const auditVerifier = startAuditVerifier(auditConfig);
-  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, auditVerifier), listen, ...(await guarded('audit')));
+  const auditDepartment = await startSubgraph(auditSubgraph(auditStore, auditVerifier, readTraffic), listen, ...(await guarded('audit')));
   // A gateway that refuses to start (a bad catalog, say) must not leave the departments running: jest would never exit.
   const stopDepartments = async () => {
     for (const subgraph of Object.values(subgraphs)) await subgraph.stop();

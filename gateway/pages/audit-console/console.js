@@ -9,12 +9,13 @@
 
   // The operations and record fields come from /audit/operations.js, which the gateway
   // generates from the same module it accepts these documents from.
-  const { operations, recordFields: RECORD_FIELDS } = window.PROOFLESS_AUDIT_CONSOLE;
+  const { operations, recordFields: RECORD_FIELDS, departments: DEPARTMENTS } = window.PROOFLESS_AUDIT_CONSOLE;
   const MONOSPACE_FIELDS = new Set(['requestId', 'citizens', 'documentHash', 'hash', 'previousHash']);
 
   const RECORDS_QUERY = operations.AuditConsoleRecords;
   const CHAINS_QUERY = operations.AuditConsoleChains;
   const BREACHES_QUERY = operations.AuditConsoleBreaches;
+  const TRAFFIC_QUERY = operations.AuditConsoleTraffic;
 
   /** What a coded error means for an auditor, beside the gateway's own message. */
   const CODE_HINTS = {
@@ -25,6 +26,7 @@
     AUDIT_UNAVAILABLE: 'The audit log cannot be written, so the gateway answers nothing: try again later.',
     AUDIT_VERIFICATION_PENDING: 'The audit department started a moment ago and is verifying the log for the first time: verify again shortly.',
     DEPARTMENT_UNAVAILABLE: 'A department did not answer: try again later.',
+    DEPARTMENT_LOG_UNREADABLE: 'The audit department cannot read that department\'s access log: the department has not granted it read access, or its database is unreachable. Ask the department\'s operators.',
   };
 
   const $ = (id) => document.getElementById(id);
@@ -125,8 +127,8 @@
     $('console').hidden = true;
     $('sign-in').hidden = false;
     $('token-input').value = '';
-    for (const id of ['record-rows', 'chain-rows', 'breach-rows', 'record-fields']) $(id).replaceChildren();
-    for (const id of ['records-table', 'breaches-table', 'breaches-empty', 'record']) $(id).hidden = true;
+    for (const id of ['record-rows', 'chain-rows', 'breach-rows', 'record-fields', 'traffic-rows', 'traffic-summary']) $(id).replaceChildren();
+    for (const id of ['records-table', 'breaches-table', 'breaches-empty', 'record', 'traffic-table']) $(id).hidden = true;
     if (!options.keepError) clearError();
   }
 
@@ -341,6 +343,65 @@
   }));
   $('breaches-next').addEventListener('click', () => guarded(() => loadBreachesPage(breaches.page + 1)));
   $('breaches-previous').addEventListener('click', () => guarded(() => loadBreachesPage(breaches.page - 1)));
+
+  /** A datetime-local field's value for `instant`, in the browser's time zone, to the second. */
+  function localValue(instant) {
+    return new Date(instant.getTime() - instant.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  }
+
+  /** A datetime-local field as an ISO instant; the field's name and value when it is not a date and time. */
+  function instantOf(form, name) {
+    const value = String(form.get(name) || '');
+    const instant = new Date(value);
+    if (!value || Number.isNaN(instant.getTime())) throw new Error(name + ' must be a date and time, got "' + value + '"');
+    return instant.toISOString();
+  }
+
+  for (const name of DEPARTMENTS) $('traffic-form').elements.department.append(new Option(name, name));
+  // The last 24 hours up to the next full minute: a period the auditor usually wants first.
+  const nextMinute = new Date(Math.ceil(Date.now() / 60000) * 60000);
+  $('traffic-form').elements.trafficFrom.value = localValue(new Date(nextMinute.getTime() - 24 * 3600000));
+  $('traffic-form').elements.trafficTo.value = localValue(nextMinute);
+
+  function renderTraffic(traffic) {
+    const rows = $('traffic-rows');
+    rows.replaceChildren();
+    for (const figures of traffic.figures) {
+      const row = element('tr');
+      row.append(
+        element('td', figures.application === null ? '(none)' : figures.application),
+        element('td', figures.serviceItem === null ? '(none)' : figures.serviceItem),
+        element('td', figures.requests, 'number'),
+        element('td', figures.refusals, 'number'),
+        element('td', figures.errors, 'number'),
+        element('td', figures.latencyP50Ms, 'number'),
+        element('td', figures.latencyP95Ms, 'number'),
+      );
+      rows.append(row);
+    }
+    $('traffic-table').hidden = traffic.figures.length === 0;
+    const period = ' from ' + traffic.from + ' to ' + traffic.to + ' (UTC)';
+    const total = (field) => traffic.figures.reduce((sum, figures) => sum + figures[field], 0);
+    $('traffic-summary').textContent = !traffic.hasLog
+      ? 'No access log of ' + traffic.department + ' found: the department has answered nothing yet, or has not made its log readable to the audit department.'
+      : traffic.figures.length === 0
+        ? 'No requests logged by ' + traffic.department + period + '.'
+        : traffic.department + ': ' + total('requests') + (total('requests') === 1 ? ' request, ' : ' requests, ') + total('refusals') + ' refused, '
+          + total('errors') + ' failed,' + period + '.';
+  }
+
+  $('traffic-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const form = new FormData($('traffic-form'));
+      const variables = { department: String(form.get('department')), from: instantOf(form, 'trafficFrom'), to: instantOf(form, 'trafficTo') };
+      // An earlier department's table must not stand beside this question's error.
+      $('traffic-rows').replaceChildren();
+      $('traffic-table').hidden = true;
+      $('traffic-summary').textContent = '';
+      renderTraffic((await query(TRAFFIC_QUERY, variables, currentToken())).departmentTraffic);
+    });
+  });
 
   const saved = currentToken();
   if (saved) {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../lib/env';
 import { RetentionPeriodError } from './errors';
+import { INSTANT_EXAMPLE, parseInstant } from './instant';
 
 /** A command line the audit commands cannot act on: they print the message and exit 2. */
 export class UsageError extends Error {}
@@ -64,4 +65,26 @@ function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.message === '' && error.errors.length > 0) return describeError(error.errors[0]);
   if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
   return String(error);
+}
+
+/**
+ * An instant option (`--from`, `--to`) as the store keeps instants (toISOString form):
+ * without `fallback` it is required. A UsageError ending with the usage line otherwise.
+ */
+export function instantOption(flag: string, raw: string | undefined, usage: string, fallback?: string): string {
+  if (raw === undefined) {
+    if (fallback === undefined) throw new UsageError(`${flag} is required\n${usage}`);
+    return fallback;
+  }
+  const value = parseInstant(raw);
+  if (value === null) throw new UsageError(`${flag} must be an ISO instant such as ${INSTANT_EXAMPLE}, got "${raw}"`);
+  return value;
+}
+
+/** For a command writing a listing to stdout: a reader that stops early (`| head`) closes the pipe, which ends the listing and is not a failure. */
+export function endQuietlyWhenPipeCloses(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
 }

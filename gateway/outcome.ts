@@ -1,25 +1,9 @@
 import type { GraphQLFormattedError } from 'graphql';
 import type { Outcome } from '../audit/entry';
-import { ErrorCode } from '../lib/error-codes';
+import { REFUSED_BEFORE_EXECUTION_CODES } from '../lib/error-codes';
 import type { GatewayContext } from './context';
 
 export type { Outcome };
-
-/**
- * Codes Apollo Server gives a request it will not execute because of what the caller
- * sent (a document that does not parse or validate, an operation it does not have,
- * variables of the wrong type): refusals, like those of our own checks.
- */
-const REFUSED_BEFORE_EXECUTION = new Set<string>([
-  ErrorCode.GRAPHQL_PARSE_FAILED,
-  ErrorCode.GRAPHQL_VALIDATION_FAILED,
-  ErrorCode.OPERATION_RESOLUTION_FAILURE,
-  ErrorCode.BAD_USER_INPUT,
-  ErrorCode.BAD_REQUEST,
-  ErrorCode.PERSISTED_QUERY_NOT_FOUND,
-  ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
-  ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
-]);
 
 /**
  * How a request ended, as the audit record, the metrics and the request log all say it:
@@ -29,7 +13,7 @@ const REFUSED_BEFORE_EXECUTION = new Set<string>([
 export function outcomeOf(context: GatewayContext, data: unknown, errors: readonly GraphQLFormattedError[]): Outcome {
   if (context.refusal) return 'refused';
   if (errors.length === 0) return 'ok';
-  if (data === undefined && errors.every((error) => REFUSED_BEFORE_EXECUTION.has(error.extensions?.code as string))) return 'refused';
+  if (data === undefined && errors.every((error) => REFUSED_BEFORE_EXECUTION_CODES.has(error.extensions?.code as string))) return 'refused';
   const hasData = data !== null && data !== undefined && Object.values(data as object).some((value) => value !== null);
   return hasData ? 'partial' : 'error';
 }

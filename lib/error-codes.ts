@@ -98,6 +98,23 @@ export function beforeExecution(error: GraphQLError): GraphQLError {
   return new GraphQLError(error.message, { extensions: { ...error.extensions, http } });
 }
 
+/**
+ * Codes Apollo Server gives a request it will not execute because of what was sent (a
+ * document that does not parse or validate, an operation it does not have, variables of
+ * the wrong type): refusals, like those of our own checks. The gateway's outcome and each
+ * department's access log both count an answer with only these, and no data, as refused.
+ */
+export const REFUSED_BEFORE_EXECUTION_CODES: ReadonlySet<string> = new Set<string>([
+  ErrorCode.GRAPHQL_PARSE_FAILED,
+  ErrorCode.GRAPHQL_VALIDATION_FAILED,
+  ErrorCode.OPERATION_RESOLUTION_FAILURE,
+  ErrorCode.BAD_USER_INPUT,
+  ErrorCode.BAD_REQUEST,
+  ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+  ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
+  ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
+]);
+
 /** A request without a usable bearer token (HTTP 401 with a `WWW-Authenticate: Bearer` challenge, before execution). */
 export function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED } });

@@ -1,9 +1,8 @@
 import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import { UsageError, parseOptions, runCommand } from '../audit/command';
+import { endQuietlyWhenPipeCloses, instantOption, UsageError, parseOptions, runCommand } from '../audit/command';
 import { loadAuditConfig } from '../audit/config';
 import { exportRecords } from '../audit/export';
-import { INSTANT_EXAMPLE, parseInstant } from '../audit/instant';
 import { writeJsonLines } from '../audit/json-lines';
 import { openAuditStore } from '../audit/open-store';
 
@@ -16,23 +15,12 @@ import { openAuditStore } from '../audit/open-store';
 
 const USAGE = 'usage: npm run --silent audit:export -- --from ISO --to ISO [--out FILE]';
 
-function instant(flag: string, raw: string | undefined): string {
-  if (raw === undefined) throw new UsageError(`${flag} is required\n${USAGE}`);
-  const value = parseInstant(raw);
-  if (value === null) throw new UsageError(`${flag} must be an ISO instant such as ${INSTANT_EXAMPLE}, got "${raw}"`);
-  return value;
-}
-
-// A reader that stops early (`| head`) closes the pipe: that ends the export, it is not a failure.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(0);
-});
+endQuietlyWhenPipeCloses();
 
 runCommand('audit-export', async () => {
   const options = parseOptions(process.argv.slice(2), ['from', 'to', 'out'], USAGE);
-  const from = instant('--from', options.from);
-  const to = instant('--to', options.to);
+  const from = instantOption('--from', options.from, USAGE);
+  const to = instantOption('--to', options.to, USAGE);
   if (from >= to) throw new UsageError(`--from must be before --to, got --from ${from} and --to ${to}`);
   if (options.out === '') throw new UsageError(`--out must name a file, got ""\n${USAGE}`);
   const store = await openAuditStore(loadAuditConfig(), { mustExist: true });

@@ -1,9 +1,8 @@
-import { UsageError, parseOptions, runCommand } from '../audit/command';
+import { instantOption, UsageError, parseOptions, runCommand } from '../audit/command';
 import { loadAuditConfig } from '../audit/config';
 import { closeDepartmentLogs, openDepartmentLogs, type DepartmentLog } from '../audit/department-logs';
 import type { StoredRecord } from '../audit/entry';
 import { exportRecords } from '../audit/export';
-import { INSTANT_EXAMPLE, parseInstant } from '../audit/instant';
 import { openAuditStore } from '../audit/open-store';
 import { printable } from '../audit/printable';
 import { reconcile } from '../audit/reconcile';
@@ -23,13 +22,6 @@ const USAGE = 'usage: npm run audit:reconcile -- --from ISO --to ISO [--departme
 
 /** Default slack at the period's edges: a call just before `to` whose other side was recorded just after it. */
 const DEFAULT_SLACK_SECONDS = 300;
-
-function instant(flag: string, raw: string | undefined): string {
-  if (raw === undefined) throw new UsageError(`${flag} is required\n${USAGE}`);
-  const value = parseInstant(raw);
-  if (value === null) throw new UsageError(`${flag} must be an ISO instant such as ${INSTANT_EXAMPLE}, got "${raw}"`);
-  return value;
-}
 
 function slackSeconds(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_SLACK_SECONDS;
@@ -65,8 +57,8 @@ async function addNamedRecords(gatewayRecords: readonly StoredRecord[], logs: re
 
 runCommand('audit-reconcile', async () => {
   const options = parseOptions(process.argv.slice(2), ['from', 'to', 'slack-seconds'], USAGE, ['department']);
-  const from = instant('--from', options.from);
-  const to = instant('--to', options.to);
+  const from = instantOption('--from', options.from, USAGE);
+  const to = instantOption('--to', options.to, USAGE);
   if (from >= to) throw new UsageError(`--from must be before --to, got --from ${from} and --to ${to}`);
   const slackMs = slackSeconds(options['slack-seconds']) * 1000;
   const known = listDepartments().map((department) => department.name);

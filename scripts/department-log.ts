@@ -1,8 +1,7 @@
-import { UsageError, parseOptions, runCommand } from '../audit/command';
+import { endQuietlyWhenPipeCloses, instantOption, UsageError, parseOptions, runCommand } from '../audit/command';
 import { openDepartmentLog } from '../audit/department-logs';
 import { OperationalSummary } from '../audit/department-summary';
 import { exportRecords } from '../audit/export';
-import { INSTANT_EXAMPLE, parseInstant } from '../audit/instant';
 import { writeJsonLines } from '../audit/json-lines';
 import { listDepartments } from '../lib/composition';
 
@@ -19,18 +18,7 @@ const USAGE = 'usage: npm run --silent department:log -- DEPARTMENT [--from ISO]
 const EARLIEST = '0000-01-01T00:00:00.000Z';
 const LATEST = '9999-12-31T23:59:59.999Z';
 
-function instant(flag: string, raw: string | undefined, fallback: string): string {
-  if (raw === undefined) return fallback;
-  const value = parseInstant(raw);
-  if (value === null) throw new UsageError(`${flag} must be an ISO instant such as ${INSTANT_EXAMPLE}, got "${raw}"`);
-  return value;
-}
-
-// A reader that stops early (`| head`) closes the pipe: that ends the listing, it is not a failure.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(0);
-});
+endQuietlyWhenPipeCloses();
 
 runCommand('department-log', async () => {
   const [department, ...rest] = process.argv.slice(2);
@@ -40,8 +28,8 @@ runCommand('department-log', async () => {
   // --summary is the one switch: parseOptions takes `--name value` options only.
   const isSummary = rest.includes('--summary');
   const options = parseOptions(rest.filter((arg) => arg !== '--summary'), ['from', 'to'], USAGE);
-  const from = instant('--from', options.from, EARLIEST);
-  const to = instant('--to', options.to, LATEST);
+  const from = instantOption('--from', options.from, USAGE, EARLIEST);
+  const to = instantOption('--to', options.to, USAGE, LATEST);
   if (from >= to) throw new UsageError(`--from must be before --to, got --from ${from} and --to ${to}`);
   const log = await openDepartmentLog(process.env, department);
   try {

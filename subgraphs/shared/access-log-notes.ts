@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { getArgumentValues, getVariableValues, print, visit, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import type { Outcome } from '../../audit/entry';
-import { ErrorCode } from '../../lib/error-codes';
+import { ErrorCode, REFUSED_BEFORE_EXECUTION_CODES } from '../../lib/error-codes';
 import { fieldsWithArguments } from '../../lib/field-arguments';
 import { checkIdNumber } from '../../lib/id-number';
 import { holdsIdNumbers } from '../../lib/identifier-arguments';
@@ -31,22 +31,8 @@ export interface RequestNotes {
 /** The query planner's entry to a department's entities: plumbing, what it discloses is under the entity's own fields. */
 const ENTITIES = 'Query._entities';
 
-/**
- * Codes of a request the department would not run because of what was sent (a document
- * that does not parse or validate, variables of the wrong type) or whom for (its purpose
- * check): refusals. As gateway/outcome.ts counts them, plus the purpose check's codes.
- */
-const REFUSED_BEFORE_EXECUTION = new Set<string>([
-  ErrorCode.GRAPHQL_PARSE_FAILED,
-  ErrorCode.GRAPHQL_VALIDATION_FAILED,
-  ErrorCode.OPERATION_RESOLUTION_FAILURE,
-  ErrorCode.BAD_USER_INPUT,
-  ErrorCode.BAD_REQUEST,
-  ErrorCode.PERSISTED_QUERY_NOT_FOUND,
-  ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
-  ErrorCode.FORBIDDEN,
-  ErrorCode.UNAUTHENTICATED,
-]);
+/** Codes of a request the department would not run because of what was sent, or whom for (its purpose check): refusals. */
+const REFUSED_BEFORE_EXECUTION = new Set<string>([...REFUSED_BEFORE_EXECUTION_CODES, ErrorCode.FORBIDDEN, ErrorCode.UNAUTHENTICATED]);
 
 /**
  * Where a request's notes are kept: a member of its context. Apollo Server runs each

@@ -115,7 +115,8 @@ describe('a real household department and the gateway\'s own signed calls', () =
 
   beforeAll(async () => {
     city = writeFixtureRegistries();
-    household = await spawnDepartment('household', city.dataDir);
+    // Refusals of unverified requests are recorded together per window (subgraphs/shared/access-log.ts); a short one here, and the tests wait for its log line.
+    household = await spawnDepartment('household', city.dataDir, { PROOFLESS_ACCESS_LOG_REFUSAL_WINDOW_MS: '1000' });
     transport = openDepartmentTransport(departmentTransportFromEnv({ ...transportEnv(), NODE_ENV: 'test' }));
   });
 
@@ -175,22 +176,25 @@ describe('a real household department and the gateway\'s own signed calls', () =
     } finally {
       await residenceAgent.close();
     }
+    // Neither verified: each refusal is recorded in its window's aggregate (different codes, so one each), after its log line.
+    await household.lineMatching(/"firstRequestId":"witness-forged-1"/);
+    await household.lineMatching(/"firstRequestId":"witness-forged-2"/);
     const records = (await householdRecords()).filter((record) => record.requestId.startsWith('witness-forged-'));
-    expect(records.map((record) => ({ requestId: record.requestId, kind: record.exchange?.kind, gatewayKeyId: (record.exchange as { gatewayKeyId?: unknown } | null)?.gatewayKeyId, outcome: record.outcome }))).toEqual([
-      { requestId: 'witness-forged-1', kind: 'department-answer', gatewayKeyId: null, outcome: 'refused' },
-      { requestId: 'witness-forged-2', kind: 'department-answer', gatewayKeyId: null, outcome: 'refused' },
+    expect(records.map((record) => ({ requestId: record.requestId, kind: record.exchange?.kind, gatewayKeyId: (record.exchange as { gatewayKeyId?: unknown } | null)?.gatewayKeyId, outcome: record.outcome, requests: record.requests }))).toEqual([
+      { requestId: 'witness-forged-1', kind: 'department-answer', gatewayKeyId: null, outcome: 'refused', requests: 1 },
+      { requestId: 'witness-forged-2', kind: 'department-answer', gatewayKeyId: null, outcome: 'refused', requests: 1 },
     ]);
   });
 
   /**
    * Anyone holding any federation process's certificate (a department's, a tool's) gets
    * past the TLS handshake; the department refuses the request (403: the certificate does
-   * not name the gateway) and records the refusal, one record per request, with no bound
-   * and no one to blame. 300 requests, 300 records: a loop fills the department's disk and
-   * drowns its log in records reconciliation only counts.
+   * not name the gateway). It recorded the refusal one record per request, with no bound
+   * and no one to blame: a loop filled the department's disk and drowned its log in
+   * records reconciliation only counts. Refusals alike in a window are now one record.
    */
-  test.failing('HOLE (open, test.failing): refusals of a client with a non-gateway certificate are recorded one per request without bound: 300 requests leave fewer than 300 records', async () => {
-    const before = (await householdRecords()).length;
+  test('HOLE (fixed): refusals of a client with a non-gateway certificate are recorded in aggregate: 300 requests leave fewer than 300 records, standing for 300 refusals', async () => {
+    const before = new Set((await householdRecords()).map((record) => record.sequence));
     const agent = mutualTlsAgent('household', 'residence');
     try {
       for (let sent = 0; sent < 300; sent += 1) {
@@ -203,7 +207,15 @@ describe('a real household department and the gateway\'s own signed calls', () =
     } finally {
       await agent.close();
     }
-    expect((await householdRecords()).length - before).toBeLessThan(300);
+    // A stop writes the window's aggregates not yet written.
+    await household.stop();
+    const flood = (await householdRecords()).filter((record) => !before.has(record.sequence) && record.exchange?.kind === 'department-answer');
+    expect(flood.length).toBeLessThan(300);
+    expect(flood.reduce((sum, record) => sum + record.requests, 0)).toBe(300);
+    expect(new Set(flood.map((record) => JSON.stringify({
+      requestId: /^flood-\d{4}$/.test(record.requestId), officer: record.officer, outcome: record.outcome, errorCodes: record.errorCodes,
+      gatewayKeyId: (record.exchange as { gatewayKeyId?: unknown }).gatewayKeyId, status: (record.exchange as { status?: unknown }).status,
+    })))).toEqual(new Set([JSON.stringify({ requestId: true, officer: null, outcome: 'refused', errorCodes: ['FORBIDDEN'], gatewayKeyId: null, status: 403 })]));
   });
 });
 
@@ -232,6 +244,21 @@ describe('a department answer dressed as the readiness probe', () => {
         { isExplained: false, text: 'department household answered request cut-0003 (its record 3 of chain household:host-1); the gateway store has no record of cut-0003' },
       ],
       matched: 0, refusedBeforeVerification: 0, gatewayOnly: 0, witnessRecords: 0, readinessProbes: 1,
+    });
+  });
+});
+
+describe('refusals before signature verification recorded in aggregate', () => {
+  /** One record standing for 300 refusals of a non-gateway certificate: reconciliation counts the 300 as expected on the department's side, no mismatch. */
+  test('audit:reconcile counts an aggregate record by the refusals it stands for', () => {
+    const aggregate: StoredRecord = {
+      ...auditEntry({ requestId: 'flood-0000', time: '2024-06-01T09:30:00.000Z', citizens: [], coordinates: [], departments: ['household'], outcome: 'refused', errorCodes: ['FORBIDDEN'] }),
+      application: null, officer: null, role: null, serviceItem: null, caseNumber: null,
+      chainId: 'household:host-1', sequence: 1, previousHash: '0'.repeat(64), hash: 'f'.repeat(64), requests: 300,
+      exchange: { kind: 'department-answer', department: 'household', gatewayKeyId: null, requestDigest: null, bodyDigest: 'b'.repeat(64), answerDigest: 'a'.repeat(64), status: 403 },
+    };
+    expect(reconcile({ from: '2024-06-01T00:00:00.000Z', to: '2024-06-02T00:00:00.000Z', gatewayRecords: [], departmentRecords: new Map([['household', [aggregate]]]) })).toEqual({
+      findings: [], matched: 0, refusedBeforeVerification: 300, gatewayOnly: 0, witnessRecords: 0, readinessProbes: 0,
     });
   });
 });

@@ -41,7 +41,7 @@ export function witnessRoute(department: string, security: Pick<DepartmentSecuri
         latencyMs: Date.now() - arrivedAt,
         exchange: answerEvidence(department, verified, body, refusal.status, answer),
       };
-      send(res, await accessLog.recordAnswer(entry, { verified, status: refusal.status, body: answer }), refusal.status, answer);
+      send(res, await accessLog.recordAnswer(entry, { req, verified, status: refusal.status, body: answer }), refusal.status, answer);
     };
     if (!body) {
       await refuse({ status: 413, code: ErrorCode.REQUEST_TOO_LARGE, message: `a checkpoint to witness must be at most ${MAX_WITNESS_BODY_BYTES} bytes` }, undefined);
@@ -68,7 +68,7 @@ export function witnessRoute(department: string, security: Pick<DepartmentSecuri
       latencyMs: Date.now() - arrivedAt,
       exchange: evidence,
     };
-    send(res, await accessLog.recordAnswer(entry, { verified, status: 200, body: WITNESSED }), 200, WITNESSED);
+    send(res, await accessLog.recordAnswer(entry, { req, verified, status: 200, body: WITNESSED }), 200, WITNESSED);
   };
 }
 

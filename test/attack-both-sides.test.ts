@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { parse, print } from 'graphql';
 import { canonicalJson, recordHash, type CanonicalValue } from '../audit/canonical';
+import { AuditQueryError } from '../audit/errors';
 import type { StoredRecord } from '../audit/entry';
 import type { SignedCheckpoint } from '../audit/store';
 import { READINESS_PROBE_QUERY, WITNESS_PATH } from '../audit/exchange';
@@ -346,15 +347,21 @@ describe('a caller squats a request ID before the request it will name', () => {
     const refused = auditEntry({ requestId: 'r-squat', time: '2024-06-01T09:00:00.000Z', departments: [], citizens: [], coordinates: [], outcome: 'refused', errorCodes: ['FORBIDDEN'] });
     await Promise.all(Array.from({ length: 1000 }, () => world.gateway.record(refused)));
     await world.exchange({ requestId: 'r-squat', department: 'household', time: '2024-06-01T09:30:00.000Z' });
+    // A squatter with fewer: 150 refusals under r-squat-150 before its answer, more than the old page of 100.
+    await Promise.all(Array.from({ length: 150 }, () => world.gateway.record({ ...refused, requestId: 'r-squat-150' })));
+    await world.exchange({ requestId: 'r-squat-150', department: 'household', time: '2024-06-01T09:40:00.000Z' });
     await world.gateway.checkpoint();
     await world.close();
   });
   afterAll(() => stores.close());
 
-  /** auditReceipt(requestId), the auditors' GraphQL field, reads through recordsOfRequest: at most 100 records, and nothing says there were more. */
-  test.failing('HOLE (open, test.failing): auditReceipt(requestId) holds the answer after the squatter\'s records, or says it left records out', async () => {
-    const records = await recordsOfRequest(stores.gateway, 'r-squat');
-    expect(records.filter((record) => record.exchange !== null).map((record) => record.sequence)).toEqual([1001]);
+  /** auditReceipt(requestId), the auditors' GraphQL field, reads through recordsOfRequest: it returned at most 100 records, and nothing said there were more. */
+  test('HOLE (fixed): auditReceipt(requestId) holds the answer after the squatter\'s 150 records; past its bound of 1000, it says how many there are and where to get them all', async () => {
+    const records = await recordsOfRequest(stores.gateway, 'r-squat-150');
+    expect({ records: records.length, withReceipt: records.filter((record) => record.exchange !== null).map((record) => record.sequence) }).toEqual({ records: 151, withReceipt: [1152] });
+    await expect(recordsOfRequest(stores.gateway, 'r-squat')).rejects.toThrow(new AuditQueryError(
+      'the gateway\'s store holds 1001 records of request r-squat, more than auditReceipt returns (1000): export them all with `npm run audit:receipt -- r-squat`',
+    ));
   });
 
   test('HOLE (fixed): audit:receipt exports every record of the request, the answer after the squatter\'s 1000 included', () => {

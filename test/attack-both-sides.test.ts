@@ -275,7 +275,7 @@ describe('a department operator\'s log accuses the gateway\'s store with a check
    */
   beforeAll(async () => {
     stores = await sqliteStores(['household']);
-    const world = await openWorld(stores);
+    const world = await openWorld(stores, () => new Date('2024-06-01T10:00:00.000Z'));
     await world.exchange({ requestId: 'r-1', department: 'household' });
     const genuine = await world.gateway.checkpoint();
     const household = world.departments.get('household');
@@ -294,7 +294,8 @@ describe('a department operator\'s log accuses the gateway\'s store with a check
       stdout: 'witness the household department\'s access log: 2 checkpoints of 2 chains\n' +
         'chain gw-1: ok, 1 record, last sequence 1, last checkpoint 1\n' +
         'chain gw-2: BAD: not in the store, and witness the household department\'s access log, record 3 of chain household:host-1 holds checkpoint 500 of it, ' +
-        'which does not verify (signature invalid): the witness is wrong, not the store (0 records, last sequence 0, no checkpoint)\n',
+        'which does not verify (signature invalid): the witness is wrong, not the store (0 records, last sequence 0, no checkpoint)\n' +
+        'household last witnessed checkpoint 1 of chain gw-1 at 2024-06-01T10:00:00.000Z: the latest the gateway\'s store holds\n',
       stderr: '',
     });
   });

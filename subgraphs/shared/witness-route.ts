@@ -23,7 +23,8 @@ const WITNESSED = JSON.stringify({ witnessed: true });
  * The department does not check the checkpoint's own signature: it has no need of the
  * gateway's audit key, it witnesses what it was told; auditors verify it later with the
  * gateway's public key. Every refusal is recorded too (DepartmentAnswerEvidence), as on
- * `/graphql`; a request whose signature did not verify is recorded without a receipt.
+ * `/graphql`; a request whose signature did not verify is recorded without a receipt, in
+ * aggregate with the refusals alike (access-log.ts).
  */
 export function witnessRoute(department: string, security: Pick<DepartmentSecurity, 'verifyGatewayRequest'>, accessLog: DepartmentAccessLog): RouteHandler {
   return async (req, res) => {

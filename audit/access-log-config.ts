@@ -43,6 +43,12 @@ export interface AccessLogConfig {
   checkpointIntervalMs: number;
   /** PROOFLESS_ACCESS_LOG_TIMEOUT_MS, default 5000: how long an answer waits for its record before the department answers 503 instead. */
   writeTimeoutMs: number;
+  /**
+   * PROOFLESS_ACCESS_LOG_REFUSAL_WINDOW_MS, default 10000: refusals of requests whose
+   * gateway signature did not verify, alike (code, status, client certificate's name),
+   * within this window are recorded as one record standing for all of them.
+   */
+  refusalWindowMs: number;
 }
 
 /** The departments' trust list the gateway and the auditors verify receipts and department checkpoints with: PROOFLESS_DEPARTMENT_KEYS_FILE, default `<pki>/department-keys.json` (required in production). */
@@ -84,6 +90,7 @@ export function accessLogConfigFromEnv(env: NodeJS.ProcessEnv, department: strin
     maxGroupSize: integerFromEnv(env, 'PROOFLESS_ACCESS_LOG_GROUP_COMMIT_MAX', 100, { min: 1, max: MAX_GROUP_SIZE }),
     checkpointIntervalMs: integerFromEnv(env, 'PROOFLESS_ACCESS_LOG_CHECKPOINT_SECONDS', 60, { min: 0, max: 86400 }) * 1000,
     writeTimeoutMs: integerFromEnv(env, 'PROOFLESS_ACCESS_LOG_TIMEOUT_MS', 5000, { min: 1, max: 60000 }),
+    refusalWindowMs: integerFromEnv(env, 'PROOFLESS_ACCESS_LOG_REFUSAL_WINDOW_MS', 10000, { min: 1, max: 600000 }),
   };
 }
 

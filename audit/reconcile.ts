@@ -17,7 +17,8 @@ import { sha256Hex } from './receipt';
  *
  * What is on one side only and is expected there:
  *  - a department's refusal before it verified a signature (gatewayKeyId null): the
- *    request may not have come from the gateway at all;
+ *    request may not have come from the gateway at all; such refusals are recorded in
+ *    aggregate (one record, `requests` of them) and counted by their requests;
  *  - a gateway record that called no department (refused at the gateway, or answered from
  *    its cache);
  *  - a record of a witnessed checkpoint: not an exchange;
@@ -129,7 +130,7 @@ export function reconcile(input: ReconcileInput): Reconciliation {
         continue;
       }
       if (evidence.gatewayKeyId === null || evidence.requestDigest === null) {
-        result.refusedBeforeVerification += 1;
+        result.refusedBeforeVerification += record.requests;
         continue;
       }
       const gateway = gatewayByRequest.get(record.requestId);

@@ -52,14 +52,39 @@ export async function reviewRecords(store: AuditStore, query: ReviewQuery): Prom
   return { records, endCursor: last ? encodeCursor(last) : null, hasNextPage: found.length > first };
 }
 
+/** The most records `auditReceipt` returns of one request ID; past it, an error pointing to `npm run audit:receipt`. */
+export const MAX_RECEIPT_RECORDS = 1000;
+/** Records of one request ID counted for that error; past it, "more than". */
+const MAX_RECEIPT_RECORDS_COUNTED = 100_000;
+
 /**
- * Every record of the request with this ID, oldest first, at most MAX_REVIEW_PAGE (a
- * caller may send its own `x-request-id`, so one ID can name several requests): what
- * `auditReceipt` answers, each record with the evidence of its department calls.
+ * Every record of the request with this ID, oldest first: what `auditReceipt` answers,
+ * each record with the evidence of its department calls. A caller may send its own
+ * `x-request-id`, so one ID can name several requests, and one who sends many requests
+ * under an ID first must not push the real one out of the answer: the store is read page
+ * after page, and past MAX_RECEIPT_RECORDS the answer is an AuditQueryError saying how
+ * many records there are and to export them with `npm run audit:receipt` (which has no
+ * bound), never a silently shortened list.
  */
 export async function recordsOfRequest(store: AuditStore, requestId: unknown): Promise<StoredRecord[]> {
   if (typeof requestId !== 'string' || requestId === '' || requestId.length > 128) throw new AuditQueryError(`requestId must be text of 1 to 128 characters, got ${arrived(requestId)}`);
-  return store.queryRecords({ filter: { requestId }, order: 'oldest-first', after: null, limit: MAX_REVIEW_PAGE });
+  const found: StoredRecord[] = [];
+  let count = 0;
+  let after: RecordKey | null = null;
+  while (count <= MAX_RECEIPT_RECORDS_COUNTED) {
+    const page = await store.queryRecords({ filter: { requestId }, order: 'oldest-first', after, limit: MAX_RECEIPT_RECORDS + 1 });
+    count += page.length;
+    // Past the bound only the count matters: no record beyond the first page is kept.
+    if (count <= MAX_RECEIPT_RECORDS) found.push(...page);
+    const last = page.at(-1);
+    if (!last || page.length < MAX_RECEIPT_RECORDS + 1) break;
+    after = { time: last.time, chainId: last.chainId, sequence: last.sequence };
+  }
+  if (count > MAX_RECEIPT_RECORDS) {
+    const counted = count > MAX_RECEIPT_RECORDS_COUNTED ? `more than ${MAX_RECEIPT_RECORDS_COUNTED}` : String(count);
+    throw new AuditQueryError(`the gateway's store holds ${counted} records of request ${requestId}, more than auditReceipt returns (${MAX_RECEIPT_RECORDS}): export them all with \`npm run audit:receipt -- ${requestId}\``);
+  }
+  return found;
 }
 
 function checkFilter(query: ReviewQuery): RecordFilter {

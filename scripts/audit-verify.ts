@@ -8,6 +8,7 @@ import { openAuditStore } from '../audit/open-store';
 import { printable } from '../audit/printable';
 import { verifyChains, type ChainVerification } from '../audit/verify';
 import { readWitnesses, type WitnessedCheckpoint } from '../audit/witness';
+import { witnessLags, type WitnessLag } from '../audit/witness-lag';
 import { listDepartments } from '../lib/composition';
 
 /**
@@ -26,9 +27,15 @@ import { listDepartments } from '../lib/composition';
  * logs (issue 18): every gateway checkpoint a department recorded is a witnessed one
  * (department-witnesses.ts). Each `--department-log` (repeatable, or comma-separated),
  * else every department in schema/departments.json whose log exists.
+ *
+ * For each department log read, and each chain of the store with a checkpoint, one line
+ * says which checkpoint the department last witnessed and how far the store's latest is
+ * beyond it (witness-lag.ts): a gateway that stopped sending checkpoints shows there.
+ * With `--max-unwitnessed-seconds N`, a department owed a checkpoint for more than N
+ * seconds (from the first checkpoint it was owed to the store's latest) fails: exit 1.
  */
 
-const USAGE = 'usage: npm run audit:verify -- [--chains ID,...] [--witness FILE]... [--department-log NAME]... | --archive FILE | --department NAME';
+const USAGE = 'usage: npm run audit:verify -- [--chains ID,...] [--witness FILE]... [--department-log NAME]... [--max-unwitnessed-seconds N] | --archive FILE | --department NAME';
 
 /**
  * Prints a line of the report. Chain IDs and problems come printable from verify.ts
@@ -67,6 +74,31 @@ function describeWitnessCount(label: string, witnessed: ReadonlyMap<string, read
   const seen = [...witnessed.values()].map((ofChain) => ofChain.filter((entry) => isFrom(entry.file)).length).filter((count) => count > 0);
   const checkpoints = seen.reduce((sum, count) => sum + count, 0);
   return `witness ${label}: ${checkpoints} checkpoint${checkpoints === 1 ? '' : 's'} of ${seen.length} chain${seen.length === 1 ? '' : 's'}`;
+}
+
+/** One line on a department's witness of a gateway chain; whether it is more than `maxSeconds` behind. */
+function describeLag(lag: WitnessLag, maxSeconds: number | null): { line: string; isTooFar: boolean } {
+  const { department, chainId, lastWitnessed, latest, owed, unwitnessedSeconds } = lag;
+  const witnessed = lastWitnessed ? `${department} last witnessed checkpoint ${lastWitnessed.sequence} of chain ${chainId} at ${lastWitnessed.time}` : `${department} witnessed no checkpoint of chain ${chainId}`;
+  if (lastWitnessed && lastWitnessed.sequence === latest.sequence) return { line: `${witnessed}: the latest the gateway's store holds`, isTooFar: false };
+  // Beyond the store's latest: the chain's own line says what is wrong (a tail cut, or a forged witness).
+  if (lastWitnessed && lastWitnessed.sequence > latest.sequence) return { line: `${witnessed}, beyond the latest the gateway's store holds (${latest.sequence})`, isTooFar: false };
+  const unwitnessed = lastWitnessed ? `records after checkpoint ${lastWitnessed.sequence} are not witnessed` : 'none of its records is witnessed';
+  const start = `${witnessed}; the gateway's store holds checkpoint ${latest.sequence} at ${latest.time}: ${unwitnessed}`;
+  if (!owed || unwitnessedSeconds === null) return { line: `${start}; ${department} was not called after it, so none was owed to it`, isTooFar: false };
+  const isTooFar = maxSeconds !== null && unwitnessedSeconds > maxSeconds;
+  return {
+    line: `${start}; ${department} was called after it and owed checkpoint ${owed.sequence} of ${owed.time}, ${unwitnessedSeconds} s before the latest` +
+      (isTooFar ? `: more than --max-unwitnessed-seconds ${maxSeconds}` : ''),
+    isTooFar,
+  };
+}
+
+/** `--max-unwitnessed-seconds`: a whole number of seconds, or null when not given. */
+function maxUnwitnessedSeconds(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  if (!/^\d{1,9}$/.test(value)) throw new UsageError(`--max-unwitnessed-seconds must be a whole number of seconds, got "${value}"\n${USAGE}`);
+  return Number(value);
 }
 
 /** The department named on the command line, checked against schema/departments.json. */
@@ -116,13 +148,14 @@ async function verifyDepartmentLog(department: string): Promise<number> {
 }
 
 runCommand('audit-verify', async () => {
-  const options = parseOptions(process.argv.slice(2), ['archive', 'chains', 'department'], USAGE, ['witness', 'department-log']);
+  const options = parseOptions(process.argv.slice(2), ['archive', 'chains', 'department', 'max-unwitnessed-seconds'], USAGE, ['witness', 'department-log']);
+  const maxSeconds = maxUnwitnessedSeconds(options['max-unwitnessed-seconds']);
   const { archive } = options;
   if (archive === '') throw new UsageError(`--archive must name a file, got ""\n${USAGE}`);
   const modes = [archive !== undefined, options.department !== undefined].filter(Boolean).length;
-  const storeOptions = options.chains !== undefined || options.witness !== undefined || options['department-log'] !== undefined;
+  const storeOptions = options.chains !== undefined || options.witness !== undefined || options['department-log'] !== undefined || maxSeconds !== null;
   if (modes > 1 || (modes === 1 && storeOptions)) {
-    throw new UsageError(`--archive checks an archive file, --department a department's access log; --chains, --witness and --department-log check the store: give one of them\n${USAGE}`);
+    throw new UsageError(`--archive checks an archive file, --department a department's access log; --chains, --witness, --department-log and --max-unwitnessed-seconds check the store: give one of them\n${USAGE}`);
   }
   if (options.department !== undefined) return verifyDepartmentLog(departmentNames([options.department], '--department')[0]);
   const given = options.witness?.flatMap((value) => value.split(',')).map((file) => file.trim());
@@ -155,7 +188,16 @@ runCommand('audit-verify', async () => {
     const results = await verifyChains(store, publicKeys, { expectedChains: expected, witnessed });
     if (results.length === 0) print(`no audit chains in ${store.location}`);
     for (const result of results) print(describe(result, `chain ${result.chainId}`));
-    return results.every((result) => result.ok) ? 0 : 1;
+    let isWitnessTooFar = false;
+    for (const log of logs) {
+      const ofLog = new Map([...fromDepartments].map(([chainId, seen]) => [chainId, seen.filter((entry) => entry.file.startsWith(`${log.label},`))]));
+      for (const lag of await witnessLags(store, log.department, ofLog)) {
+        const { line, isTooFar } = describeLag(lag, maxSeconds);
+        print(line);
+        isWitnessTooFar ||= isTooFar;
+      }
+    }
+    return results.every((result) => result.ok) && !isWitnessTooFar ? 0 : 1;
   } finally {
     await store.close();
   }

@@ -131,13 +131,13 @@ describe('audit-verify', () => {
   test.each([
     [['--bogus'], "audit-verify: Unknown option '--bogus'\n"],
     [['--chains', 'gw 1'], 'audit-verify: each chain in --chains must be 1 to 128 letters, digits, \'.\', \'_\', \':\' or \'-\', got "gw 1"\n'],
-    [['--archive', 'a.jsonl', '--witness', 'w.jsonl'], 'audit-verify: --archive checks an archive file, --department a department\'s access log; --chains, --witness and --department-log check the store: give one of them\n'],
+    [['--archive', 'a.jsonl', '--witness', 'w.jsonl'], 'audit-verify: --archive checks an archive file, --department a department\'s access log; --chains, --witness, --department-log and --max-unwitnessed-seconds check the store: give one of them\n'],
     [['--witness', 'a.jsonl,'], 'audit-verify: --witness must name a file, got ""\n'],
   ])('%j: a message and the usage, exit 2, no stack trace', (args, message) => {
     expect(run('audit-verify', args)).toEqual({
       status: 2,
       stdout: '',
-      stderr: `${message}usage: npm run audit:verify -- [--chains ID,...] [--witness FILE]... [--department-log NAME]... | --archive FILE | --department NAME\n`,
+      stderr: `${message}usage: npm run audit:verify -- [--chains ID,...] [--witness FILE]... [--department-log NAME]... [--max-unwitnessed-seconds N] | --archive FILE | --department NAME\n`,
     });
   });
 

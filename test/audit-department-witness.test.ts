@@ -9,6 +9,8 @@ import { openWorld, postgresStores, runScript, sqliteStores, type Stores } from 
  * verifies a department's own log with the keys the departments' trust list holds for it.
  */
 
+const CHECKPOINT_TIME = '2024-06-01T10:00:00.000Z';
+
 /** The gateway's latest checkpoint, recorded in the department's log as the department records what the gateway sends it. */
 async function witness(gateway: AuditLog, department: AuditLog, requestId: string): Promise<void> {
   const checkpoint = await gateway.checkpoint();
@@ -27,7 +29,8 @@ describe.each([
   /** gw-1: 5 records, checkpoints at 3 and 5, both sent to household; household's log: answers at 1 and 3, the witnessed checkpoints at 2 and 4, checkpointed at 4. */
   beforeEach(async () => {
     stores = await create();
-    const world = await openWorld(stores);
+    // The gateway's checkpoints are dated, so audit:verify's line on household's witness of them reads the same every run.
+    const world = await openWorld(stores, () => new Date(CHECKPOINT_TIME));
     const household = world.departments.get('household') as AuditLog;
     await world.exchange({ requestId: 'r-1', department: 'household' });
     await world.gateway.record(auditEntry({ requestId: 'r-2', departments: [] }));
@@ -41,10 +44,11 @@ describe.each([
   afterEach(() => stores.close());
 
   const witnessLine = "witness the household department's access log: 2 checkpoints of 1 chain\n";
+  const lagLine = `household last witnessed checkpoint 5 of chain gw-1 at ${CHECKPOINT_TIME}`;
   const gatewayWitnessLine = "witness the gateway's audit store: 1 checkpoint of 1 chain\n";
 
   test('both stores as written: the gateway\'s verifies against the department\'s witness, the department\'s with its key, exit 0', () => {
-    expect(verify()).toEqual({ status: 0, stdout: `${witnessLine}chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n`, stderr: '' });
+    expect(verify()).toEqual({ status: 0, stdout: `${witnessLine}chain gw-1: ok, 5 records, last sequence 5, last checkpoint 5\n${lagLine}: the latest the gateway's store holds\n`, stderr: '' });
     expect(runScript('audit-verify', stores, ['--department', 'household'])).toEqual({
       status: 0, stdout: `${gatewayWitnessLine}the household department's access log: chain household:host-1: ok, 4 records, last sequence 4, last checkpoint 4\n`, stderr: '',
     });
@@ -57,7 +61,7 @@ describe.each([
     expect(verify()).toEqual({
       status: 1,
       stdout: `${witnessLine}chain gw-1: BAD at record 4: checkpoint at 5 (witness the household department's access log, record 4 of chain household:host-1) ` +
-        'is past the last record 3: the tail was cut (3 records, last sequence 3, last checkpoint 3)\n',
+        `is past the last record 3: the tail was cut (3 records, last sequence 3, last checkpoint 3)\n${lagLine}, beyond the latest the gateway's store holds (3)\n`,
       stderr: '',
     });
   });
@@ -67,7 +71,7 @@ describe.each([
     expect(verify()).toEqual({
       status: 1,
       stdout: `${witnessLine}chain gw-1: BAD at record 5: checkpoint at 5 is missing from the store: witness the household department's access log, record 4 of chain household:host-1 saw it ` +
-        '(5 records, last sequence 5, last checkpoint 3)\n',
+        `(5 records, last sequence 5, last checkpoint 3)\n${lagLine}, beyond the latest the gateway's store holds (3)\n`,
       stderr: '',
     });
   });

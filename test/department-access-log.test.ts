@@ -107,7 +107,8 @@ describe('a department whose access log cannot be written releases nothing', () 
 
   beforeAll(async () => {
     city = writeFixtureRegistries();
-    household = await spawnDepartment('household', city.dataDir);
+    // Refusals of unverified requests are recorded together per window: a short one, and the tests wait for its log line.
+    household = await spawnDepartment('household', city.dataDir, { PROOFLESS_ACCESS_LOG_REFUSAL_WINDOW_MS: '100' });
     database = new Database(accessLogFile(city.dataDir));
     database.exec(`CREATE TRIGGER refuse_records BEFORE INSERT ON audit_record BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`);
   });
@@ -135,8 +136,20 @@ describe('a department whose access log cannot be written releases nothing', () 
     });
   });
 
-  test('a refusal too: a bad signature, a purpose refusal', async () => {
-    expect(await unsigned(household.url, JSON.stringify({ query: ANSWERED }), 'req-log-down-unsigned')).toEqual({ ...unavailable, text: expect.any(String), headers: expect.any(Object) });
+  test('a refusal of a verified request too; a refusal of an unverified one released nothing and does not wait for its record, whose loss is logged', async () => {
+    const unverified = await unsigned(household.url, JSON.stringify({ query: ANSWERED }), 'req-log-down-unsigned');
+    expect({ status: unverified.status, body: unverified.body }).toEqual({
+      status: 401,
+      body: { errors: [{ message: 'the request carries no Signature-Input and Signature', extensions: { code: 'SIGNATURE_MISSING' } }] },
+    });
+    expect(JSON.parse(await household.lineMatching(/"firstRequestId":"req-log-down-unsigned"/))).toMatchObject({
+      level: 'error',
+      firstRequestId: 'req-log-down-unsigned',
+      requests: 1,
+      errorCodes: ['SIGNATURE_MISSING'],
+      code: 'DEPARTMENT_LOG_UNAVAILABLE',
+      msg: 'household: cannot write its access log; the record of refusals of unverified requests is lost (they released nothing)',
+    });
     const refused = await call(household, BEYOND_PURPOSE, 'req-log-down-refused');
     expect({ status: refused.status, body: refused.body, receipt: refused.headers[RECEIPT_HEADER] }).toEqual({ ...unavailable, receipt: undefined });
   });
@@ -167,13 +180,19 @@ describe('one record per request, with every field, and a receipt that verifies'
 
   beforeAll(async () => {
     city = writeFixtureRegistries();
-    household = await spawnDepartment('household', city.dataDir);
+    household = await spawnDepartment('household', city.dataDir, { PROOFLESS_ACCESS_LOG_REFUSAL_WINDOW_MS: '100' });
   });
 
   afterAll(async () => {
     await household?.stop();
     city?.remove();
   });
+
+  /** Waits until the aggregate record of unverified refusals that `requestId` opened is written (its log line), then reads the records. */
+  const recordsAfterAggregate = async (requestId: string) => {
+    await household.lineMatching(new RegExp(`"firstRequestId":"${requestId}"`));
+    return recordsOf(city.dataDir);
+  };
 
   const caller = { application: 'window-app', officer: 'officer-7', role: 'service', serviceItem: HOUSING_ITEM, caseNumber: CASE };
   const evidence = (answer: SignedCallAnswer, query: string, status: number) => ({
@@ -243,7 +262,7 @@ describe('one record per request, with every field, and a receipt that verifies'
     expect(checkReceipt(receipt!, { department: 'household', requestDigest: sha256Hex(answer.signatureBase), answerDigest: sha256Hex(answer.text), status: 403 }, trustList())).toEqual({ ok: true });
   });
 
-  test('a request with no signature: recorded as refused, with no caller or purpose (nobody vouched for the headers that named them), and no receipt', async () => {
+  test('a request with no signature: recorded as refused, in aggregate (here alone in its window: requests 1), with no caller or purpose (nobody vouched for the headers that named them), and no receipt', async () => {
     const body = JSON.stringify({ query: ANSWERED });
     const answer = await unsigned(household.url, body, 'req-unsigned-0001');
     expect({ status: answer.status, body: answer.body, receipt: answer.headers[RECEIPT_HEADER] }).toEqual({
@@ -251,7 +270,7 @@ describe('one record per request, with every field, and a receipt that verifies'
       body: { errors: [{ message: 'the request carries no Signature-Input and Signature', extensions: { code: 'SIGNATURE_MISSING' } }] },
       receipt: undefined,
     });
-    expect(theRecord(await recordsOf(city.dataDir), 'req-unsigned-0001')).toEqual([{
+    expect(theRecord(await recordsAfterAggregate('req-unsigned-0001'), 'req-unsigned-0001')).toEqual([{
       ...chained,
       requestId: 'req-unsigned-0001',
       application: null,
@@ -276,7 +295,8 @@ describe('one record per request, with every field, and a receipt that verifies'
       status: 413,
       body: { errors: [{ message: 'request body must be at most 102400 bytes, got 200039 or more', extensions: { code: 'REQUEST_TOO_LARGE' } }] },
     });
-    expect(theRecord(await recordsOf(city.dataDir), 'req-too-large-0001')).toEqual([expect.objectContaining({
+    expect(theRecord(await recordsAfterAggregate('req-too-large-0001'), 'req-too-large-0001')).toEqual([expect.objectContaining({
+      requests: 1,
       outcome: 'refused',
       errorCodes: ['REQUEST_TOO_LARGE'],
       application: null,
@@ -293,8 +313,9 @@ describe('one record per request, with every field, and a receipt that verifies'
       body: { errors: [{ message: 'the request carries no Signature-Input and Signature', extensions: { code: 'SIGNATURE_MISSING' } }] },
       receipt: undefined,
     });
-    const records = theRecord(await recordsOf(city.dataDir), 'req-witness-unsigned');
+    const records = theRecord(await recordsAfterAggregate('req-witness-unsigned'), 'req-witness-unsigned');
     expect(records).toEqual([expect.objectContaining({
+      requests: 1,
       outcome: 'refused',
       errorCodes: ['SIGNATURE_MISSING'],
       application: null,

@@ -5,6 +5,7 @@ import type { AuditEntry, Outcome } from '../../audit/entry';
 import { CHECKPOINT_HEADER, RECEIPT_HEADER, type DepartmentAnswerEvidence, type ExchangeEvidence } from '../../audit/exchange';
 import { openAuditLog, type AuditLog } from '../../audit/log';
 import { openAuditStore } from '../../audit/open-store';
+import { refusalAggregates } from '../../audit/refusal-aggregates';
 import { encodeHeaderValue, sha256Hex, signReceipt } from '../../audit/receipt';
 import { loadSigningKey } from '../../audit/signing';
 import type { SignedCheckpoint } from '../../audit/store';
@@ -14,7 +15,7 @@ import type { ErrorAnswer, SealDecision, SealedAnswer } from '../../lib/graphql-
 import type { Logger } from '../../lib/logger';
 import { withTimeout } from '../../lib/with-timeout';
 import { accessLogNotes } from './access-log-notes';
-import type { VerifiedGatewayRequest } from './security';
+import { clientCertificateName, type VerifiedGatewayRequest } from './security';
 
 /**
  * A department's own access log (issue 18): one record per request it answered or
@@ -33,6 +34,16 @@ import type { VerifiedGatewayRequest } from './security';
  * the refusal sent. It gets no receipt: a receipt names the signature base the gateway
  * signed, and there is none; nobody the department answers to could check one.
  *
+ * Its refusal is recorded in aggregate (audit/refusal-aggregates.ts): anyone holding any
+ * federation process's certificate gets past the TLS handshake, and one durable record
+ * per refusal would let them fill the department's disk. Refusals alike (same code,
+ * status and client certificate name) within `refusalWindowMs` become one record, with
+ * `requests` their count, the first one's time, request ID and digests; at most
+ * MAX_REFUSAL_KINDS kinds a window, the rest in one catch-all record. The refusal does
+ * not wait for its record (it released nothing); a record that cannot be written is
+ * logged. Refusals of a verified request (the purpose check's) are recorded one each,
+ * durable before the answer, with their receipt.
+ *
  * After each checkpoint of the log, the next answer to each gateway key (by the verified
  * signature's keyid) carries it once in CHECKPOINT_HEADER, so the gateway can record the
  * department's chain head in its own chain.
@@ -46,10 +57,21 @@ export interface DepartmentAccessLog {
   /** graphql-http's `seal` for `/graphql`: records the answer, then adds its receipt, or replaces it by the 503. */
   seal(answer: SealedAnswer<BaseContext>): Promise<SealDecision>;
   /** Records an answer given outside `/graphql` (the witness route): the entry, then the receipt for `answerBody` when the request verified. */
-  recordAnswer(entry: AuditEntry, answer: { verified: VerifiedGatewayRequest | undefined; status: number; body: string }): Promise<SealDecision>;
+  recordAnswer(entry: AuditEntry, answer: RecordedAnswer): Promise<SealDecision>;
   /** Writes what is pending, checkpoints, closes the store: after the server has drained. */
   close(): Promise<void>;
 }
+
+/** An answer as `recordAnswer` records it: what verified of its request (the client certificate's name, from `req`, keys a refusal's aggregate). */
+export interface RecordedAnswer {
+  req: IncomingMessage;
+  verified: VerifiedGatewayRequest | undefined;
+  status: number;
+  body: string;
+}
+
+/** Kinds of refusal of unverified requests counted apart in one window; past this, one catch-all record. */
+export const MAX_REFUSAL_KINDS = 1000;
 
 export interface AccessLogOptions {
   /** What the department's security verified of a request (security.ts verifiedRequest). */
@@ -101,7 +123,22 @@ export async function openDepartmentAccessLog(config: AccessLogConfig, options: 
     throw error;
   }
 
-  async function recordAnswer(entry: AuditEntry, answer: { verified: VerifiedGatewayRequest | undefined; status: number; body: string }): Promise<SealDecision> {
+  const unverifiedRefusals = refusalAggregates({
+    windowMs: config.refusalWindowMs,
+    maxKeys: MAX_REFUSAL_KINDS,
+    write: (entry) => withTimeout(log.record(entry), writeTimeoutMs, `the access log took longer than ${writeTimeoutMs} ms`),
+    onWritten: (entry) => logger.info({ firstRequestId: entry.requestId, requests: entry.requests, errorCodes: entry.errorCodes }, `${department}: recorded refusals of unverified requests together`),
+    onWriteError: (entry, error) => logger.error(
+      { firstRequestId: entry.requestId, requests: entry.requests, errorCodes: entry.errorCodes, code: ErrorCode.DEPARTMENT_LOG_UNAVAILABLE, reason: error.message },
+      `${department}: cannot write its access log; the record of refusals of unverified requests is lost (they released nothing)`,
+    ),
+  });
+
+  async function recordAnswer(entry: AuditEntry, answer: RecordedAnswer): Promise<SealDecision> {
+    if (!answer.verified && entry.outcome === 'refused') {
+      unverifiedRefusals.count(`${entry.errorCodes.join(',')} ${answer.status} ${clientCertificateName(answer.req.socket)}`, entry);
+      return { headers: {} };
+    }
     let sequence: number;
     try {
       ({ sequence } = await withTimeout(log.record(entry), writeTimeoutMs, `the access log took longer than ${writeTimeoutMs} ms`));
@@ -151,10 +188,11 @@ export async function openDepartmentAccessLog(config: AccessLogConfig, options: 
         latencyMs: Date.now() - answer.arrivedAt,
         exchange: answerEvidence(department, verified, answer.requestBody, answer.status, answer.body),
       };
-      return recordAnswer(entry, { verified, status: answer.status, body: answer.body });
+      return recordAnswer(entry, { req: answer.req, verified, status: answer.status, body: answer.body });
     },
     async close() {
       try {
+        await unverifiedRefusals.close();
         await log.close();
       } finally {
         await store.close();

@@ -67,6 +67,13 @@ function isAllowedClient(socket: IncomingMessage['socket'], allowed: readonly st
   return isAllowed;
 }
 
+/** The first DNS name of the client certificate on `socket`, or what stands for none: the refused client's name in an aggregate of refusals. */
+export function clientCertificateName(socket: IncomingMessage['socket']): string {
+  const certificate = (socket as TLSSocket).getPeerCertificate?.();
+  const dnsName = (certificate?.subjectaltname ?? '').split(', ').find((entry) => entry.startsWith('DNS:'));
+  return dnsName ? dnsName.slice(4) : 'a client without a certificate';
+}
+
 function namesAllowedClient(socket: IncomingMessage['socket'], allowed: readonly string[]): boolean {
   const certificate = (socket as TLSSocket).getPeerCertificate?.();
   const dnsNames = (certificate?.subjectaltname ?? '').split(', ').filter((entry) => entry.startsWith('DNS:')).map((entry) => entry.slice(4));

@@ -23,7 +23,8 @@ const WITNESSED = JSON.stringify({ witnessed: true });
  * The department does not check the checkpoint's own signature: it has no need of the
  * gateway's audit key, it witnesses what it was told; auditors verify it later with the
  * gateway's public key. Every refusal is recorded too (DepartmentAnswerEvidence), as on
- * `/graphql`; a request whose signature did not verify is recorded without a receipt.
+ * `/graphql`; a request whose signature did not verify is recorded without a receipt, in
+ * aggregate with the refusals alike (access-log.ts).
  */
 export function witnessRoute(department: string, security: Pick<DepartmentSecurity, 'verifyGatewayRequest'>, accessLog: DepartmentAccessLog): RouteHandler {
   return async (req, res) => {
@@ -41,7 +42,7 @@ export function witnessRoute(department: string, security: Pick<DepartmentSecuri
         latencyMs: Date.now() - arrivedAt,
         exchange: answerEvidence(department, verified, body, refusal.status, answer),
       };
-      send(res, await accessLog.recordAnswer(entry, { verified, status: refusal.status, body: answer }), refusal.status, answer);
+      send(res, await accessLog.recordAnswer(entry, { req, verified, status: refusal.status, body: answer }), refusal.status, answer);
     };
     if (!body) {
       await refuse({ status: 413, code: ErrorCode.REQUEST_TOO_LARGE, message: `a checkpoint to witness must be at most ${MAX_WITNESS_BODY_BYTES} bytes` }, undefined);
@@ -68,7 +69,7 @@ export function witnessRoute(department: string, security: Pick<DepartmentSecuri
       latencyMs: Date.now() - arrivedAt,
       exchange: evidence,
     };
-    send(res, await accessLog.recordAnswer(entry, { verified, status: 200, body: WITNESSED }), 200, WITNESSED);
+    send(res, await accessLog.recordAnswer(entry, { req, verified, status: 200, body: WITNESSED }), 200, WITNESSED);
   };
 }
 

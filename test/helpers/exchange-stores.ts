@@ -93,6 +93,6 @@ export function runScript(script: string, stores: Pick<Stores, 'dataDir' | 'env'
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-export function openWorld(stores: Stores): Promise<ExchangeWorld> {
-  return openExchangeWorld({ pkiDir: pkiDirIn(stores.dataDir), auditKeyFile: signingKeyFileIn(stores.dataDir), gateway: stores.gateway, departments: stores.departments });
+export function openWorld(stores: Stores, gatewayClock?: () => Date): Promise<ExchangeWorld> {
+  return openExchangeWorld({ pkiDir: pkiDirIn(stores.dataDir), auditKeyFile: signingKeyFileIn(stores.dataDir), gateway: stores.gateway, departments: stores.departments, gatewayClock });
 }

@@ -58,6 +58,8 @@ export interface ExchangeStores {
   gateway: AuditStore;
   gatewayChainId?: string;
   departments: Record<string, AuditStore>;
+  /** Dates the gateway's checkpoints; default the real clock. */
+  gatewayClock?: () => Date;
 }
 
 /** The development keys are valid from when they were made; the exchanges here are dated 2024: the trust lists' windows are opened to 2000. */
@@ -71,7 +73,7 @@ export async function openExchangeWorld(stores: ExchangeStores): Promise<Exchang
   const gatewayKey = ensureDevelopmentSigningKey(stores.pkiDir);
   validSince2000(gatewayKey.trustListFile);
   const signRequest = createRequestSigner({ keyId: gatewayKey.keyId, privateKey: loadSigningKey(gatewayKey.keyFile), now: () => Date.parse('2024-06-01T09:30:00.000Z') });
-  const gateway = await openAuditLog({ store: stores.gateway, chainId: stores.gatewayChainId ?? 'gw-1', signingKeyFile: stores.auditKeyFile, checkpointIntervalMs: 0 });
+  const gateway = await openAuditLog({ store: stores.gateway, chainId: stores.gatewayChainId ?? 'gw-1', signingKeyFile: stores.auditKeyFile, checkpointIntervalMs: 0, ...(stores.gatewayClock ? { clock: stores.gatewayClock } : {}) });
   const departments = new Map<string, AuditLog>();
   const keys = new Map<string, SigningKey>();
   for (const [department, store] of Object.entries(stores.departments)) {

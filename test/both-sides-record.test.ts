@@ -119,6 +119,15 @@ async function readAll(file: string, chainId: string): Promise<StoredRecord[]> {
   }
 }
 
+async function lastCheckpointTime(file: string, chainId: string): Promise<string | undefined> {
+  const store = await openSqliteAuditStore(file);
+  try {
+    return (await store.lastCheckpoint(chainId))?.time;
+  } finally {
+    await store.close();
+  }
+}
+
 const gatewayFile = (dataDir: string) => path.join(dataDir, 'audit.sqlite');
 const householdFile = (dataDir: string) => path.join(dataDir, 'access-log', 'household.sqlite');
 const callsOf = (record: StoredRecord) => (record.exchange?.kind === 'gateway-calls' ? (record.exchange as GatewayCallsEvidence).calls : []);
@@ -239,6 +248,7 @@ describe('both sides after a department killed under load', () => {
     const run = (script: string, args: string[]) => runScript(script, operator(dataDir), args);
     const witnessedBy = (records: StoredRecord[]) => records.filter((record) => record.exchange?.kind === 'witnessed-checkpoint').length;
     const verify = run('audit-verify', []);
+    const gatewayCheckpointTime = await lastCheckpointTime(gatewayFile(dataDir), GATEWAY_CHAIN);
     expect({ status: verify.status, stderr: verify.stderr, lines: verify.stdout.split('\n') }).toEqual({
       status: 0, stderr: '', lines: [
         expect.stringMatching(/^witness \S+audit-witness\.jsonl: \d+ checkpoints of 2 chains$/),
@@ -249,6 +259,15 @@ describe('both sides after a department killed under load', () => {
         "witness the audit department's access log: 0 checkpoints of 0 chains",
         `chain ${GATEWAY_CHAIN}: ok, ${gatewayRecords.length} records, last sequence ${gatewayRecords.length}, last checkpoint ${gatewayRecords.length}`,
         expect.stringMatching(/^chain test-[0-9a-f-]+: ok, 0 records, last sequence 0, no checkpoint$/),
+        // How far each department's witnessing is behind the gateway's store, per gateway chain: the two it was sent are up to date.
+        `household last witnessed checkpoint ${gatewayRecords.length} of chain ${GATEWAY_CHAIN} at ${gatewayCheckpointTime}: the latest the gateway's store holds`,
+        expect.stringMatching(/^household witnessed no checkpoint of chain test-[0-9a-f-]+; .*household was not called after it, so none was owed to it$/),
+        `residence last witnessed checkpoint ${gatewayRecords.length} of chain ${GATEWAY_CHAIN} at ${gatewayCheckpointTime}: the latest the gateway's store holds`,
+        expect.stringMatching(/^residence witnessed no checkpoint of chain test-[0-9a-f-]+; .*residence was not called after it, so none was owed to it$/),
+        ...['license', 'service', 'audit'].flatMap((department) => [
+          `${department} witnessed no checkpoint of chain ${GATEWAY_CHAIN}; the gateway's store holds checkpoint ${gatewayRecords.length} at ${gatewayCheckpointTime}: none of its records is witnessed; ${department} was not called after it, so none was owed to it`,
+          expect.stringMatching(new RegExp(`^${department} witnessed no checkpoint of chain test-[0-9a-f-]+; .*${department} was not called after it, so none was owed to it$`)),
+        ]),
         '',
       ],
     });
@@ -275,7 +294,9 @@ describe('both sides after a department killed under load', () => {
     expect(gatewayOnly).toBe(answers.filter((answer) => answer.kind === 'gateway-refused').length);
     expect(lines.at(-1)).toBe(
       `agree: household, residence, license, service, audit and the gateway from ${from} to ${to}: ${receipts.length} answers matched, ${neverReceived.length} explained, 0 mismatches; ` +
-        `expected on one side only: 0 refused by a department before signature verification, ${gatewayOnly} gateway records calling no department, ${witnessedBy(departmentRecords)} witnessed checkpoints`,
+        `expected on one side only: 0 refused by a department before signature verification, ${gatewayOnly} gateway records calling no department, ${witnessedBy(departmentRecords)} witnessed checkpoints, ` +
+        // Nobody asked this gateway's /readyz: no department logged a probe.
+        '0 readiness probes of the gateway',
     );
   });
 

@@ -7,6 +7,19 @@ export type Outcome = 'ok' | 'partial' | 'refused' | 'error';
 
 export const OUTCOMES: readonly Outcome[] = ['ok', 'partial', 'refused', 'error'];
 
+/**
+ * How a GraphQL answer ended, as the gateway's record and each department's access log
+ * both say it: answered whole (no error); refused (no data, and only errors whose code is
+ * one of `refusedCodes`: the request was not run because of what was sent or whom for);
+ * answered in part (some data is there); else an error.
+ */
+export function outcomeOfAnswer(data: unknown, errors: readonly { extensions?: { code?: unknown } }[], refusedCodes: ReadonlySet<string>): Outcome {
+  if (errors.length === 0) return 'ok';
+  if (data === undefined && errors.every((error) => refusedCodes.has(error.extensions?.code as string))) return 'refused';
+  const hasData = data !== null && data !== undefined && Object.values(data as object).some((value) => value !== null);
+  return hasData ? 'partial' : 'error';
+}
+
 /** What the gateway hands the log for one operation. */
 export interface AuditEntry {
   /** ISO instant the request arrived; stored as `Date#toISOString()` (UTC, milliseconds). */

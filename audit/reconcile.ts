@@ -1,4 +1,5 @@
-import { parse, print } from 'graphql';
+import { parse } from 'graphql';
+import { documentHash } from '../lib/document-hash';
 import type { StoredRecord } from './entry';
 import { READINESS_PROBE_QUERY, type DepartmentAnswerEvidence, type DepartmentCallEvidence, type DepartmentReceipt } from './exchange';
 import { sha256Hex } from './receipt';
@@ -86,8 +87,8 @@ interface GatewayCall {
 const at = (record: StoredRecord) => `record ${record.sequence} of chain ${record.chainId}`;
 const isInPeriod = (record: StoredRecord, input: ReconcileInput) => record.time >= input.from && record.time < input.to;
 
-/** The hash a department's log gives the readiness probe's document (as graphql-js prints it: access-log-notes.ts). */
-const READINESS_PROBE_HASH = sha256Hex(print(parse(READINESS_PROBE_QUERY)));
+/** The hash a department's log gives the readiness probe's document (lib/document-hash.ts, as access-log-notes.ts records it). */
+const READINESS_PROBE_HASH = documentHash(parse(READINESS_PROBE_QUERY));
 
 /** A department's record of the gateway's readiness probe: its document, and nothing disclosed. */
 function isReadinessProbe(record: StoredRecord): boolean {

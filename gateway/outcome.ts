@@ -1,5 +1,5 @@
 import type { GraphQLFormattedError } from 'graphql';
-import type { Outcome } from '../audit/entry';
+import { outcomeOfAnswer, type Outcome } from '../audit/entry';
 import { REFUSED_BEFORE_EXECUTION_CODES } from '../lib/error-codes';
 import type { GatewayContext } from './context';
 
@@ -12,10 +12,7 @@ export type { Outcome };
  */
 export function outcomeOf(context: GatewayContext, data: unknown, errors: readonly GraphQLFormattedError[]): Outcome {
   if (context.refusal) return 'refused';
-  if (errors.length === 0) return 'ok';
-  if (data === undefined && errors.every((error) => REFUSED_BEFORE_EXECUTION_CODES.has(error.extensions?.code as string))) return 'refused';
-  const hasData = data !== null && data !== undefined && Object.values(data as object).some((value) => value !== null);
-  return hasData ? 'partial' : 'error';
+  return outcomeOfAnswer(data, errors, REFUSED_BEFORE_EXECUTION_CODES);
 }
 
 /** The outcome of an answer given without a request context: refused before the pipeline (4xx), else an error. */

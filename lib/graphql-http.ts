@@ -382,7 +382,7 @@ export function sendJsonText(res: ServerResponse, status: number, payload: strin
   res.end(payload);
 }
 
-type BodyResult = { kind: 'ok'; bytes: Buffer } | { kind: 'too-large'; bytes: number } | { kind: 'unreadable' };
+export type BodyResult = { kind: 'ok'; bytes: Buffer } | { kind: 'too-large'; bytes: number } | { kind: 'unreadable' };
 
 /** The connections whose request body is being read, and how to tell its reader that Node's parser found it malformed. */
 const unreadableBodies = new WeakMap<Duplex, () => void>();
@@ -391,9 +391,10 @@ const unreadableBodies = new WeakMap<Duplex, () => void>();
  * Reads the body up to `maxBytes`. Past that it stops keeping chunks and answers at once;
  * the rest is drained and the connection closed after the 413 (`connection: close`). A
  * body Node's parser cannot read (a malformed chunk) is `unreadable`: the server's
- * clientError listener says so, and the request is refused like any other.
+ * clientError listener says so, and the request is refused like any other. For `/graphql`
+ * and for any route that reads a body (a department's witness route).
  */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
   return new Promise<BodyResult>((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin, GraphQLRequestContext, GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import type { IncomingHttpHeaders } from 'node:http';
-import { GraphQLError, Kind, print, type DocumentNode, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
 import type { AuditEntry } from '../../audit/entry';
 import type { AuditLog } from '../../audit/log';
 import { ErrorCode } from '../../lib/error-codes';
-import { memoisedIn } from '../../lib/memoised';
+import { documentHash } from '../../lib/document-hash';
 import { withTimeout } from '../../lib/with-timeout';
 import { takeAuditIdentifiers, withAuditIdentifiers } from '../audit-identifiers';
 import type { Caller } from '../auth';
@@ -132,7 +132,7 @@ function auditEntryFor(
     serviceItem: storablePurposeHeader('x-service-item', serviceItem),
     caseNumber: storablePurposeHeader('x-case-number', caseNumber),
     operationName: requestContext.operationName ?? null,
-    documentHash: callerDocument ? hashOf(callerDocument) : sourceHash(requestContext),
+    documentHash: callerDocument ? documentHash(callerDocument) : sourceHash(requestContext),
     // Disclosed: what an answered operation could show. A refused one disclosed nothing.
     coordinates: outcome === 'ok' || outcome === 'partial' ? requested : [],
     citizens: [...new Set([...(context.citizensAsked ?? []), ...returned])],
@@ -155,13 +155,6 @@ function sourceHash(requestContext: GraphQLRequestContext<GatewayContext>): stri
 function singleResultOf(requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>) {
   const body = requestContext.response.body;
   return body.kind === 'single' ? body.singleResult : undefined;
-}
-
-const hashes = new WeakMap<DocumentNode, string>();
-
-/** SHA-256 of the document as graphql-js prints it: whitespace, comments and formatting do not change the hash. */
-function hashOf(document: DocumentNode): string {
-  return memoisedIn(hashes, document, () => createHash('sha256').update(print(document)).digest('hex'));
 }
 
 /** A request refused before Apollo Server's request pipeline, where the audit plugin works. */

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { getArgumentValues, getVariableValues, print, visit, type DocumentNode, type GraphQLFormattedError } from 'graphql';
-import type { Outcome } from '../../audit/entry';
+import { getArgumentValues, getVariableValues, visit, type DocumentNode } from 'graphql';
+import { outcomeOfAnswer, type Outcome } from '../../audit/entry';
 import { ErrorCode, REFUSED_BEFORE_EXECUTION_CODES } from '../../lib/error-codes';
 import { fieldsWithArguments } from '../../lib/field-arguments';
 import { checkIdNumber } from '../../lib/id-number';
 import { holdsIdNumbers } from '../../lib/identifier-arguments';
+import { documentHash } from '../../lib/document-hash';
 import { memoisedIn } from '../../lib/memoised';
 import { selectedCoordinates } from './purpose-guard';
 
@@ -73,7 +74,7 @@ export function accessLogNotes(): {
         async didResolveOperation({ schema, document: resolved, operation, operationName, request }) {
           document = resolved;
           noted.operationName = operationName ?? null;
-          noted.documentHash = hashOf(resolved);
+          noted.documentHash = documentHash(resolved);
           if (!operation) return;
           noted.selected = selectedCoordinates(schema, resolved, operation).filter((coordinate) => coordinate !== ENTITIES).sort();
           const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 1 }).coerced ?? {};
@@ -92,7 +93,7 @@ export function accessLogNotes(): {
           const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const errors = result?.errors ?? [];
           noted.errorCodes = [...new Set(errors.map((error) => String(error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR)))];
-          noted.outcome = outcomeOf(result?.data, errors);
+          noted.outcome = outcomeOfAnswer(result?.data, errors, REFUSED_BEFORE_EXECUTION);
           if (document && result?.data) {
             const keys = idNumberKeysOf(document);
             const returned = new Set<string>();
@@ -112,14 +113,6 @@ export function accessLogNotes(): {
       return noted && started.has(noted) ? noted : undefined;
     },
   };
-}
-
-/** How the request ended, as the gateway says it (gateway/outcome.ts): refused, answered whole, in part, or not at all. */
-function outcomeOf(data: Record<string, unknown> | null | undefined, errors: readonly GraphQLFormattedError[]): Outcome {
-  if (errors.length === 0) return 'ok';
-  if (data === undefined && errors.every((error) => REFUSED_BEFORE_EXECUTION.has(error.extensions?.code as string))) return 'refused';
-  const hasData = data !== null && data !== undefined && Object.values(data).some((value) => value !== null);
-  return hasData ? 'partial' : 'error';
 }
 
 /** Every well-formed ID number under a member `isIdNumberKey` names, anywhere in `value`, normalised. */
@@ -153,11 +146,4 @@ function idNumberKeysOf(document: DocumentNode): Set<string> {
     });
     return keys;
   });
-}
-
-const hashes = new WeakMap<DocumentNode, string>();
-
-/** SHA-256 of the document as graphql-js prints it, as the gateway's record hashes the caller's document. */
-function hashOf(document: DocumentNode): string {
-  return memoisedIn(hashes, document, () => createHash('sha256').update(print(document)).digest('hex'));
 }

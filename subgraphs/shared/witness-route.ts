@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { AuditEntry } from '../../audit/entry';
 import type { WitnessedCheckpointEvidence } from '../../audit/exchange';
 import { asCheckpoint } from '../../audit/witness';
 import { ErrorCode } from '../../lib/error-codes';
-import { errorBody, sendError, sendJsonText, type ErrorAnswer, type RouteHandler } from '../../lib/graphql-http';
+import { errorBody, readBody, sendError, sendJsonText, type ErrorAnswer, type RouteHandler } from '../../lib/graphql-http';
 import { answerEvidence, outcomeOfStatus, requestFacts, type DepartmentAccessLog } from './access-log';
 import type { DepartmentSecurity, VerifiedGatewayRequest } from './security';
 
@@ -30,7 +30,8 @@ export function witnessRoute(department: string, security: Pick<DepartmentSecuri
   return async (req, res) => {
     const arrivedAt = Date.now();
     const requestId = String(res.getHeader('x-request-id'));
-    const body = await readBoundedBody(req);
+    const read = await readBody(req, MAX_WITNESS_BODY_BYTES);
+    const body = read.kind === 'ok' ? read.bytes : null;
     const refuse = async (refusal: ErrorAnswer, verified: VerifiedGatewayRequest | undefined) => {
       const answer = errorBody(refusal.code, refusal.message);
       const entry: AuditEntry = {
@@ -44,6 +45,12 @@ export function witnessRoute(department: string, security: Pick<DepartmentSecuri
       };
       send(res, await accessLog.recordAnswer(entry, { req, verified, status: refusal.status, body: answer }), refusal.status, answer);
     };
+    if (read.kind === 'unreadable') {
+      // Node's parser has given up on this connection (a malformed chunk): answer, then close it, as `/graphql` does.
+      res.once('finish', () => req.socket.destroySoon());
+      await refuse({ status: 400, code: ErrorCode.BAD_REQUEST, message: 'request body is not well-formed HTTP (a malformed chunk)' }, undefined);
+      return;
+    }
     if (!body) {
       await refuse({ status: 413, code: ErrorCode.REQUEST_TOO_LARGE, message: `a checkpoint to witness must be at most ${MAX_WITNESS_BODY_BYTES} bytes` }, undefined);
       return;
@@ -89,23 +96,3 @@ function checkpointIn(body: Buffer) {
   }
 }
 
-/** The body, or null past MAX_WITNESS_BODY_BYTES (the rest is drained and the connection closed). */
-function readBoundedBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    const onData = (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_WITNESS_BODY_BYTES) {
-        req.off('data', onData);
-        req.resume();
-        resolve(null);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
